@@ -1,0 +1,37 @@
+# tundra: the two set-up commands are `make demo` and `make test`.
+# Both install missing Debian packages (scripts/install-deps.sh), configure and build.
+
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+WERROR ?= OFF
+
+.PHONY: all deps configure build test unit demo format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DTUNDRA_WERROR=$(WERROR) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Every test: unit, in-process integration, and the real-device/netns system tests (root).
+test: build
+	@scripts/run-tests.sh $(BUILD_DIR)
+
+# Unit tests only (no root needed).
+unit: build
+	@cd $(BUILD_DIR) && ctest -L unit --output-on-failure -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(BUILD_DIR)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,12 @@
+# TUNDRA_SANITIZE=address | undefined | thread | address+undefined
+if(TUNDRA_SANITIZE)
+  string(REPLACE "+" ";" _sans "${TUNDRA_SANITIZE}")
+  set(_flags "")
+  foreach(s ${_sans})
+    list(APPEND _flags -fsanitize=${s})
+  endforeach()
+  list(APPEND _flags -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_compile_options(${_flags})
+  add_link_options(${_flags})
+  message(STATUS "tundra: sanitizers ${TUNDRA_SANITIZE}")
+endif()

@@ -1,0 +1,48 @@
+# tundra_cc_library(NAME x SRCS ... [HDRS ...] [DEPS ...])  -> target tundra_x
+# tundra_cc_test(NAME x_test SRCS ... [DEPS ...] [LABELS ...]) -> gtest binary + ctest entry
+# The pattern of abseil's absl_cc_library/absl_cc_test: each library sits beside its test.
+
+set(TUNDRA_COMMON_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+
+function(tundra_apply_flags target)
+  target_compile_options(${target} PRIVATE ${TUNDRA_COMMON_WARNINGS})
+  if(TUNDRA_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+function(tundra_cc_library)
+  cmake_parse_arguments(L "" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
+  set(target tundra_${L_NAME})
+  if(L_SRCS)
+    add_library(${target} STATIC ${L_SRCS} ${L_HDRS})
+    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${target} PUBLIC ${L_DEPS})
+    tundra_apply_flags(${target})
+  else()
+    add_library(${target} INTERFACE)
+    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${target} INTERFACE ${L_DEPS})
+  endif()
+endfunction()
+
+function(tundra_cc_test)
+  if(NOT TUNDRA_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SRCS})
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${T_NAME} PRIVATE TUNDRA_SHARED_DIR="${TUNDRA_SHARED_DIR}")
+  tundra_apply_flags(${T_NAME})
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  # Tests that need root or /dev/net/tun call GTEST_SKIP; CI forbids silent skips (see .ci/run).
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
+endfunction()

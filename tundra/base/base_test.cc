@@ -1,0 +1,156 @@
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "tundra/base/bytes.h"
+#include "tundra/base/clock.h"
+#include "tundra/base/error.h"
+#include "tundra/base/log.h"
+#include "tundra/base/mock_kernel.h"
+#include "tundra/base/result.h"
+#include "tundra/base/scope_exit.h"
+#include "tundra/base/unique_fd.h"
+
+namespace tundra {
+namespace {
+
+using ::testing::Return;
+
+TEST(ErrorTest, ErrnoErrorNamesCallAndCause) {
+  Error e = ErrnoError("ioctl(TUNSETIFF) tun%d", EPERM);
+  EXPECT_EQ(e.code(), EPERM);
+  EXPECT_EQ(e.message(), "ioctl(TUNSETIFF) tun%d: Operation not permitted");
+  EXPECT_EQ(e.Wrap("dev add").message(),
+            "dev add: ioctl(TUNSETIFF) tun%d: Operation not permitted");
+}
+
+TEST(ErrorTest, InvalidArgumentCarriesMessage) {
+  Error e = InvalidArgument("name too long");
+  EXPECT_EQ(e.code(), EINVAL);
+  EXPECT_EQ(e.message(), "name too long");
+  EXPECT_EQ(e.Wrap("dev add x").message(), "dev add x: name too long");
+}
+
+Result<int> Half(int v) {
+  if (v % 2) return InvalidArgument("odd");
+  return v / 2;
+}
+
+Result<int> Quarter(int v) {
+  TUNDRA_ASSIGN_OR_RETURN(int h, Half(v));
+  TUNDRA_ASSIGN_OR_RETURN(int q, Half(h));
+  return q;
+}
+
+Status CheckEven(int v) {
+  TUNDRA_RETURN_IF_ERROR(Half(v));
+  return OkStatus();
+}
+
+TEST(ResultTest, ValueAndErrorPropagate) {
+  EXPECT_EQ(*Quarter(8), 2);
+  auto r = Quarter(6);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "odd");
+  EXPECT_TRUE(CheckEven(4).ok());
+  EXPECT_FALSE(CheckEven(5).ok());
+  EXPECT_EQ(Quarter(3).value_or(-1), -1);
+}
+
+TEST(ResultTest, MoveOnlyValues) {
+  Result<UniqueFd> r = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(r.ok());
+  UniqueFd fd = std::move(r).value();
+  EXPECT_TRUE(fd.valid());
+}
+
+TEST(ResultDeathTest, ValueOfErrorAborts) {
+  EXPECT_DEATH({ (void)Half(1).value(); }, "bad Result access: odd");
+}
+
+TEST(UniqueFdTest, ClosesOnceThroughKernel) {
+  MockKernel kernel;
+  EXPECT_CALL(kernel, close(42)).WillOnce(Return(0));
+  {
+    UniqueFd a(42, &kernel);
+    UniqueFd b = std::move(a);
+    EXPECT_FALSE(a.valid());
+    EXPECT_EQ(b.get(), 42);
+  }
+}
+
+TEST(UniqueFdTest, ReleaseDoesNotClose) {
+  MockKernel kernel;
+  EXPECT_CALL(kernel, close(::testing::_)).Times(0);
+  UniqueFd a(7, &kernel);
+  EXPECT_EQ(a.release(), 7);
+}
+
+TEST(UniqueFdTest, ResetClosesRealFd) {
+  int raw = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(raw, 0);
+  UniqueFd fd(raw);
+  fd.reset();
+  EXPECT_EQ(::fcntl(raw, F_GETFD), -1);
+  EXPECT_EQ(errno, EBADF);
+}
+
+TEST(ScopeExitTest, RunsUnlessCancelled) {
+  int runs = 0;
+  {
+    auto g = ScopeExit([&] { ++runs; });
+  }
+  EXPECT_EQ(runs, 1);
+  {
+    auto g = ScopeExit([&] { ++runs; });
+    g.Cancel();
+  }
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(BytesTest, EndianHelpers) {
+  uint8_t b[8];
+  StoreLe32(b, 0x11223344);
+  EXPECT_EQ(b[0], 0x44);
+  EXPECT_EQ(LoadLe32(b), 0x11223344u);
+  StoreBe64(b, 0x0102030405060708ull);
+  EXPECT_EQ(b[0], 1);
+  EXPECT_EQ(LoadBe64(b), 0x0102030405060708ull);
+  StoreLe64(b, 0x0102030405060708ull);
+  EXPECT_EQ(b[0], 8);
+  EXPECT_EQ(LoadLe64(b), 0x0102030405060708ull);
+}
+
+TEST(BytesTest, Hex) {
+  uint8_t out[3];
+  EXPECT_TRUE(ParseHex("0aFf10", out));
+  EXPECT_EQ(ToHex(out), "0aff10");
+  EXPECT_FALSE(ParseHex("0aF", out));
+  EXPECT_FALSE(ParseHex("0aFg10", out));
+}
+
+TEST(ClockTest, FakeClockAdvancesBoth) {
+  FakeClock clock;
+  TimePoint t0 = clock.Now();
+  WallTime w0 = clock.WallNow();
+  clock.Advance(std::chrono::milliseconds(1500));
+  EXPECT_EQ(clock.Now() - t0, std::chrono::milliseconds(1500));
+  EXPECT_EQ(clock.WallNow().sec, w0.sec + 1);
+  EXPECT_EQ(clock.WallNow().nsec, 500'000'000);
+}
+
+TEST(ClockTest, BootClockIsMonotonic) {
+  TimePoint a = SystemClock().Now();
+  TimePoint b = SystemClock().Now();
+  EXPECT_LE(a, b);
+}
+
+TEST(LogTest, ParseLevels) {
+  EXPECT_EQ(ParseLogLevel("debug"), LogLevel::kDebug);
+  EXPECT_EQ(ParseLogLevel("silent"), LogLevel::kSilent);
+  EXPECT_FALSE(ParseLogLevel("loud").has_value());
+}
+
+}  // namespace
+}  // namespace tundra

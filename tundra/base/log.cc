@@ -1,0 +1,68 @@
+#include "tundra/base/log.h"
+
+#include <unistd.h>
+
+#include <string>
+
+#include "tundra/base/clock.h"
+
+namespace tundra {
+namespace internal {
+std::atomic<int> g_log_level{static_cast<int>(LogLevel::kError)};
+}  // namespace internal
+
+namespace {
+std::string g_prefix;  // set once at start-up
+constexpr int kRateLimitBurst = 10;
+}  // namespace
+
+void SetLogLevel(LogLevel level) {
+  internal::g_log_level.store(static_cast<int>(level), std::memory_order_relaxed);
+}
+
+LogLevel GetLogLevel() {
+  return static_cast<LogLevel>(internal::g_log_level.load(std::memory_order_relaxed));
+}
+
+std::optional<LogLevel> ParseLogLevel(std::string_view s) {
+  if (s == "silent") return LogLevel::kSilent;
+  if (s == "error") return LogLevel::kError;
+  if (s == "warn" || s == "warning") return LogLevel::kWarn;
+  if (s == "info") return LogLevel::kInfo;
+  if (s == "verbose") return LogLevel::kVerbose;
+  if (s == "debug") return LogLevel::kDebug;
+  return std::nullopt;
+}
+
+void SetLogPrefix(std::string_view prefix) { g_prefix = std::string(prefix); }
+
+namespace internal {
+
+void LogLine(LogLevel level, std::string_view text) {
+  static constexpr const char* kNames[] = {"", "ERROR", "WARN", "INFO", "VERBOSE", "DEBUG"};
+  WallTime now = SystemClock().WallNow();
+  time_t secs = static_cast<time_t>(now.sec);
+  struct tm tm;
+  localtime_r(&secs, &tm);
+  std::string line =
+      fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} {}{}{}: {}\n", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.nsec / 1'000'000,
+                  g_prefix, g_prefix.empty() ? "" : " ", kNames[static_cast<int>(level)], text);
+  // One write() per line so concurrent threads do not interleave inside a line.
+  ssize_t r = ::write(STDERR_FILENO, line.data(), line.size());
+  (void)r;
+}
+
+bool RateLimitAllows(std::atomic<int64_t>& window_start_ns, std::atomic<int>& count) {
+  int64_t now = BootClock::now().time_since_epoch().count();
+  int64_t start = window_start_ns.load(std::memory_order_relaxed);
+  if (now - start > 1'000'000'000) {
+    if (window_start_ns.compare_exchange_strong(start, now, std::memory_order_relaxed)) {
+      count.store(0, std::memory_order_relaxed);
+    }
+  }
+  return count.fetch_add(1, std::memory_order_relaxed) < kRateLimitBurst;
+}
+
+}  // namespace internal
+}  // namespace tundra

@@ -1,0 +1,19 @@
+// The tundra subcommands. Each takes the arguments after its own name and returns an exit
+// code (cli/args.h: kExitOk, kExitFailure, kExitUsage). main.cc dispatches to them.
+#pragma once
+
+#include <span>
+#include <string>
+
+namespace tundra::cli {
+
+using CommandArgs = std::span<const std::string>;
+
+int RunDev(CommandArgs args);     // dev_command.cc: tundra dev add|del|list|show
+int RunBridge(CommandArgs args);  // bridge_command.cc: tundra bridge IF1 IF2
+int RunDaemon(CommandArgs args);  // daemon_command.cc: tundra [daemon] [-f] IFNAME
+int RunGenKey(CommandArgs args);  // key_commands.cc: tundra genkey
+int RunGenPsk(CommandArgs args);  // key_commands.cc: tundra genpsk
+int RunPubKey(CommandArgs args);  // key_commands.cc: tundra pubkey
+
+}  // namespace tundra::cli

@@ -1,0 +1,66 @@
+// tundra: argv dispatch. The only place that turns an Error into an exit code for the process.
+#include <fmt/core.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tundra/cli/args.h"
+#include "tundra/cli/commands.h"
+
+namespace tundra::cli {
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(CommandArgs);
+};
+
+constexpr Command kCommands[] = {
+    {"dev", "create, delete, list and show persistent TUN/TAP devices", RunDev},
+    {"bridge", "join two TAP (or two TUN) interfaces in user space", RunBridge},
+    {"daemon", "run the WireGuard tunnel daemon on interface IFNAME", RunDaemon},
+    {"genkey", "print a new private key (base64)", RunGenKey},
+    {"genpsk", "print a new preshared key (base64)", RunGenPsk},
+    {"pubkey", "read a private key on stdin, print its public key", RunPubKey},
+};
+
+void PrintHelp() {
+  fmt::print(
+      "tundra {}: user-space tunnels on the Linux TUN/TAP driver\n\n"
+      "Usage: tundra COMMAND [ARGS...]\n"
+      "       tundra [-f|--foreground] IFNAME   (wireguard-go compatible: same as 'tundra "
+      "daemon')\n\n"
+      "Commands:\n",
+      TUNDRA_VERSION);
+  for (const Command& c : kCommands) fmt::print("  {:<10} {}\n", c.name, c.summary);
+  fmt::print("\nRun 'tundra COMMAND --help' for a command's options.\n");
+}
+
+}  // namespace
+}  // namespace tundra::cli
+
+int main(int argc, char** argv) {
+  using namespace tundra::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    PrintHelp();
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    fmt::print("tundra {}\n", TUNDRA_VERSION);
+    return kExitOk;
+  }
+  for (const Command& c : kCommands) {
+    if (args[0] == c.name) {
+      return c.run(CommandArgs(args).subspan(1));
+    }
+  }
+  // wireguard-go's process contract: `IMPL [-f|--foreground] IFNAME`.
+  if (args[0][0] == '-' && args[0] != "-f" && args[0] != "--foreground") {
+    fmt::print(stderr, "tundra: unknown option '{}' (see 'tundra --help')\n", args[0]);
+    return kExitUsage;
+  }
+  return RunDaemon(CommandArgs(args));
+}
