@@ -16,8 +16,5 @@ int NotYet(const char* what) {
 int RunDev(CommandArgs) { return NotYet("dev"); }
 int RunBridge(CommandArgs) { return NotYet("bridge"); }
 int RunDaemon(CommandArgs) { return NotYet("daemon"); }
-int RunGenKey(CommandArgs) { return NotYet("genkey"); }
-int RunGenPsk(CommandArgs) { return NotYet("genpsk"); }
-int RunPubKey(CommandArgs) { return NotYet("pubkey"); }
 
 }  // namespace tundra::cli
