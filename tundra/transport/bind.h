@@ -1,0 +1,41 @@
+// Bind: the UDP side of the daemon (wireguard-go conn.Bind): batched, non-blocking receive
+// from one or more sockets ("receivers"), batched send to one endpoint.
+//
+// Receive() fills RecvPackets whose data points into bind-owned buffers; they stay valid and
+// writable (for in-place decryption) until the next Receive() on the same receiver. Send()
+// blocks while the socket buffer is full (backpressure) rather than dropping.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "tundra/base/bytes.h"
+#include "tundra/base/result.h"
+#include "tundra/transport/endpoint.h"
+
+namespace tundra::transport {
+
+struct RecvPacket {
+  MutableByteSpan data;
+  Endpoint from;  // with the sticky source (the local address it arrived on) when known
+};
+
+class Bind {
+ public:
+  virtual ~Bind() = default;
+
+  // (Re)binds on `port` (0 = random; the same port for every family). Returns the port.
+  virtual Result<uint16_t> Open(uint16_t port) = 0;
+  virtual void Close() = 0;
+  // SO_MARK on every socket (0 = off).
+  virtual Status SetMark(uint32_t mark) = 0;
+
+  virtual size_t receiver_count() const = 0;
+  virtual int receiver_fd(size_t receiver) const = 0;  // readable when Receive has packets
+  // Non-blocking; 0 when nothing is waiting.
+  virtual Result<size_t> Receive(size_t receiver, std::span<RecvPacket> out) = 0;
+  // Sends every datagram to `to` in order.
+  virtual Status Send(std::span<const ByteSpan> datagrams, const Endpoint& to) = 0;
+};
+
+}  // namespace tundra::transport
