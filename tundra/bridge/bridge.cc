@@ -1,0 +1,121 @@
+#include "tundra/bridge/bridge.h"
+
+#include <fmt/core.h>
+#include <sys/epoll.h>
+
+#include <cerrno>
+
+#include "tundra/base/syscall.h"
+
+namespace tundra::bridge {
+namespace {
+
+enum : uint32_t { kSideA = 0, kSideB = 1, kStop = 2 };
+
+Status AddToEpoll(int epoll_fd, int fd, uint32_t tag, const std::string& what) {
+  struct epoll_event ev = {};
+  ev.events = EPOLLIN;
+  ev.data.u32 = tag;
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    return ErrnoError("epoll_ctl(ADD) " + what);
+  }
+  return OkStatus();
+}
+
+std::string FormatDirection(const std::string& from, const std::string& to,
+                            const DirectionCounters& c) {
+  return fmt::format("{} -> {}: {} frames, {} bytes, {} forwarded, {} dropped\n", from, to,
+                     c.frames.load(), c.bytes.load(), c.forwarded.load(), c.dropped.load());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Bridge>> Bridge::Create(tun::TunDevice& a, tun::TunDevice& b, int stop_fd,
+                                               Options options) {
+  if (options.batch_size == 0 || options.max_frame == 0) {
+    return InvalidArgument("bridge: batch size and frame size must be positive");
+  }
+  if (a.poll_fd() == b.poll_fd()) {
+    return InvalidArgument(fmt::format("bridge: {} and {} are the same queue", a.name(), b.name()));
+  }
+  UniqueFd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_fd) return ErrnoError("epoll_create1(bridge)");
+  TUNDRA_RETURN_IF_ERROR(AddToEpoll(epoll_fd.get(), a.poll_fd(), kSideA, a.name()));
+  TUNDRA_RETURN_IF_ERROR(AddToEpoll(epoll_fd.get(), b.poll_fd(), kSideB, b.name()));
+  TUNDRA_RETURN_IF_ERROR(AddToEpoll(epoll_fd.get(), stop_fd, kStop, "stop fd"));
+  return std::unique_ptr<Bridge>(new Bridge(a, b, stop_fd, options, std::move(epoll_fd)));
+}
+
+Bridge::Bridge(tun::TunDevice& a, tun::TunDevice& b, int stop_fd, Options options,
+               UniqueFd epoll_fd)
+    : a_(a),
+      b_(b),
+      stop_fd_(stop_fd),
+      options_(options),
+      epoll_fd_(std::move(epoll_fd)),
+      out_(options.batch_size),
+      sizes_(options.batch_size) {
+  const size_t stride = tun::kWriteHeadroom + options_.max_frame;
+  storage_.resize(stride * options_.batch_size);
+  for (size_t i = 0; i < options_.batch_size; ++i) {
+    bufs_.emplace_back(storage_.data() + i * stride, stride);
+  }
+}
+
+Status Bridge::Forward(tun::TunDevice& from, tun::TunDevice& to, DirectionCounters& counters) {
+  TUNDRA_ASSIGN_OR_RETURN(const size_t n, from.Read(bufs_, sizes_, tun::kWriteHeadroom));
+  if (n == 0) return OkStatus();
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    out_[i] = bufs_[i].first(tun::kWriteHeadroom + sizes_[i]);
+    bytes += sizes_[i];
+  }
+  counters.frames.fetch_add(n, std::memory_order_relaxed);
+  counters.bytes.fetch_add(bytes, std::memory_order_relaxed);
+  TUNDRA_ASSIGN_OR_RETURN(const size_t written,
+                          to.Write(std::span(out_).first(n), tun::kWriteHeadroom));
+  counters.forwarded.fetch_add(written, std::memory_order_relaxed);
+  counters.dropped.fetch_add(n - written, std::memory_order_relaxed);
+  return OkStatus();
+}
+
+Result<bool> Bridge::RunOnce(int timeout_ms) {
+  struct epoll_event events[3];
+  const int n = ::epoll_wait(epoll_fd_.get(), events, 3, timeout_ms);
+  if (n < 0) {
+    if (errno == EINTR) return true;
+    return ErrnoError("epoll_wait(bridge)");
+  }
+  bool stop = false;
+  for (int i = 0; i < n; ++i) {
+    switch (events[i].data.u32) {
+      case kSideA:
+        TUNDRA_RETURN_IF_ERROR(Forward(a_, b_, a_to_b_));
+        break;
+      case kSideB:
+        TUNDRA_RETURN_IF_ERROR(Forward(b_, a_, b_to_a_));
+        break;
+      default:
+        stop = true;
+        break;
+    }
+  }
+  return !stop;
+}
+
+Status Bridge::Run() {
+  for (;;) {
+    TUNDRA_ASSIGN_OR_RETURN(const bool more, RunOnce(-1));
+    if (!more) return OkStatus();
+  }
+}
+
+std::string Bridge::FormatCounters() const {
+  std::string out = FormatDirection(a_.name(), b_.name(), a_to_b_);
+  out += FormatDirection(b_.name(), a_.name(), b_to_a_);
+  out += fmt::format("{} drops: {}\n", a_.name(), a_.drops().ToString());
+  out += fmt::format("{} drops: {}\n", b_.name(), b_.drops().ToString());
+  return out;
+}
+
+}  // namespace tundra::bridge

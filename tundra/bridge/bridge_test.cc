@@ -1,0 +1,170 @@
+#include "tundra/bridge/bridge.h"
+
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <thread>
+#include <vector>
+
+#include "tundra/tun/fake_tun.h"
+
+namespace tundra::bridge {
+namespace {
+
+using tun::FakeTun;
+
+std::vector<uint8_t> Frame(uint8_t tag, size_t size) {
+  std::vector<uint8_t> f(size, tag);
+  f[12] = 0x08;  // EtherType IPv4, for realism only
+  f[13] = 0x00;
+  return f;
+}
+
+class BridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_ = FakeTun::Create("tapa").value();
+    b_ = FakeTun::Create("tapb").value();
+    stop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    ASSERT_TRUE(stop_.valid());
+  }
+  void Stop() {
+    const uint64_t one = 1;
+    ASSERT_EQ(::write(stop_.get(), &one, sizeof(one)), ssize_t(sizeof(one)));
+  }
+  // Runs rounds until nothing is pending on either side.
+  void Drain(Bridge& bridge) {
+    for (int i = 0; i < 100 && (a_->pending() > 0 || b_->pending() > 0); ++i) {
+      auto more = bridge.RunOnce(1000);
+      ASSERT_TRUE(more.ok()) << more.error().message();
+      ASSERT_TRUE(*more);
+    }
+  }
+
+  std::unique_ptr<FakeTun> a_, b_;
+  UniqueFd stop_;
+};
+
+TEST_F(BridgeTest, FramesCrossInBothDirectionsWithCounters) {
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get()).value();
+  const auto f1 = Frame(1, 60), f2 = Frame(2, 1514), f3 = Frame(3, 98);
+  ASSERT_TRUE(a_->Inject(f1));
+  ASSERT_TRUE(a_->Inject(f2));
+  ASSERT_TRUE(b_->Inject(f3));
+  Drain(*bridge);
+
+  auto at_b = b_->TakeWritten();
+  ASSERT_EQ(at_b.size(), 2u);
+  EXPECT_EQ(at_b[0], f1);
+  EXPECT_EQ(at_b[1], f2);
+  auto at_a = a_->TakeWritten();
+  ASSERT_EQ(at_a.size(), 1u);
+  EXPECT_EQ(at_a[0], f3);
+
+  EXPECT_EQ(bridge->a_to_b().frames.load(), 2u);
+  EXPECT_EQ(bridge->a_to_b().bytes.load(), 60u + 1514u);
+  EXPECT_EQ(bridge->a_to_b().forwarded.load(), 2u);
+  EXPECT_EQ(bridge->a_to_b().dropped.load(), 0u);
+  EXPECT_EQ(bridge->b_to_a().frames.load(), 1u);
+  EXPECT_EQ(bridge->b_to_a().bytes.load(), 98u);
+  EXPECT_EQ(bridge->FormatCounters(),
+            "tapa -> tapb: 2 frames, 1574 bytes, 2 forwarded, 0 dropped\n"
+            "tapb -> tapa: 1 frames, 98 bytes, 1 forwarded, 0 dropped\n"
+            "tapa drops: none\n"
+            "tapb drops: none\n");
+}
+
+TEST_F(BridgeTest, LargeBurstsAreSplitIntoBatchesInOrder) {
+  Bridge::Options options;
+  options.batch_size = 8;
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get(), options).value();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(a_->Inject(Frame(uint8_t(i), 64 + i)));
+  Drain(*bridge);
+  auto out = b_->TakeWritten();
+  ASSERT_EQ(out.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(out[i], Frame(uint8_t(i), 64 + i)) << i;
+  EXPECT_EQ(bridge->a_to_b().frames.load(), 50u);
+}
+
+TEST_F(BridgeTest, OversizedFramesAreCountedByTheInputDevice) {
+  Bridge::Options options;
+  options.max_frame = 100;
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get(), options).value();
+  ASSERT_TRUE(a_->Inject(Frame(1, 101)));
+  ASSERT_TRUE(a_->Inject(Frame(2, 100)));
+  Drain(*bridge);
+  EXPECT_EQ(b_->TakeWritten().size(), 1u);
+  EXPECT_EQ(a_->drops().Get(tun::TunDropReason::kTruncated), 1u);
+  EXPECT_NE(bridge->FormatCounters().find("tapa drops: truncated=1"), std::string::npos);
+}
+
+// A device whose Write accepts only frames not starting with 0xff (like a kernel rejecting some).
+class PickyTun : public tun::TunDevice {
+ public:
+  explicit PickyTun(FakeTun& inner) : inner_(inner) {}
+  Result<size_t> Read(std::span<const MutableByteSpan> bufs, std::span<size_t> sizes,
+                      size_t offset) override {
+    return inner_.Read(bufs, sizes, offset);
+  }
+  Result<size_t> Write(std::span<const MutableByteSpan> bufs, size_t offset) override {
+    size_t ok = 0;
+    for (const MutableByteSpan& b : bufs) {
+      if (b[offset] == 0xff) {
+        drops_.Add(tun::TunDropReason::kWriteRejected);
+        continue;
+      }
+      ++ok;
+    }
+    return ok;
+  }
+  size_t BatchSize() const override { return 8; }
+  int poll_fd() const override { return inner_.poll_fd(); }
+  const std::string& name() const override { return inner_.name(); }
+  const tun::TunDropCounters& drops() const override { return drops_; }
+
+ private:
+  FakeTun& inner_;
+  tun::TunDropCounters drops_;
+};
+
+TEST_F(BridgeTest, FramesTheOutputRejectsAreCountedAsDropped) {
+  PickyTun picky(*b_);
+  auto bridge = Bridge::Create(*a_, picky, stop_.get()).value();
+  ASSERT_TRUE(a_->Inject(Frame(0xff, 60)));
+  ASSERT_TRUE(a_->Inject(Frame(1, 60)));
+  Drain(*bridge);
+  EXPECT_EQ(bridge->a_to_b().frames.load(), 2u);
+  EXPECT_EQ(bridge->a_to_b().forwarded.load(), 1u);
+  EXPECT_EQ(bridge->a_to_b().dropped.load(), 1u);
+  EXPECT_NE(bridge->FormatCounters().find("tapb drops: write_rejected=1"), std::string::npos);
+}
+
+TEST_F(BridgeTest, RunStopsWhenTheStopFdFires) {
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get()).value();
+  Status result = MakeError(EINVAL, "not run");
+  std::thread runner([&] { result = bridge->Run(); });
+  ASSERT_TRUE(a_->Inject(Frame(7, 60)));
+  ASSERT_TRUE(b_->WaitForWritten(1, std::chrono::seconds(5)));
+  Stop();
+  runner.join();
+  EXPECT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(bridge->a_to_b().forwarded.load(), 1u);
+}
+
+TEST_F(BridgeTest, RunFailsWhenADeviceGoesAway) {
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get()).value();
+  b_->Close();
+  Status result = bridge->Run();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message(), "read(tapb): File descriptor in bad state");
+}
+
+TEST_F(BridgeTest, RejectsTheSameQueueTwice) {
+  auto same = Bridge::Create(*a_, *a_, stop_.get());
+  ASSERT_FALSE(same.ok());
+  EXPECT_EQ(same.error().message(), "bridge: tapa and tapa are the same queue");
+}
+
+}  // namespace
+}  // namespace tundra::bridge
