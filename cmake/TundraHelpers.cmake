@@ -3,7 +3,7 @@
 # The pattern of abseil's absl_cc_library/absl_cc_test: each library sits beside its test.
 
 set(TUNDRA_COMMON_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+    -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
 
 function(tundra_apply_flags target)
   target_compile_options(${target} PRIVATE ${TUNDRA_COMMON_WARNINGS})

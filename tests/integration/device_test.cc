@@ -1,0 +1,411 @@
+// Two Devices in one process, joined by FakeBind and fed by FakeTun, configured through the
+// UAPI text parser, with a FakeClock driving every timer (wireguard-go device_test.go
+// genTestPair, in C++).
+#include "tundra/device/device.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "packets.h"
+#include "tundra/base/log.h"
+#include "tundra/config/key.h"
+#include "tundra/crypto/random.h"
+#include "tundra/crypto/x25519.h"
+#include "tundra/transport/fake_bind.h"
+#include "tundra/tun/fake_tun.h"
+#include "tundra/uapi/protocol.h"
+
+namespace tundra {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::Ping4;
+using testing::Ping6;
+
+template <typename F>
+bool WaitFor(F&& f, milliseconds timeout = milliseconds(5000)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return f();
+}
+
+struct Side {
+  std::string name, underlay, inner4, inner6;
+  uint16_t port = 0;
+  crypto::PrivateKey key;
+  crypto::PublicKey pub{};
+  tun::FakeTun* tun = nullptr;
+  transport::FakeBind* bind = nullptr;
+  std::unique_ptr<device::Device> dev;
+};
+
+class PairTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetLogLevel(LogLevel::kError);
+    Init(a_, "a", "198.18.0.1", "198.19.0.1", "fd19::1", 51820);
+    Init(b_, "b", "198.18.0.2", "198.19.0.2", "fd19::2", 51821);
+  }
+  void TearDown() override {
+    if (a_.dev) a_.dev->Close();
+    if (b_.dev) b_.dev->Close();
+  }
+
+  void Init(Side& s, std::string name, std::string underlay, std::string inner4, std::string inner6,
+            uint16_t port, size_t max_queued_handshakes = 1024) {
+    s.name = name;
+    s.underlay = underlay;
+    s.inner4 = inner4;
+    s.inner6 = inner6;
+    s.port = port;
+    s.key = crypto::GeneratePrivateKey();
+    s.pub = crypto::PublicFromPrivate(s.key);
+    auto tun = tun::FakeTun::Create("tun-" + name);
+    ASSERT_TRUE(tun.ok());
+    s.tun = tun->get();
+    auto bind = std::make_unique<transport::FakeBind>(net_, underlay);
+    s.bind = bind.get();
+    device::DeviceOptions opts;
+    opts.name = name;
+    opts.clock = &clock_;
+    opts.max_queued_handshakes = max_queued_handshakes;
+    s.dev = std::make_unique<device::Device>(std::move(*tun), std::move(bind), opts);
+  }
+
+  // The UAPI text a `wg setconf` would send for `me` with one peer `peer`.
+  std::vector<std::string> Config(const Side& me, const Side& peer) {
+    return {"private_key=" + ToHex(me.key.span()),
+            "listen_port=" + std::to_string(me.port),
+            "replace_peers=true",
+            "public_key=" + ToHex(peer.pub),
+            "endpoint=" + peer.underlay + ":" + std::to_string(peer.port),
+            "replace_allowed_ips=true",
+            "allowed_ip=" + peer.inner4 + "/32",
+            "allowed_ip=" + peer.inner6 + "/128"};
+  }
+
+  void Apply(Side& s, const std::vector<std::string>& lines) {
+    uapi::SetRequest req = uapi::ParseSet(lines);
+    ASSERT_EQ(req.error, 0) << req.error_detail;
+    Status st = s.dev->Apply(req.update);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+  }
+
+  void StartBoth() {
+    Apply(a_, Config(a_, b_));
+    Apply(b_, Config(b_, a_));
+    ASSERT_TRUE(a_.dev->Start().ok());
+    ASSERT_TRUE(b_.dev->Start().ok());
+  }
+
+  // Injects a ping into `from`'s TUN and waits until the identical bytes come out of `to`'s
+  // TUN (other packets still in flight may come out too).
+  ::testing::AssertionResult Ping(Side& from, Side& to, uint16_t seq, bool v6 = false) {
+    auto pkt = v6 ? Ping6(from.inner6, to.inner6, seq) : Ping4(from.inner4, to.inner4, seq);
+    to.tun->TakeWritten();
+    from.tun->Inject(pkt);
+    bool found = false;
+    WaitFor([&] {
+      for (const auto& w : to.tun->TakeWritten()) found |= w == pkt;
+      return found;
+    });
+    if (!found) {
+      return ::testing::AssertionFailure()
+             << "ping " << seq << " " << from.name << "->" << to.name << " not delivered; drops "
+             << DropSummary(from) << " | " << DropSummary(to);
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  static std::string DropSummary(const Side& s) {
+    std::string out = s.name + ":";
+    auto d = s.dev->GetDropCounters();
+    for (size_t i = 1; i < d.size(); ++i) {
+      if (d[i])
+        out += " " + std::string(proto::DropReasonName(proto::DropReason(i))) + "=" +
+               std::to_string(d[i]);
+    }
+    return out;
+  }
+
+  static device::PeerStatus Peer(const Side& s) {
+    auto st = s.dev->GetStatus();
+    EXPECT_EQ(st.peers.size(), 1u);
+    return st.peers.empty() ? device::PeerStatus{} : st.peers[0];
+  }
+
+  void Advance(Duration d) {
+    clock_.Advance(d);
+    a_.dev->PokeTimers();
+    b_.dev->PokeTimers();
+  }
+
+  static uint32_t TypeOf(ByteSpan d) { return d.size() >= 4 ? LoadLe32(d.data()) : 0; }
+
+  FakeClock clock_;
+  transport::FakeNetwork net_;
+  Side a_, b_;
+};
+
+TEST_F(PairTest, PingBothWaysIpv4AndIpv6) {
+  StartBoth();
+  EXPECT_TRUE(Ping(a_, b_, 1));
+  EXPECT_TRUE(Ping(b_, a_, 2));
+  EXPECT_TRUE(Ping(a_, b_, 3, true));
+  EXPECT_TRUE(Ping(b_, a_, 4, true));
+  auto pa = Peer(a_), pb = Peer(b_);
+  EXPECT_NE(pa.last_handshake.sec, 0);
+  EXPECT_NE(pb.last_handshake.sec, 0);
+  EXPECT_GT(pa.tx_bytes, 148u);
+  EXPECT_GT(pa.rx_bytes, 92u);
+  EXPECT_EQ(pa.endpoint->ToString(), "198.18.0.2:51821");
+}
+
+TEST_F(PairTest, ResponderSendsFirst) {
+  StartBoth();
+  EXPECT_TRUE(Ping(b_, a_, 1));
+  EXPECT_TRUE(Ping(a_, b_, 2));
+}
+
+// S1 of the reference, one way: 10 pings from B as the first traffic -> exact byte counters.
+// B initiates (148), A answers (92), then 10 x (84-byte packet padded to 96 = 128-byte message).
+TEST_F(PairTest, TransferCountersMatchTheKernelFormula) {
+  StartBoth();
+  for (uint16_t i = 0; i < 10; ++i) ASSERT_TRUE(Ping(b_, a_, i));
+  // The counters move just after delivery: wait for them to settle, then demand exact values.
+  EXPECT_TRUE(WaitFor([&] { return Peer(b_).tx_bytes == 10u * 128 + 148; })) << Peer(b_).tx_bytes;
+  EXPECT_TRUE(WaitFor([&] { return Peer(a_).rx_bytes == 10u * 128 + 148; })) << Peer(a_).rx_bytes;
+  EXPECT_EQ(Peer(a_).tx_bytes, 92u);
+  EXPECT_EQ(Peer(b_).rx_bytes, 92u);
+}
+
+TEST_F(PairTest, RekeyAfterTwoMinutesWithoutLosingPackets) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  const int64_t first = Peer(a_).last_handshake.sec;
+  for (int i = 0; i < 13; ++i) {  // one ping every 10 s, for 130 s
+    Advance(seconds(10));
+    ASSERT_TRUE(Ping(a_, b_, uint16_t(10 + i)));
+    ASSERT_TRUE(Ping(b_, a_, uint16_t(100 + i)));
+  }
+  EXPECT_TRUE(WaitFor([&] { return Peer(a_).last_handshake.sec > first; }))
+      << "no new handshake after REKEY_AFTER_TIME";
+  EXPECT_EQ(a_.dev->drops().Total(), 0u) << DropSummary(a_);
+}
+
+TEST_F(PairTest, ExpiredKeysHandshakeBeforeSending) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  const int64_t first = Peer(a_).last_handshake.sec;
+  // Time passes as it would: B's passive keepalive answers the ping at 10 s (which cancels A's
+  // new-handshake timer), then nothing until past REJECT_AFTER_TIME.
+  const uint64_t rx = Peer(a_).rx_bytes;
+  Advance(seconds(11));
+  ASSERT_TRUE(WaitFor([&] { return Peer(a_).rx_bytes == rx + 32; }));
+  Advance(seconds(190));
+  ASSERT_TRUE(Ping(a_, b_, 2));
+  EXPECT_GT(Peer(a_).last_handshake.sec, first);
+}
+
+TEST_F(PairTest, RoamingFollowsTheLatestAuthenticatedSource) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  Apply(b_, {"listen_port=51999"});  // B moves to another port
+  ASSERT_TRUE(Ping(b_, a_, 2));
+  EXPECT_EQ(Peer(a_).endpoint->ToString(), "198.18.0.2:51999");
+  ASSERT_TRUE(Ping(a_, b_, 3));  // A's reply reaches B at its new port
+}
+
+TEST_F(PairTest, PeerRemovalAndReAdd) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  Apply(a_, {"public_key=" + ToHex(b_.pub), "remove=true"});
+  EXPECT_TRUE(a_.dev->GetStatus().peers.empty());
+  a_.tun->Inject(Ping4(a_.inner4, b_.inner4, 2));
+  EXPECT_TRUE(WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kNoRoute) == 1; }));
+  b_.tun->Inject(Ping4(b_.inner4, a_.inner4, 3));
+  EXPECT_TRUE(WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kUnknownIndex) >= 1; }));
+  EXPECT_TRUE(a_.tun->TakeWritten().empty());
+  Apply(a_, Config(a_, b_));
+  Advance(seconds(6));  // past B's REKEY_TIMEOUT rate limit
+  EXPECT_TRUE(Ping(a_, b_, 4));
+  EXPECT_TRUE(Ping(b_, a_, 5));
+}
+
+TEST_F(PairTest, ReplayedDataIsDroppedAndEndpointDoesNotMove) {
+  std::vector<std::vector<uint8_t>> captured;
+  std::mutex mu;
+  net_.set_filter([&](const transport::Endpoint&, const transport::Endpoint&, ByteSpan d) {
+    if (TypeOf(d) == 4 && d.size() > 32) {
+      std::lock_guard lock(mu);
+      captured.emplace_back(d.begin(), d.end());
+    }
+    return true;
+  });
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  std::vector<uint8_t> replay;
+  {
+    std::lock_guard lock(mu);
+    ASSERT_FALSE(captured.empty());
+    replay = captured[0];
+  }
+  // Replayed from another address: dropped, and B keeps A's real endpoint.
+  ASSERT_TRUE(
+      net_.Inject(*transport::Endpoint::Parse("198.18.7.7:4444"), b_.bind->local(), replay));
+  EXPECT_TRUE(WaitFor([&] { return b_.dev->drops().Get(proto::DropReason::kReplayed) == 1; }));
+  EXPECT_TRUE(b_.tun->TakeWritten().empty());
+  EXPECT_EQ(Peer(b_).endpoint->ToString(), "198.18.0.1:51820");
+}
+
+TEST_F(PairTest, GarbageIsSilentAndCounted) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  const size_t sent_before = b_.bind->sent();
+  const auto garbage_from = *transport::Endpoint::Parse("198.18.9.9:9999");
+  std::mt19937 rng(42);
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<uint8_t> d(rng() % 200);
+    for (auto& x : d) x = uint8_t(rng());
+    if (d.size() >= 4 && i % 2) StoreLe32(d.data(), 1 + rng() % 4);
+    if (i % 7 == 0) d.resize(148), StoreLe32(d.data(), 1);
+    net_.Inject(garbage_from, b_.bind->local(), d);
+  }
+  EXPECT_TRUE(WaitFor([&] { return b_.dev->drops().Total() >= 2000; })) << DropSummary(b_);
+  EXPECT_EQ(b_.bind->sent(), sent_before);  // not one byte back
+  EXPECT_TRUE(Ping(a_, b_, 2));
+}
+
+TEST_F(PairTest, RetransmitsTwentyInitiationsThenGivesUp) {
+  std::atomic<int> initiations{0};
+  net_.set_filter([&](const transport::Endpoint& from, const transport::Endpoint&, ByteSpan d) {
+    if (TypeOf(d) == 1 && from.port() == 51820) ++initiations;
+    return false;  // B is unreachable
+  });
+  StartBoth();
+  a_.tun->Inject(Ping4(a_.inner4, b_.inner4, 1));
+  ASSERT_TRUE(WaitFor([&] { return initiations == 1; }));
+  for (int k = 2; k <= 25; ++k) {
+    Advance(milliseconds(5400));  // REKEY_TIMEOUT + the largest jitter
+    if (k <= 20) {
+      ASSERT_TRUE(WaitFor([&] { return initiations == k; })) << k;
+    }
+  }
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(initiations, 20);
+  EXPECT_TRUE(
+      WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kHandshakeGaveUp) == 1; }));
+}
+
+TEST_F(PairTest, StagedQueueKeepsTheNewest128) {
+  std::atomic<bool> block_responses{true};
+  net_.set_filter([&](const transport::Endpoint&, const transport::Endpoint&, ByteSpan d) {
+    return !(block_responses && TypeOf(d) == 2);
+  });
+  StartBoth();
+  for (uint16_t i = 0; i < 200; ++i) a_.tun->Inject(Ping4(a_.inner4, b_.inner4, i));
+  ASSERT_TRUE(WaitFor([&] {
+    return a_.dev->drops().Get(proto::DropReason::kStagedOverflow) == 72;
+  })) << DropSummary(a_);
+  block_responses = false;
+  Advance(milliseconds(5400));  // the retransmitted initiation gets through
+  ASSERT_TRUE(b_.tun->WaitForWritten(128, milliseconds(5000)));
+  auto got = b_.tun->TakeWritten();
+  ASSERT_EQ(got.size(), 128u);
+  EXPECT_EQ(got.front(), Ping4(a_.inner4, b_.inner4, 72));
+  EXPECT_EQ(got.back(), Ping4(a_.inner4, b_.inner4, 199));
+}
+
+class UnderLoadTest : public PairTest {
+ protected:
+  void SetUp() override {
+    SetLogLevel(LogLevel::kError);
+    Init(a_, "a", "198.18.0.1", "198.19.0.1", "fd19::1", 51820);
+    // One queued handshake message is already "under load" for B: it demands cookies.
+    Init(b_, "b", "198.18.0.2", "198.19.0.2", "fd19::2", 51821, /*max_queued_handshakes=*/8);
+  }
+};
+
+TEST_F(UnderLoadTest, CookieReplyThenMac2Handshake) {
+  std::atomic<int> cookies{0};
+  net_.set_filter([&](const transport::Endpoint&, const transport::Endpoint&, ByteSpan d) {
+    if (TypeOf(d) == 3) ++cookies;
+    return true;
+  });
+  StartBoth();
+  a_.tun->Inject(Ping4(a_.inner4, b_.inner4, 1));
+  ASSERT_TRUE(WaitFor([&] { return a_.dev->cookie_replies_accepted() == 1; }));
+  EXPECT_EQ(cookies, 1);
+  EXPECT_EQ(b_.dev->drops().Get(proto::DropReason::kCookieSent), 1u);
+  // A's retransmission carries mac2 from the cookie and is accepted.
+  Advance(milliseconds(5400));
+  ASSERT_TRUE(b_.tun->WaitForWritten(1, milliseconds(5000))) << DropSummary(a_) << DropSummary(b_);
+  EXPECT_NE(Peer(a_).last_handshake.sec, 0);
+}
+
+TEST_F(PairTest, PersistentKeepaliveStartsAHandshakeAndRepeats) {
+  StartBoth();
+  Apply(a_, {"public_key=" + ToHex(b_.pub), "persistent_keepalive_interval=25"});
+  ASSERT_TRUE(WaitFor([&] { return Peer(b_).last_handshake.sec != 0; }));
+  const uint64_t rx = Peer(b_).rx_bytes;
+  Advance(seconds(26));
+  EXPECT_TRUE(WaitFor([&] { return Peer(b_).rx_bytes >= rx + 32; }));
+  EXPECT_EQ(Peer(a_).persistent_keepalive, 25);
+}
+
+TEST_F(PairTest, ConfigChurnWhileTrafficFlows) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  std::atomic<bool> stop{false};
+  std::thread traffic([&] {
+    for (uint16_t i = 0; !stop; ++i) {
+      a_.tun->Inject(Ping4(a_.inner4, b_.inner4, i));
+      b_.tun->Inject(Ping6(b_.inner6, a_.inner6, i));
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+  });
+  const crypto::PrivateKey other = crypto::GeneratePrivateKey();
+  for (int i = 0; i < 200; ++i) {
+    Apply(a_, {"public_key=" + ToHex(b_.pub),
+               "persistent_keepalive_interval=" + std::to_string(i % 3)});
+    (void)a_.dev->GetStatus();
+    if (i % 50 == 0) {
+      Apply(a_, {"private_key=" + ToHex(other.span())});
+      Apply(a_, {"private_key=" + ToHex(a_.key.span())});
+    }
+  }
+  stop = true;
+  traffic.join();
+  Advance(seconds(6));
+  EXPECT_TRUE(Ping(a_, b_, 60000));
+  EXPECT_TRUE(Ping(b_, a_, 60001));
+}
+
+TEST_F(PairTest, WrongPresharedKeyNeverCompletes) {
+  crypto::SymmetricKey k1, k2;
+  crypto::RandomBytes(k1.span());
+  crypto::RandomBytes(k2.span());
+  auto ca = Config(a_, b_);
+  ca.push_back("preshared_key=" + ToHex(k1.span()));
+  auto cb = Config(b_, a_);
+  cb.push_back("preshared_key=" + ToHex(k2.span()));
+  Apply(a_, ca);
+  Apply(b_, cb);
+  ASSERT_TRUE(a_.dev->Start().ok());
+  ASSERT_TRUE(b_.dev->Start().ok());
+  a_.tun->Inject(Ping4(a_.inner4, b_.inner4, 1));
+  EXPECT_TRUE(
+      WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kHandshakeDecrypt) == 1; }));
+  EXPECT_FALSE(b_.tun->WaitForWritten(1, milliseconds(200)));
+  EXPECT_EQ(Peer(a_).last_handshake.sec, 0);
+}
+
+}  // namespace
+}  // namespace tundra

@@ -1,0 +1,110 @@
+# Shared helpers for tundra's system tests (sourced by tests/netns/*.sh).
+#
+# Network rule: every test works only inside namespaces it creates (named tundra-<test>-<pid>),
+# with addresses from 198.18.0.0/15 and fd18::/16, fd19::/16, and removes them (and every
+# process inside) on exit, even on failure.
+set -euo pipefail
+
+: "${TUNDRA_BIN:?TUNDRA_BIN must point at the tundra binary}"
+SHARED_DIR=${TUNDRA_SHARED_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared" 2>/dev/null && pwd || echo /nonexistent)}
+WG_GO=${WG_GO:-/usr/bin/wireguard-go}
+WG_GO_MODERN=${WG_GO_MODERN:-$SHARED_DIR/lab/bin/wireguard-go-modern}
+export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
+
+TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
+RUN_ID=$$
+NAMESPACES=()
+CLEANUP_HOOKS=()
+LOG_DIR=$(mktemp -d "/tmp/tundra-${TEST_NAME}.XXXXXX")
+
+log() { printf '[%s %s] %s\n' "$(date +%T)" "$TEST_NAME" "$*" >&2; }
+fail() { log "FAIL: $*"; exit 1; }
+
+require_root() {
+  if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
+    if [ "${TUNDRA_NO_SKIP:-0}" = 1 ]; then fail "needs root and /dev/net/tun"; fi
+    log "SKIP: needs root and /dev/net/tun"
+    exit 77
+  fi
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  for hook in "${CLEANUP_HOOKS[@]}"; do eval "$hook"; done
+  for ns in "${NAMESPACES[@]}"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+  done
+  sleep 0.2
+  for ns in "${NAMESPACES[@]}"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+  if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+    log "logs kept in $LOG_DIR:"
+    for f in "$LOG_DIR"/*; do [ -f "$f" ] && { echo "----- $f"; tail -n 40 "$f"; }; done >&2
+  else
+    rm -rf "$LOG_DIR"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# new_ns SUFFIX -> prints the namespace name (created, lo up)
+new_ns() {
+  local ns="tundra-${TEST_NAME:0:8}-$RUN_ID-$1"
+  ip netns add "$ns"
+  NAMESPACES+=("$ns")
+  ip -n "$ns" link set lo up
+  echo "$ns"
+}
+
+# Two hosts A and B joined by a veth: 198.18.0.1/24 fd18::1/64 <-> 198.18.0.2/24 fd18::2/64.
+make_two_hosts() {
+  NS_A=$(new_ns a)
+  NS_B=$(new_ns b)
+  ip link add va netns "$NS_A" type veth peer name vb netns "$NS_B"
+  ip -n "$NS_A" addr add 198.18.0.1/24 dev va
+  ip -n "$NS_B" addr add 198.18.0.2/24 dev vb
+  ip -n "$NS_A" addr add fd18::1/64 dev va nodad
+  ip -n "$NS_B" addr add fd18::2/64 dev vb nodad
+  ip -n "$NS_A" link set va up
+  ip -n "$NS_B" link set vb up
+}
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# A unique interface name (<= 15 bytes): PREFIX + run id.
+ifname() { echo "${1}$((RUN_ID % 100000))"; }
+
+# start_impl NS IMPL IFNAME: tundra | wireguard-go | wireguard-go-modern, daemonized, then wait
+# for the UAPI socket.
+start_impl() {
+  local ns=$1 impl=$2 ifn=$3 bin
+  case $impl in
+    tundra) bin=$TUNDRA_BIN ;;
+    wireguard-go) bin=$WG_GO ;;
+    wireguard-go-modern) bin=$WG_GO_MODERN ;;
+    *) fail "unknown implementation $impl" ;;
+  esac
+  [ -x "$bin" ] || fail "$impl not found at $bin"
+  CLEANUP_HOOKS+=("ip -n $ns link del $ifn 2>/dev/null; rm -f /var/run/wireguard/$ifn.sock")
+  LOG_LEVEL=debug in_ns "$ns" "$bin" "$ifn" >"$LOG_DIR/$impl-$ifn.log" 2>&1 ||
+    fail "$impl $ifn failed to start"
+  for _ in $(seq 50); do [ -S "/var/run/wireguard/$ifn.sock" ] && return 0; sleep 0.1; done
+  fail "$impl $ifn: no UAPI socket"
+}
+
+# Wait until CMD succeeds (up to N tenths of a second).
+wait_for() {
+  local n=$1; shift
+  for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+# Strict ping: all COUNT replies within DEADLINE seconds.
+ping_ok() {
+  local ns=$1 dst=$2 count=${3:-3}
+  in_ns "$ns" ping -c "$count" -i 0.2 -w 10 -q "$dst" >/dev/null
+}

@@ -1,0 +1,332 @@
+// The control thread: handshake messages (kernel receive.c wg_receive_handshake_packet),
+// queued initiations and staged-packet flushes, and the per-peer timers (kernel timers.c).
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "tundra/base/log.h"
+#include "tundra/device/device.h"
+#include "tundra/proto/constants.h"
+
+namespace tundra::device {
+namespace {
+
+// Cookie MACs are keyed on the sender's address and port.
+size_t SourceBytes(const transport::Endpoint& from, uint8_t out[18]) {
+  ByteSpan addr = from.AddressBytes();
+  std::memcpy(out, addr.data(), addr.size());
+  StoreBe16(out + addr.size(), from.port());
+  return addr.size() + 2;
+}
+
+}  // namespace
+
+void Device::ControlLoop() {
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  TUNDRA_CHECK(ep >= 0);
+  UniqueFd epoll_fd(ep);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  for (int fd : {stop_fd_.get(), control_fd_.get()}) {
+    ev.data.fd = fd;
+    TUNDRA_CHECK(::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+  }
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    // Sleep until the earliest timer of any peer (or until woken).
+    std::optional<TimePoint> next;
+    for (const PeerPtr& peer : PeersSnapshot()) {
+      std::lock_guard lock(peer->mu);
+      auto t = peer->timers.NextDeadline();
+      if (t && (!next || *t < *next)) next = t;
+    }
+    // The rate limiter's garbage collection wants a pass about once a second.
+    const TimePoint now = clock_.Now();
+    const TimePoint gc_at = now + std::chrono::seconds(1);
+    if (!next || *next > gc_at) next = gc_at;
+    control_wake_at_ns_.store(next->time_since_epoch().count(), std::memory_order_relaxed);
+    int timeout_ms = 0;
+    if (*next > now) {
+      timeout_ms = int(std::chrono::ceil<std::chrono::milliseconds>(*next - now).count());
+    }
+    epoll_event events[2];
+    int n = ::epoll_wait(ep, events, 2, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      TUNDRA_LOG(kError, "{}: epoll_wait (control): {}", options_.name, std::strerror(errno));
+      return;
+    }
+    if (stopping_.load()) break;
+    control_wake_at_ns_.store(0, std::memory_order_relaxed);  // awake: no pokes needed
+    uint64_t drained;
+    while (::read(control_fd_.get(), &drained, sizeof(drained)) > 0) {
+    }
+    ControlPass();
+  }
+}
+
+void Device::RunControlOnceForTest() { ControlPass(); }
+
+void Device::ControlPass() {
+  // 1. Handshake messages, oldest first.
+  std::deque<QueuedHandshake> queue;
+  {
+    std::lock_guard lock(work_mu_);
+    queue.swap(handshake_queue_);
+    handshake_queue_len_.store(0, std::memory_order_relaxed);
+  }
+  const TimePoint now = clock_.Now();
+  size_t remaining = queue.size();
+  for (QueuedHandshake& msg : queue) {
+    // "Under load" while the backlog is deep, and for a second after (kernel receive.c).
+    bool under_load = remaining >= options_.max_queued_handshakes / 8;
+    if (under_load) {
+      last_under_load_ = now;
+    } else if (last_under_load_) {
+      under_load = now - *last_under_load_ < proto::kUnderLoadAfterTime;
+      if (!under_load) last_under_load_.reset();
+    }
+    ProcessHandshake(msg, under_load);
+    --remaining;
+  }
+
+  // 2. Work the data threads asked for.
+  std::vector<PeerPtr> work;
+  {
+    std::lock_guard lock(work_mu_);
+    work.swap(peer_work_);
+  }
+  for (const PeerPtr& peer : work) {
+    if (peer->initiation_wanted.exchange(false)) SendInitiation(peer, false);
+    const bool keepalive = peer->keepalive_wanted.exchange(false);
+    if (peer->flush_wanted.exchange(false) || keepalive) FlushStaged(peer, keepalive);
+  }
+
+  // 3. Timers.
+  RunTimers(clock_.Now());
+  rate_limiter_.GarbageCollect();
+}
+
+void Device::ProcessHandshake(QueuedHandshake& msg, bool under_load) {
+  const uint32_t type = LoadLe32(msg.bytes.data());
+  if (type == uint32_t(proto::MessageType::kCookieReply)) {
+    HandleCookieReply(msg);
+    return;
+  }
+  uint8_t src[18];
+  const size_t src_len = SourceBytes(msg.from, src);
+  proto::MacState mac;
+  {
+    std::lock_guard lock(checker_mu_);
+    mac = cookie_checker_.Validate(ByteSpan(msg.bytes.data(), msg.size), ByteSpan(src, src_len),
+                                   under_load);
+  }
+  bool needs_cookie = false;
+  if (mac == proto::MacState::kInvalidMac1) {
+    drops_.Add(proto::DropReason::kInvalidMac1);
+    return;
+  }
+  if (under_load) {
+    if (mac == proto::MacState::kValidMac1) {
+      needs_cookie = true;
+    } else if (!rate_limiter_.Allow(msg.from.AddressBytes())) {
+      drops_.Add(proto::DropReason::kRateLimited);
+      return;
+    }
+  }
+  if (type == uint32_t(proto::MessageType::kInitiation)) {
+    HandleInitiation(msg, needs_cookie);
+  } else {
+    HandleResponse(msg, needs_cookie);
+  }
+}
+
+void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
+  const auto m = proto::LoadMessage<proto::MessageInitiation>(ByteSpan(msg.bytes.data(), msg.size));
+  if (needs_cookie) {
+    proto::MessageCookieReply reply;
+    uint8_t src[18];
+    const size_t src_len = SourceBytes(msg.from, src);
+    {
+      std::lock_guard lock(checker_mu_);
+      cookie_checker_.CreateReply(ByteSpan(msg.bytes.data(), msg.size), m.sender_index,
+                                  ByteSpan(src, src_len), reply);
+    }
+    const ByteSpan datagram = proto::AsBytes(reply);
+    (void)SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from);
+    drops_.Add(proto::DropReason::kCookieSent);
+    return;
+  }
+  const TimePoint now = clock_.Now();
+  std::shared_lock config(config_mu_);
+  proto::DecryptedInitiation d;
+  proto::DropReason r = proto::DecryptInitiation(identity_, m, d);
+  if (r != proto::DropReason::kNone) {
+    drops_.Add(r);
+    return;
+  }
+  auto it = peers_.find(std::string(reinterpret_cast<const char*>(d.remote_static.data()), 32));
+  if (it == peers_.end()) {
+    drops_.Add(proto::DropReason::kUnknownPeer);
+    return;
+  }
+  PeerPtr peer = it->second;
+  proto::MessageResponse resp;
+  {
+    std::lock_guard lock(peer->mu);
+    r = peer->handshake.ConsumeInitiation(d, m, now);
+    if (r != proto::DropReason::kNone) {
+      drops_.Add(r);
+      TUNDRA_LOG_RATELIMITED(kDebug, "{}: invalid handshake initiation from {}: {}", options_.name,
+                             msg.from.ToString(), proto::DropReasonName(r));
+      return;
+    }
+    peer->endpoint = msg.from;
+    peer->rx_bytes.fetch_add(msg.size, std::memory_order_relaxed);
+    TUNDRA_LOG(kDebug, "{}: receiving handshake initiation from peer {} ({})", options_.name,
+               peer->id(), msg.from.ToString());
+
+    // Answer it (kernel wg_packet_send_handshake_response).
+    peer->last_sent_handshake = now;
+    peer->last_initiation_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    if (peer->handshake_index != 0) indices_.Remove(peer->handshake_index);
+    peer->handshake_index = 0;
+    const uint32_t index = indices_.Insert(IndexEntry{peer, nullptr});
+    proto::SessionKeys keys;
+    if (peer->handshake.CreateResponse(index, resp) != proto::DropReason::kNone) {
+      indices_.Remove(index);
+      drops_.Add(proto::DropReason::kLowOrderKey);
+      return;
+    }
+    peer->cookie_jar.AddMacs(proto::AsMutableBytes(resp), now);
+    TUNDRA_CHECK(peer->handshake.BeginSession(keys));
+    auto keypair = std::make_shared<proto::Keypair>(keys, now);
+    indices_.Replace(index, IndexEntry{peer, keypair});
+    FreeIndices(peer->keypairs.Add(keypair));
+    peer->timers.OnSessionDerived(now);
+    peer->timers.OnAnyAuthenticatedPacketTraversal(now);
+    peer->timers.OnAnyAuthenticatedPacketSent(now);
+    peer->timers.OnAnyAuthenticatedPacketReceived(now);
+  }
+  // Lock order: the peer lock is released before the bind's.
+  const ByteSpan datagram = proto::AsBytes(resp);
+  if (SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from).ok()) {
+    peer->tx_bytes.fetch_add(sizeof(resp), std::memory_order_relaxed);
+  } else {
+    drops_.Add(proto::DropReason::kSendFailed);
+  }
+}
+
+void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
+  const auto m = proto::LoadMessage<proto::MessageResponse>(ByteSpan(msg.bytes.data(), msg.size));
+  if (needs_cookie) {
+    proto::MessageCookieReply reply;
+    uint8_t src[18];
+    const size_t src_len = SourceBytes(msg.from, src);
+    {
+      std::lock_guard lock(checker_mu_);
+      cookie_checker_.CreateReply(ByteSpan(msg.bytes.data(), msg.size), m.sender_index,
+                                  ByteSpan(src, src_len), reply);
+    }
+    const ByteSpan datagram = proto::AsBytes(reply);
+    (void)SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from);
+    drops_.Add(proto::DropReason::kCookieSent);
+    return;
+  }
+  auto entry = indices_.Lookup(m.receiver_index);
+  if (!entry || entry->keypair) {
+    drops_.Add(proto::DropReason::kUnexpectedMessage);
+    return;
+  }
+  PeerPtr peer = entry->peer;
+  const TimePoint now = clock_.Now();
+  {
+    std::shared_lock config(config_mu_);
+    std::lock_guard lock(peer->mu);
+    if (peer->removed || peer->handshake_index != m.receiver_index) {
+      drops_.Add(proto::DropReason::kUnexpectedMessage);
+      return;
+    }
+    proto::DropReason r = peer->handshake.ConsumeResponse(identity_, m);
+    if (r != proto::DropReason::kNone) {
+      drops_.Add(r);
+      return;
+    }
+    proto::SessionKeys keys;
+    TUNDRA_CHECK(peer->handshake.BeginSession(keys));
+    auto keypair = std::make_shared<proto::Keypair>(keys, now);
+    indices_.Replace(m.receiver_index, IndexEntry{peer, keypair});
+    peer->handshake_index = 0;
+    FreeIndices(peer->keypairs.Add(keypair));
+    peer->endpoint = msg.from;
+    peer->rx_bytes.fetch_add(msg.size, std::memory_order_relaxed);
+    peer->timers.OnSessionDerived(now);
+    peer->timers.OnHandshakeComplete(now);
+    peer->sent_lastminute_handshake = false;
+    peer->last_handshake = clock_.WallNow();
+    peer->timers.OnAnyAuthenticatedPacketReceived(now);
+    peer->timers.OnAnyAuthenticatedPacketTraversal(now);
+    TUNDRA_LOG(kDebug, "{}: receiving handshake response from peer {} ({})", options_.name,
+               peer->id(), msg.from.ToString());
+  }
+  // Staged packets now, or a keepalive to confirm the session to the responder.
+  FlushStaged(peer, true);
+}
+
+void Device::HandleCookieReply(QueuedHandshake& msg) {
+  const auto m =
+      proto::LoadMessage<proto::MessageCookieReply>(ByteSpan(msg.bytes.data(), msg.size));
+  auto entry = indices_.Lookup(m.receiver_index);
+  if (!entry) {
+    drops_.Add(proto::DropReason::kUnknownIndex);
+    return;
+  }
+  std::lock_guard lock(entry->peer->mu);
+  proto::DropReason r = entry->peer->cookie_jar.ConsumeReply(m, clock_.Now());
+  if (r != proto::DropReason::kNone) {
+    drops_.Add(r);
+    return;
+  }
+  cookie_replies_accepted_.fetch_add(1, std::memory_order_relaxed);
+  TUNDRA_LOG(kDebug, "{}: received cookie reply for peer {}", options_.name, entry->peer->id());
+}
+
+void Device::RunTimers(TimePoint now) {
+  for (const PeerPtr& peer : PeersSnapshot()) {
+    proto::TimerActions a;
+    size_t gave_up = 0;
+    {
+      std::lock_guard lock(peer->mu);
+      a = peer->timers.Poll(now);
+      if (!a.any()) continue;
+      if (a.clear_endpoint_source && peer->endpoint) peer->endpoint->ClearSource();
+      if (a.give_up) {
+        gave_up = peer->staged.size();
+        peer->staged.clear();
+      }
+    }
+    if (a.give_up) {
+      drops_.Add(proto::DropReason::kHandshakeGaveUp, gave_up);
+      TUNDRA_LOG(kDebug, "{}: handshake for peer {} did not complete after {} attempts, giving up",
+                 options_.name, peer->id(), proto::kMaxTimerHandshakes + 2);
+    }
+    if (a.send_initiation) SendInitiation(peer, a.initiation_is_retry);
+    if (a.send_keepalive) FlushStaged(peer, true);
+    if (a.zero_key_material) ZeroKeyMaterial(peer);
+  }
+}
+
+void Device::ZeroKeyMaterial(const PeerPtr& peer) {
+  {
+    std::lock_guard lock(peer->mu);
+    if (peer->handshake_index != 0) indices_.Remove(peer->handshake_index);
+    peer->handshake_index = 0;
+    peer->handshake.Clear();
+  }
+  FreeIndices(peer->keypairs.Clear());
+  TUNDRA_LOG(
+      kDebug, "{}: zeroing out all keys for peer {}, none new in {} seconds", options_.name,
+      peer->id(),
+      std::chrono::duration_cast<std::chrono::seconds>(proto::kZeroKeyMaterialAfter).count());
+}
+
+}  // namespace tundra::device

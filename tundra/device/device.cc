@@ -1,0 +1,318 @@
+#include "tundra/device/device.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "tundra/base/log.h"
+#include "tundra/crypto/x25519.h"
+
+namespace tundra::device {
+namespace {
+
+std::string KeyOf(const crypto::PublicKey& k) {
+  return std::string(reinterpret_cast<const char*>(k.data()), k.size());
+}
+
+UniqueFd MakeEventFd() {
+  int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  TUNDRA_CHECK(fd >= 0);
+  return UniqueFd(fd);
+}
+
+}  // namespace
+
+Device::Device(std::unique_ptr<tun::TunDevice> tun, std::unique_ptr<transport::Bind> bind,
+               DeviceOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : SystemClock()),
+      jitter_(options_.jitter != nullptr ? *options_.jitter : proto::RandomJitter()),
+      tun_(std::move(tun)),
+      bind_(std::move(bind)),
+      mtu_(options_.mtu),
+      cookie_checker_(clock_),
+      rate_limiter_(clock_),
+      stop_fd_(MakeEventFd()),
+      control_fd_(MakeEventFd()),
+      udp_wake_fd_(MakeEventFd()) {}
+
+Device::~Device() { Close(); }
+
+Status Device::Start() {
+  TUNDRA_CHECK(!started_);
+  {
+    std::unique_lock config(config_mu_);
+    std::unique_lock bind(bind_mu_);
+    TUNDRA_ASSIGN_OR_RETURN(listen_port_, bind_->Open(configured_port_));
+    if (fwmark_ != 0) TUNDRA_RETURN_IF_ERROR(bind_->SetMark(fwmark_));
+  }
+  started_ = true;
+  tun_thread_ = std::thread([this] { TunLoop(); });
+  udp_thread_ = std::thread([this] { UdpLoop(); });
+  control_thread_ = std::thread([this] { ControlLoop(); });
+  TUNDRA_LOG(kVerbose, "{}: device started, listening on port {}", options_.name, listen_port_);
+  return OkStatus();
+}
+
+void Device::Close() {
+  if (stopping_.exchange(true)) return;
+  uint64_t one = 1;
+  ssize_t r = ::write(stop_fd_.get(), &one, sizeof(one));
+  (void)r;
+  if (tun_thread_.joinable()) tun_thread_.join();
+  if (udp_thread_.joinable()) udp_thread_.join();
+  if (control_thread_.joinable()) control_thread_.join();
+  std::vector<PeerPtr> peers;
+  {
+    std::unique_lock config(config_mu_);
+    for (auto& [key, peer] : peers_) peers.push_back(peer);
+    for (auto& peer : peers) RemovePeerLocked(peer, proto::DropReason::kPeerRemoved);
+  }
+  std::unique_lock bind(bind_mu_);
+  bind_->Close();
+  TUNDRA_LOG(kVerbose, "{}: device closed", options_.name);
+}
+
+// ---------------------------------------------------------------- configuration
+
+Status Device::Apply(const DeviceUpdate& update) {
+  std::vector<PeerPtr> keepalive;
+  Status result = OkStatus();
+  {
+    std::unique_lock config(config_mu_);
+    auto apply = [&]() -> Status {
+      if (update.private_key) TUNDRA_RETURN_IF_ERROR(SetPrivateKeyLocked(*update.private_key));
+      if (update.listen_port) TUNDRA_RETURN_IF_ERROR(SetListenPortLocked(*update.listen_port));
+      if (update.fwmark && *update.fwmark != fwmark_) {
+        if (started_) {
+          std::shared_lock bind(bind_mu_);
+          Status s = bind_->SetMark(*update.fwmark);
+          if (!s.ok()) {
+            return Error(EADDRINUSE, fmt::format("fwmark {:#x}", *update.fwmark),
+                         s.error().message());
+          }
+        }
+        fwmark_ = *update.fwmark;
+      }
+      if (update.replace_peers) {
+        std::vector<PeerPtr> all;
+        for (auto& [key, peer] : peers_) all.push_back(peer);
+        for (auto& peer : all) RemovePeerLocked(peer, proto::DropReason::kPeerRemoved);
+      }
+      for (const PeerUpdate& p : update.peers) {
+        auto it = peers_.find(KeyOf(p.public_key));
+        const bool had_keepalive =
+            it != peers_.end() && it->second->timers.persistent_keepalive() != 0;
+        TUNDRA_RETURN_IF_ERROR(ApplyPeerLocked(p));
+        // Turning persistent keepalive on sends one at once (wireguard-go).
+        if (p.persistent_keepalive && *p.persistent_keepalive != 0 && !had_keepalive && !p.remove) {
+          auto now_it = peers_.find(KeyOf(p.public_key));
+          if (now_it != peers_.end()) keepalive.push_back(now_it->second);
+        }
+      }
+      return OkStatus();
+    };
+    result = apply();
+  }
+  for (const PeerPtr& peer : keepalive) {
+    peer->keepalive_wanted.store(true);
+    {
+      std::lock_guard lock(work_mu_);
+      peer_work_.push_back(peer);
+    }
+    WakeControl();
+  }
+  return result;
+}
+
+Status Device::SetPrivateKeyLocked(const crypto::PrivateKey& key) {
+  proto::StaticIdentity next;
+  if (!key.IsZero()) next = proto::StaticIdentity::FromPrivateKey(key);
+  if (next.has_private_key == identity_.has_private_key &&
+      (!next.has_private_key || next.public_key == identity_.public_key)) {
+    return OkStatus();
+  }
+  // A peer with our own public key cannot exist (wireguard-go removes it).
+  if (next.has_private_key) {
+    auto it = peers_.find(KeyOf(next.public_key));
+    if (it != peers_.end()) RemovePeerLocked(it->second, proto::DropReason::kPeerRemoved);
+  }
+  identity_ = next;
+  {
+    std::lock_guard lock(checker_mu_);
+    cookie_checker_.SetLocalPublicKey(identity_.public_key);
+  }
+  for (auto& [k, peer] : peers_) {
+    std::lock_guard lock(peer->mu);
+    peer->handshake.Configure(identity_, peer->public_key());
+    if (peer->handshake_index != 0) {
+      indices_.Remove(peer->handshake_index);
+      peer->handshake_index = 0;
+    }
+    peer->handshake.Clear();
+    // Current and next sessions may no longer send: the next packet starts a handshake.
+    for (const auto& kp : {peer->keypairs.current(), peer->keypairs.next()}) {
+      if (kp) kp->sending_valid.store(false);
+    }
+  }
+  return OkStatus();
+}
+
+Status Device::SetListenPortLocked(uint16_t port) {
+  configured_port_ = port;
+  if (!started_) return OkStatus();
+  if (port == listen_port_ && port != 0) return OkStatus();
+  {
+    std::unique_lock bind(bind_mu_);
+    const uint16_t old = listen_port_;
+    auto opened = bind_->Open(port);
+    if (!opened.ok()) {
+      Error e = std::move(opened).error();
+      TUNDRA_LOG(kError, "{}: cannot bind port {}: {}", options_.name, port, e.message());
+      auto back = bind_->Open(old);  // keep serving on the previous port
+      if (back.ok()) listen_port_ = *back;
+      if (fwmark_ != 0) (void)bind_->SetMark(fwmark_);
+      bind_generation_.fetch_add(1);
+      WakeUdp();
+      return Error(EADDRINUSE, fmt::format("listen_port {}", port), e.message());
+    }
+    listen_port_ = *opened;
+    if (fwmark_ != 0) (void)bind_->SetMark(fwmark_);
+    bind_generation_.fetch_add(1);
+  }
+  WakeUdp();  // the udp thread re-reads the receiver fds
+  // Sticky sources learnt on the old sockets may not hold on the new ones.
+  for (auto& [k, peer] : peers_) {
+    std::lock_guard lock(peer->mu);
+    if (peer->endpoint) peer->endpoint->ClearSource();
+  }
+  return OkStatus();
+}
+
+Status Device::ApplyPeerLocked(const PeerUpdate& u) {
+  if (identity_.has_private_key && u.public_key == identity_.public_key) {
+    return OkStatus();  // our own key: silently ignored (wireguard-go)
+  }
+  PeerPtr peer;
+  auto it = peers_.find(KeyOf(u.public_key));
+  if (it != peers_.end()) {
+    peer = it->second;
+  } else {
+    if (u.update_only || u.remove) return OkStatus();
+    if (peers_.size() >= proto::kMaxPeers) {
+      return MakeError(ENOSPC, fmt::format("too many peers (limit {})", proto::kMaxPeers));
+    }
+    peer = std::make_shared<Peer>(u.public_key, next_peer_id_++, jitter_);
+    {
+      std::lock_guard lock(peer->mu);
+      peer->handshake.Configure(identity_, u.public_key);
+      peer->cookie_jar.SetRemotePublicKey(u.public_key);
+    }
+    peers_.emplace(KeyOf(u.public_key), peer);
+    TUNDRA_LOG(kDebug, "{}: peer {} created", options_.name, peer->id());
+  }
+  if (u.remove) {
+    RemovePeerLocked(peer, proto::DropReason::kPeerRemoved);
+    return OkStatus();
+  }
+  {
+    std::lock_guard lock(peer->mu);
+    if (u.preshared_key) peer->handshake.SetPresharedKey(*u.preshared_key);
+    if (u.endpoint) peer->endpoint = *u.endpoint;
+    if (u.persistent_keepalive) peer->timers.set_persistent_keepalive(*u.persistent_keepalive);
+  }
+  if (u.replace_allowed_ips) allowed_ips_.RemoveByPeer(peer.get());
+  for (const AllowedIpChange& c : u.allowed_ips) {
+    if (c.remove) {
+      allowed_ips_.Remove(c.prefix, peer.get());
+    } else {
+      allowed_ips_.Insert(c.prefix, peer.get());
+    }
+  }
+  return OkStatus();
+}
+
+void Device::RemovePeerLocked(const PeerPtr& peer, proto::DropReason why) {
+  allowed_ips_.RemoveByPeer(peer.get());
+  peers_.erase(KeyOf(peer->public_key()));
+  {
+    std::lock_guard lock(peer->mu);
+    peer->removed = true;
+    peer->timers.StopAll();
+    if (!peer->staged.empty()) drops_.Add(why, peer->staged.size());
+    peer->staged.clear();
+    if (peer->handshake_index != 0) indices_.Remove(peer->handshake_index);
+    peer->handshake_index = 0;
+    peer->handshake.ClearAll();
+  }
+  FreeIndices(peer->keypairs.Clear());
+  TUNDRA_LOG(kDebug, "{}: peer {} destroyed", options_.name, peer->id());
+}
+
+void Device::FreeIndices(const proto::Keypairs::Evicted& evicted) {
+  for (const auto& k : evicted) {
+    if (k) indices_.Remove(k->local_index);
+  }
+}
+
+DeviceStatus Device::GetStatus() const {
+  DeviceStatus s;
+  std::shared_lock config(config_mu_);
+  if (identity_.has_private_key) {
+    s.private_key = identity_.private_key;
+    s.public_key = identity_.public_key;
+  }
+  s.listen_port = started_ ? listen_port_ : configured_port_;
+  s.fwmark = fwmark_;
+  s.peers.reserve(peers_.size());
+  for (const auto& [k, peer] : peers_) {
+    PeerStatus p;
+    p.public_key = peer->public_key();
+    {
+      std::lock_guard lock(peer->mu);
+      p.preshared_key = peer->handshake.preshared_key();
+      p.endpoint = peer->endpoint;
+      p.last_handshake = peer->last_handshake;
+      p.persistent_keepalive = peer->timers.persistent_keepalive();
+    }
+    p.rx_bytes = peer->rx_bytes.load();
+    p.tx_bytes = peer->tx_bytes.load();
+    p.allowed_ips = allowed_ips_.EntriesForPeer(peer.get());
+    s.peers.push_back(std::move(p));
+  }
+  return s;
+}
+
+std::vector<PeerPtr> Device::PeersSnapshot() const {
+  std::shared_lock config(config_mu_);
+  std::vector<PeerPtr> out;
+  out.reserve(peers_.size());
+  for (const auto& [k, peer] : peers_) out.push_back(peer);
+  return out;
+}
+
+void Device::WakeControl() {
+  uint64_t one = 1;
+  ssize_t r = ::write(control_fd_.get(), &one, sizeof(one));
+  (void)r;
+}
+
+void Device::PokeTimers() { WakeControl(); }
+
+void Device::WakeUdp() {
+  uint64_t one = 1;
+  ssize_t r = ::write(udp_wake_fd_.get(), &one, sizeof(one));
+  (void)r;
+}
+
+void Device::NoteTimers(const Peer& peer) {
+  // Caller holds peer.mu.
+  auto next = peer.timers.NextDeadline();
+  if (!next) return;
+  const int64_t at = next->time_since_epoch().count();
+  if (at < control_wake_at_ns_.load(std::memory_order_relaxed)) WakeControl();
+}
+
+}  // namespace tundra::device

@@ -1,0 +1,190 @@
+// Device: one WireGuard interface (kernel device.c + wireguard-go device.go).
+//
+// Owns the TUN queue, the UDP bind, the peers, the allowed-IPs trie, the index table and the
+// cookie checker, and runs three threads:
+//   tun thread      TUN -> route -> (stage | encrypt) -> UDP            send.cc
+//   udp thread      UDP -> classify -> decrypt -> replay/source check -> TUN; handshake
+//                   messages are queued for the control thread           receive.cc
+//   control thread  handshake messages, initiations, staged flushes, the per-peer timers
+//                                                                        control.cc
+// Configuration (UAPI) runs on the caller's thread under config_mu_.
+//
+// Start() then Close() (idempotent; also the destructor). Close order, the reverse of Start:
+// stop flag + wake all threads, join tun/udp/control threads, close the bind. The TUN device
+// and the bind are owned and destroyed with the Device.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "tundra/base/check.h"
+#include "tundra/base/clock.h"
+#include "tundra/base/result.h"
+#include "tundra/base/rw_mutex.h"
+#include "tundra/base/unique_fd.h"
+#include "tundra/device/config.h"
+#include "tundra/device/counters.h"
+#include "tundra/device/peer.h"
+#include "tundra/proto/cookie.h"
+#include "tundra/proto/index_table.h"
+#include "tundra/proto/ratelimiter.h"
+#include "tundra/routing/allowed_ips.h"
+#include "tundra/transport/bind.h"
+#include "tundra/tun/tun_device.h"
+
+namespace tundra::device {
+
+struct DeviceOptions {
+  std::string name = "tundra";            // for logs
+  int mtu = 1420;                         // TUN MTU: padding limit and largest packet accepted
+  const Clock* clock = nullptr;           // default SystemClock(); must outlive the Device
+  proto::JitterSource* jitter = nullptr;  // default proto::RandomJitter()
+  size_t max_queued_handshakes = 1024;    // "under load" at 1/8 of this
+};
+
+class Device {
+ public:
+  Device(std::unique_ptr<tun::TunDevice> tun, std::unique_ptr<transport::Bind> bind,
+         DeviceOptions options = {});
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  // Binds the UDP port (random unless configured) and starts the threads.
+  Status Start();
+  void Close();
+
+  // Applies a configuration change in order; stops at and returns the first failure
+  // (errno-carrying: EADDRINUSE for a port in use, EINVAL for bad values).
+  Status Apply(const DeviceUpdate& update);
+  DeviceStatus GetStatus() const;
+  DropCounters::Snapshot GetDropCounters() const { return drops_.Read(); }
+  const DropCounters& drops() const { return drops_; }
+  // Cookie replies accepted from peers (this device was asked to prove its address).
+  uint64_t cookie_replies_accepted() const { return cookie_replies_accepted_.load(); }
+
+  // Follows `ip link set mtu`.
+  void SetMtu(int mtu) { mtu_.store(mtu, std::memory_order_relaxed); }
+  int mtu() const { return mtu_.load(std::memory_order_relaxed); }
+  const std::string& name() const { return options_.name; }
+
+  // Wakes the control thread to re-run the timers now (tests that move a FakeClock).
+  void PokeTimers();
+  // Runs one pass of the control work synchronously (tests). Threads must not be running.
+  void RunControlOnceForTest();
+
+ private:
+  friend class DeviceInternals;
+
+  struct IndexEntry {
+    PeerPtr peer;
+    proto::KeypairPtr keypair;  // null: the index names the peer's pending handshake
+  };
+
+  struct QueuedHandshake {
+    std::array<uint8_t, proto::kInitiationSize> bytes;
+    size_t size;
+    transport::Endpoint from;
+  };
+
+  // --- configuration (device.cc) ---
+  Status SetPrivateKeyLocked(const crypto::PrivateKey& key);
+  Status SetListenPortLocked(uint16_t port);
+  Status ApplyPeerLocked(const PeerUpdate& update);
+  void RemovePeerLocked(const PeerPtr& peer, proto::DropReason why);
+  void FreeIndices(const proto::Keypairs::Evicted& evicted);
+
+  // --- send path (send.cc) ---
+  void TunLoop();
+  // Encrypts and sends (or stages) `lens.size()` packets of one peer; packet i is plaintext
+  // at bufs[i][kDataHeaderSize, +lens[i]) with room for padding and the tag after it.
+  void SendPackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
+                   std::span<const size_t> lens, size_t capacity);
+  void StagePackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
+                    std::span<const size_t> lens);
+  // Sends everything staged (or one keepalive if `keepalive` and nothing is staged).
+  void FlushStaged(const PeerPtr& peer, bool keepalive);
+  void RequestInitiation(const PeerPtr& peer);
+  void SendInitiation(const PeerPtr& peer, bool is_retry);
+  void KeepKeyFreshSending(const PeerPtr& peer, const proto::Keypair& keypair, TimePoint now);
+  Status SendDatagrams(std::span<const ByteSpan> datagrams, const transport::Endpoint& to);
+
+  // --- receive path (receive.cc) ---
+  void UdpLoop();
+  // Caller holds config_mu_ and bind_mu_ shared.
+  void ReceiveBatch(std::span<transport::RecvPacket> packets);
+  // Returns the length of the inner packet to hand to the TUN, or 0 (consumed/dropped).
+  size_t ConsumeData(transport::RecvPacket& packet, TimePoint now);
+  void EnqueueHandshake(const transport::RecvPacket& packet);
+
+  // --- control thread (control.cc) ---
+  void ControlLoop();
+  void ControlPass();
+  void ProcessHandshake(QueuedHandshake& msg, bool under_load);
+  void HandleInitiation(QueuedHandshake& msg, bool needs_cookie);
+  void HandleResponse(QueuedHandshake& msg, bool needs_cookie);
+  void HandleCookieReply(QueuedHandshake& msg);
+  void RunTimers(TimePoint now);
+  void ZeroKeyMaterial(const PeerPtr& peer);
+  void WakeControl();
+  void WakeUdp();
+  // Called after a data thread touched a peer's timers: wakes the control thread when a
+  // deadline earlier than its planned wake-up appeared.
+  void NoteTimers(const Peer& peer);
+  std::vector<PeerPtr> PeersSnapshot() const;
+
+  DeviceOptions options_;
+  const Clock& clock_;
+  proto::JitterSource& jitter_;
+  std::unique_ptr<tun::TunDevice> tun_;
+  std::unique_ptr<transport::Bind> bind_;
+  std::atomic<int> mtu_;
+
+  // Configuration: identity, peers, allowed IPs, port, mark.
+  mutable RwMutex config_mu_;
+  proto::StaticIdentity identity_;                  // guarded by config_mu_
+  std::unordered_map<std::string, PeerPtr> peers_;  // by raw public key; config_mu_
+  routing::AllowedIps<Peer*> allowed_ips_;          // guarded by config_mu_
+  uint16_t listen_port_ = 0;                        // guarded by config_mu_
+  uint16_t configured_port_ = 0;                    // guarded by config_mu_
+  uint32_t fwmark_ = 0;                             // guarded by config_mu_
+  uint64_t next_peer_id_ = 1;                       // guarded by config_mu_
+
+  // Held shared by senders and the udp thread, exclusive while the bind is reopened (listen
+  // port change). Lock order: config_mu_ -> bind_mu_ -> Peer::mu (see docs/locking.md).
+  mutable RwMutex bind_mu_;
+
+  proto::IndexTable<IndexEntry> indices_;
+  std::mutex checker_mu_;
+  proto::CookieChecker cookie_checker_;  // guarded by checker_mu_
+  proto::RateLimiter rate_limiter_;
+  DropCounters drops_;
+  std::atomic<uint64_t> cookie_replies_accepted_{0};
+
+  // Control-thread work queue.
+  std::mutex work_mu_;
+  std::deque<QueuedHandshake> handshake_queue_;  // guarded by work_mu_
+  std::vector<PeerPtr> peer_work_;               // guarded by work_mu_
+  std::atomic<size_t> handshake_queue_len_{0};
+  std::optional<TimePoint> last_under_load_;  // control thread only
+  std::atomic<int64_t> control_wake_at_ns_{0};
+
+  UniqueFd stop_fd_;      // eventfd: set once on Close
+  UniqueFd control_fd_;   // eventfd: control-thread work
+  UniqueFd udp_wake_fd_;  // eventfd: the bind was reopened
+  std::atomic<uint64_t> bind_generation_{0};
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+  std::thread tun_thread_;
+  std::thread udp_thread_;
+  std::thread control_thread_;
+};
+
+}  // namespace tundra::device

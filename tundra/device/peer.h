@@ -1,0 +1,74 @@
+// Peer: everything the device keeps about one remote peer (kernel peer.h `struct wg_peer`).
+//
+// Locking: `mu` guards the handshake, cookie jar, timers, endpoint, staged packets and the
+// small bookkeeping fields below it. `keypairs` has its own lock; byte counters are atomic.
+// Lock order: Device::config_mu_, then Device::bind_mu_, then Peer::mu; never the reverse, and
+// nothing is sent while Peer::mu is held.
+// Peers are shared_ptr: the index table and in-flight batches may outlive a removal.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "tundra/base/clock.h"
+#include "tundra/proto/cookie.h"
+#include "tundra/proto/handshake.h"
+#include "tundra/proto/keypair.h"
+#include "tundra/proto/timers.h"
+#include "tundra/transport/endpoint.h"
+
+namespace tundra::device {
+
+// A plaintext packet held while no session exists, already laid out for in-place sealing:
+// buf = [16 bytes header room][len bytes packet][room for padding and the tag].
+struct StagedPacket {
+  std::vector<uint8_t> buf;
+  size_t len = 0;
+};
+
+class Peer : public std::enable_shared_from_this<Peer> {
+ private:
+  const crypto::PublicKey public_key_;
+  const uint64_t id_;
+
+ public:
+  Peer(const crypto::PublicKey& public_key, uint64_t id, proto::JitterSource& jitter)
+      : public_key_(public_key), id_(id), timers(jitter) {}
+
+  const crypto::PublicKey& public_key() const { return public_key_; }
+  // A small number for logs ("peer 3"), never reused within a device.
+  uint64_t id() const { return id_; }
+
+  std::mutex mu;
+  proto::Handshake handshake;                    // guarded by mu
+  proto::CookieJar cookie_jar;                   // guarded by mu
+  proto::PeerTimers timers;                      // guarded by mu
+  std::optional<transport::Endpoint> endpoint;   // guarded by mu
+  std::deque<StagedPacket> staged;               // guarded by mu: plaintext awaiting a session
+  uint32_t handshake_index = 0;                  // guarded by mu: index of the pending handshake
+  std::optional<TimePoint> last_sent_handshake;  // guarded by mu
+  bool sent_lastminute_handshake = false;        // guarded by mu
+  WallTime last_handshake{};                     // guarded by mu
+  bool removed = false;                          // guarded by mu
+
+  proto::Keypairs keypairs;
+  std::atomic<uint64_t> rx_bytes{0};
+  std::atomic<uint64_t> tx_bytes{0};
+
+  // Work the control thread owes this peer (set by data threads, cleared by the worker).
+  std::atomic<bool> initiation_wanted{false};
+  // Boot-clock ns of the last initiation sent: lets data threads skip requests that the
+  // REKEY_TIMEOUT rate limit would refuse anyway.
+  std::atomic<int64_t> last_initiation_ns{INT64_MIN / 2};
+  std::atomic<bool> flush_wanted{false};
+  std::atomic<bool> keepalive_wanted{false};
+};
+
+using PeerPtr = std::shared_ptr<Peer>;
+
+}  // namespace tundra::device

@@ -1,0 +1,238 @@
+// The receive path (kernel receive.c), in packet order: UDP -> classify -> data: index ->
+// decrypt -> replay -> roaming/keypair confirmation/timers -> inner packet checks -> TUN;
+// handshake messages are copied to the control thread's queue.
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "tundra/base/log.h"
+#include "tundra/device/device.h"
+#include "tundra/proto/constants.h"
+
+namespace tundra::device {
+namespace {
+
+constexpr size_t kMaxBatch = 64;
+
+// Length of a well-formed IPv4/IPv6 packet within `len` bytes of plaintext, else 0, plus its
+// source address.
+size_t InnerPacketLength(const uint8_t* p, size_t len, const uint8_t*& src, bool& v6) {
+  if (len >= 20 && (p[0] >> 4) == 4) {
+    const size_t total = LoadBe16(p + 2);
+    if (total < 20 || total > len) return 0;
+    src = p + 12;
+    v6 = false;
+    return total;
+  }
+  if (len >= 40 && (p[0] >> 4) == 6) {
+    const size_t total = 40 + size_t(LoadBe16(p + 4));
+    if (total > len) return 0;
+    src = p + 8;
+    v6 = true;
+    return total;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void Device::UdpLoop() {
+  std::vector<transport::RecvPacket> packets(kMaxBatch);
+  std::vector<MutableByteSpan> to_tun;
+  to_tun.reserve(kMaxBatch);
+  uint64_t generation = ~uint64_t{0};
+  UniqueFd epoll_fd;
+
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    if (generation != bind_generation_.load()) {
+      // (Re)build the poll set for the current sockets.
+      std::shared_lock bind(bind_mu_);
+      generation = bind_generation_.load();
+      epoll_fd.reset(::epoll_create1(EPOLL_CLOEXEC));
+      TUNDRA_CHECK(epoll_fd.valid());
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      for (int fd : {stop_fd_.get(), udp_wake_fd_.get()}) {
+        ev.data.fd = fd;
+        TUNDRA_CHECK(::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &ev) == 0);
+      }
+      for (size_t i = 0; i < bind_->receiver_count(); ++i) {
+        ev.data.fd = bind_->receiver_fd(i);
+        if (ev.data.fd >= 0) ::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, ev.data.fd, &ev);
+      }
+    }
+    epoll_event events[4];
+    int n = ::epoll_wait(epoll_fd.get(), events, 4, -1);
+    if (n < 0 && errno != EINTR) {
+      TUNDRA_LOG(kError, "{}: epoll_wait (udp): {}", options_.name, std::strerror(errno));
+      return;
+    }
+    if (stopping_.load()) break;
+    uint64_t drained;
+    while (::read(udp_wake_fd_.get(), &drained, sizeof(drained)) > 0) {
+    }
+
+    // Lock order: configuration before bind (ReceiveBatch needs both, and the packets live in
+    // the bind's buffers until the batch is done).
+    std::shared_lock config(config_mu_);
+    std::shared_lock bind(bind_mu_);
+    if (generation != bind_generation_.load()) continue;
+    bool more = true;
+    while (more && !stopping_.load(std::memory_order_relaxed)) {
+      more = false;
+      for (size_t r = 0; r < bind_->receiver_count(); ++r) {
+        auto got = bind_->Receive(r, packets);
+        if (!got.ok()) {
+          TUNDRA_LOG_RATELIMITED(kVerbose, "{}: UDP receive: {}", options_.name,
+                                 got.error().message());
+          continue;
+        }
+        if (*got == 0) continue;
+        more |= *got == packets.size();
+        ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got));
+      }
+    }
+  }
+}
+
+void Device::ReceiveBatch(std::span<transport::RecvPacket> packets) {
+  const TimePoint now = clock_.Now();
+  std::vector<MutableByteSpan> to_tun;
+  to_tun.reserve(packets.size());
+  for (transport::RecvPacket& packet : packets) {
+    proto::MessageType type;
+    proto::DropReason r = proto::Classify(packet.data, type);
+    if (r != proto::DropReason::kNone) {
+      drops_.Add(r);
+      continue;
+    }
+    if (type != proto::MessageType::kData) {
+      EnqueueHandshake(packet);
+      continue;
+    }
+    const size_t inner = ConsumeData(packet, now);
+    if (inner != 0) to_tun.emplace_back(packet.data.data(), proto::kDataHeaderSize + inner);
+  }
+  if (to_tun.empty()) return;
+  auto written = tun_->Write(to_tun, proto::kDataHeaderSize);
+  if (!written.ok()) {
+    drops_.Add(proto::DropReason::kTunWrite, to_tun.size());
+    TUNDRA_LOG_RATELIMITED(kVerbose, "{}: TUN write: {}", options_.name, written.error().message());
+  } else if (*written < to_tun.size()) {
+    drops_.Add(proto::DropReason::kTunWrite, to_tun.size() - *written);
+  }
+}
+
+size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
+  // Caller holds config_mu_ shared (for the allowed-IPs source check).
+  MutableByteSpan msg = packet.data;
+  auto entry = indices_.Lookup(proto::DataReceiverIndex(msg.data()));
+  if (!entry || !entry->keypair) {
+    drops_.Add(proto::DropReason::kUnknownIndex);
+    return 0;
+  }
+  const proto::KeypairPtr& keypair = entry->keypair;
+  const PeerPtr& peer = entry->peer;
+  if (!keypair->CanReceive(now)) {
+    drops_.Add(proto::DropReason::kKeyExpired);
+    return 0;
+  }
+  const uint64_t counter = proto::DataCounter(msg.data());
+  if (counter >= proto::kRejectAfterMessages) {
+    drops_.Add(proto::DropReason::kCounterLimit);
+    return 0;
+  }
+  if (!proto::OpenDataMessage(*keypair, msg)) {
+    drops_.Add(proto::DropReason::kInvalidAeadTag);
+    return 0;
+  }
+  // Only now, authenticated, may the counter move the window.
+  if (!keypair->ValidateCounter(counter)) {
+    drops_.Add(proto::DropReason::kReplayed);
+    return 0;
+  }
+  const size_t plain_len = msg.size() - proto::kDataOverhead;
+  const uint8_t* plain = msg.data() + proto::kDataHeaderSize;
+
+  proto::Keypairs::Evicted evicted;
+  bool confirmed = false;
+  bool want_initiation = false;
+  {
+    std::lock_guard lock(peer->mu);
+    if (peer->removed) {
+      drops_.Add(proto::DropReason::kPeerRemoved);
+      return 0;
+    }
+    // Roaming: the endpoint follows the latest authenticated packet (with its sticky source).
+    peer->endpoint = packet.from;
+    if (peer->keypairs.ReceivedWith(keypair, evicted)) {
+      confirmed = true;
+      peer->timers.OnHandshakeComplete(now);
+      peer->sent_lastminute_handshake = false;
+      peer->last_handshake = clock_.WallNow();
+    }
+    // Last-minute rekey: the initiator renews a session about to expire while receiving.
+    if (!peer->sent_lastminute_handshake) {
+      proto::KeypairPtr current = peer->keypairs.current();
+      if (current && current->sending_valid.load(std::memory_order_relaxed) &&
+          current->i_am_initiator &&
+          now - current->birthdate >=
+              proto::kRejectAfterTime - proto::kKeepaliveTimeout - proto::kRekeyTimeout) {
+        peer->sent_lastminute_handshake = true;
+        want_initiation = true;
+      }
+    }
+    peer->timers.OnAnyAuthenticatedPacketReceived(now);
+    peer->timers.OnAnyAuthenticatedPacketTraversal(now);
+    if (plain_len != 0) peer->timers.OnDataReceived(now);
+    NoteTimers(*peer);
+  }
+  if (confirmed) {
+    FreeIndices(evicted);
+    peer->flush_wanted.store(true);
+    std::lock_guard lock(work_mu_);
+    peer_work_.push_back(peer);
+    WakeControl();
+  }
+  if (want_initiation) RequestInitiation(peer);
+
+  if (plain_len == 0) {  // keepalive
+    peer->rx_bytes.fetch_add(msg.size(), std::memory_order_relaxed);
+    return 0;
+  }
+  const uint8_t* src = nullptr;
+  bool v6 = false;
+  const size_t inner = InnerPacketLength(plain, plain_len, src, v6);
+  if (inner == 0) {
+    drops_.Add(proto::DropReason::kInvalidPacket);
+    return 0;
+  }
+  Peer* routed = v6 ? allowed_ips_.LookupV6(src) : allowed_ips_.LookupV4(src);
+  if (routed != peer.get()) {
+    drops_.Add(proto::DropReason::kSourceNotAllowed);
+    TUNDRA_LOG_RATELIMITED(kDebug, "{}: packet from peer {} has a source outside its allowed IPs",
+                           options_.name, peer->id());
+    return 0;
+  }
+  peer->rx_bytes.fetch_add(msg.size(), std::memory_order_relaxed);
+  return inner;
+}
+
+void Device::EnqueueHandshake(const transport::RecvPacket& packet) {
+  {
+    std::lock_guard lock(work_mu_);
+    if (handshake_queue_.size() >= options_.max_queued_handshakes) {
+      drops_.Add(proto::DropReason::kHandshakeQueueFull);
+      return;
+    }
+    QueuedHandshake& q = handshake_queue_.emplace_back();
+    std::memcpy(q.bytes.data(), packet.data.data(), packet.data.size());
+    q.size = packet.data.size();
+    q.from = packet.from;
+    handshake_queue_len_.store(handshake_queue_.size(), std::memory_order_relaxed);
+  }
+  WakeControl();
+}
+
+}  // namespace tundra::device

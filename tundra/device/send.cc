@@ -1,0 +1,351 @@
+// The send path (kernel send.c), in packet order: TUN read -> route -> stage or encrypt ->
+// UDP; plus handshake initiations and staged-packet flushes for the control thread.
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "tundra/base/log.h"
+#include "tundra/device/device.h"
+#include "tundra/proto/constants.h"
+#include "tundra/proto/tai64n.h"
+
+namespace tundra::device {
+namespace {
+
+// Header room in front of a packet, and room behind it for padding (< 16) and the tag.
+constexpr size_t kHeadroom = proto::kDataHeaderSize;
+constexpr size_t kTailroom = proto::kPaddingMultiple + proto::kAeadTagLen;
+constexpr size_t kMaxPacket = 65535;
+constexpr size_t kBufSize = kHeadroom + kMaxPacket + kTailroom;
+constexpr size_t kMaxBatch = 64;
+
+// Destination address of an IP packet, for the allowed-IPs lookup. Null when malformed.
+const uint8_t* Destination(const uint8_t* pkt, size_t len, bool& v6) {
+  if (len >= 20 && (pkt[0] >> 4) == 4) {
+    v6 = false;
+    return pkt + 16;
+  }
+  if (len >= 40 && (pkt[0] >> 4) == 6) {
+    v6 = true;
+    return pkt + 24;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void Device::TunLoop() {
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  TUNDRA_CHECK(ep >= 0);
+  UniqueFd epoll_fd(ep);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = tun_->poll_fd();
+  TUNDRA_CHECK(::epoll_ctl(ep, EPOLL_CTL_ADD, tun_->poll_fd(), &ev) == 0);
+  ev.data.fd = stop_fd_.get();
+  TUNDRA_CHECK(::epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd_.get(), &ev) == 0);
+
+  const size_t batch = kMaxBatch;
+  std::vector<uint8_t> storage(batch * kBufSize);
+  std::vector<MutableByteSpan> bufs(batch);
+  for (size_t i = 0; i < batch; ++i)
+    bufs[i] = MutableByteSpan(storage.data() + i * kBufSize, kBufSize);
+  std::vector<size_t> sizes(batch);
+  std::vector<Peer*> owner(batch);
+  std::vector<uint8_t*> group_bufs;
+  std::vector<size_t> group_lens;
+  group_bufs.reserve(batch);
+  group_lens.reserve(batch);
+
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    epoll_event events[2];
+    int n = ::epoll_wait(ep, events, 2, -1);
+    if (n < 0 && errno != EINTR) {
+      TUNDRA_LOG(kError, "{}: epoll_wait (tun): {}", options_.name, std::strerror(errno));
+      return;
+    }
+    if (stopping_.load()) break;
+    for (;;) {
+      auto r = tun_->Read(bufs, sizes, kHeadroom);
+      if (!r.ok()) {
+        TUNDRA_LOG_RATELIMITED(kError, "{}: TUN read: {}", options_.name, r.error().message());
+        break;
+      }
+      const size_t count = *r;
+      if (count == 0) break;
+
+      // Route every packet under the configuration lock, keeping the peers alive after it.
+      std::vector<PeerPtr> peers;
+      {
+        std::shared_lock config(config_mu_);
+        for (size_t i = 0; i < count; ++i) {
+          bool v6 = false;
+          const uint8_t* dst = Destination(bufs[i].data() + kHeadroom, sizes[i], v6);
+          Peer* peer = nullptr;
+          if (dst != nullptr) peer = v6 ? allowed_ips_.LookupV6(dst) : allowed_ips_.LookupV4(dst);
+          owner[i] = peer;
+          if (peer == nullptr) {
+            drops_.Add(dst == nullptr ? proto::DropReason::kInvalidPacket
+                                      : proto::DropReason::kNoRoute);
+            continue;
+          }
+          bool seen = false;
+          for (const auto& p : peers) seen |= p.get() == peer;
+          if (!seen) peers.push_back(peer->shared_from_this());
+        }
+      }
+      for (const PeerPtr& peer : peers) {
+        group_bufs.clear();
+        group_lens.clear();
+        for (size_t i = 0; i < count; ++i) {
+          if (owner[i] != peer.get()) continue;
+          group_bufs.push_back(bufs[i].data());
+          group_lens.push_back(sizes[i]);
+        }
+        SendPackets(peer, group_bufs, group_lens, kBufSize);
+      }
+      if (count < batch) break;
+    }
+  }
+}
+
+void Device::SendPackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
+                         std::span<const size_t> lens, size_t capacity) {
+  const TimePoint now = clock_.Now();
+  std::optional<transport::Endpoint> endpoint;
+  bool has_staged;
+  {
+    std::lock_guard lock(peer->mu);
+    if (peer->removed) {
+      drops_.Add(proto::DropReason::kPeerRemoved, bufs.size());
+      return;
+    }
+    endpoint = peer->endpoint;
+    has_staged = !peer->staged.empty();
+  }
+  if (!endpoint) {
+    drops_.Add(proto::DropReason::kNoEndpoint, bufs.size());
+    return;
+  }
+  // Keep order behind packets already waiting for a session.
+  if (has_staged) {
+    StagePackets(peer, bufs, lens);
+    FlushStaged(peer, false);
+    return;
+  }
+  proto::KeypairPtr keypair = peer->keypairs.current();
+  const int mtu = mtu_.load(std::memory_order_relaxed);
+
+  std::array<ByteSpan, kMaxBatch> out_storage;
+  std::vector<ByteSpan> big_out;
+  ByteSpan* out = out_storage.data();
+  if (bufs.size() > out_storage.size()) {
+    big_out.resize(bufs.size());
+    out = big_out.data();
+  }
+  size_t sent = 0;
+  uint64_t bytes = 0;
+  bool data_sent = false;
+  if (keypair) {
+    for (; sent < bufs.size(); ++sent) {
+      uint64_t counter;
+      if (!keypair->ReserveSendCounter(now, counter)) break;
+      const size_t len = lens[sent];
+      const size_t padded = proto::PaddedLength(len, size_t(mtu));
+      const size_t total = proto::SealDataMessage(
+          *keypair, counter, MutableByteSpan(bufs[sent], capacity), len, padded);
+      out[sent] = ByteSpan(bufs[sent], total);
+      bytes += total;
+      data_sent |= len != 0;
+    }
+  }
+  if (sent > 0) {
+    Status s = SendDatagrams(std::span<const ByteSpan>(out, sent), *endpoint);
+    if (!s.ok()) {
+      drops_.Add(proto::DropReason::kSendFailed, sent);
+      TUNDRA_LOG_RATELIMITED(kVerbose, "{}: send to peer {}: {}", options_.name, peer->id(),
+                             s.error().message());
+    } else {
+      peer->tx_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    }
+    std::lock_guard lock(peer->mu);
+    peer->timers.OnAnyAuthenticatedPacketTraversal(now);
+    peer->timers.OnAnyAuthenticatedPacketSent(now);
+    if (data_sent) peer->timers.OnDataSent(now);
+    NoteTimers(*peer);
+  }
+  if (sent < bufs.size()) {
+    // No usable session for the rest: hold them and ask for a handshake.
+    StagePackets(peer, bufs.subspan(sent), lens.subspan(sent));
+    RequestInitiation(peer);
+  } else if (keypair) {
+    KeepKeyFreshSending(peer, *keypair, now);
+  }
+}
+
+void Device::StagePackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
+                          std::span<const size_t> lens) {
+  std::lock_guard lock(peer->mu);
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    StagedPacket p;
+    p.len = lens[i];
+    p.buf.resize(kHeadroom + p.len + kTailroom);
+    std::memcpy(p.buf.data() + kHeadroom, bufs[i] + kHeadroom, p.len);
+    peer->staged.push_back(std::move(p));
+  }
+  while (peer->staged.size() > proto::kMaxStagedPackets) {
+    peer->staged.pop_front();
+    drops_.Add(proto::DropReason::kStagedOverflow);
+  }
+}
+
+void Device::FlushStaged(const PeerPtr& peer, bool keepalive) {
+  std::deque<StagedPacket> packets;
+  {
+    std::lock_guard lock(peer->mu);
+    if (peer->removed) return;
+    if (peer->staged.empty() && keepalive) {
+      StagedPacket ka;
+      ka.buf.resize(kHeadroom + kTailroom);
+      peer->staged.push_back(std::move(ka));
+    }
+    packets.swap(peer->staged);
+  }
+  if (packets.empty()) return;
+  const TimePoint now = clock_.Now();
+  proto::KeypairPtr keypair = peer->keypairs.current();
+  std::optional<transport::Endpoint> endpoint;
+  {
+    std::lock_guard lock(peer->mu);
+    endpoint = peer->endpoint;
+  }
+  if (!endpoint) {
+    drops_.Add(proto::DropReason::kNoEndpoint, packets.size());
+    return;
+  }
+  std::vector<ByteSpan> out;
+  out.reserve(packets.size());
+  uint64_t bytes = 0;
+  bool data_sent = false;
+  size_t sent = 0;
+  if (keypair) {
+    for (; sent < packets.size(); ++sent) {
+      StagedPacket& p = packets[sent];
+      uint64_t counter;
+      if (!keypair->ReserveSendCounter(now, counter)) break;
+      const size_t padded = proto::PaddedLength(p.len, size_t(mtu_.load()));
+      const size_t total = proto::SealDataMessage(*keypair, counter, p.buf, p.len, padded);
+      out.emplace_back(p.buf.data(), total);
+      bytes += total;
+      data_sent |= p.len != 0;
+    }
+  }
+  if (sent > 0) {
+    Status s = SendDatagrams(out, *endpoint);
+    if (!s.ok()) {
+      drops_.Add(proto::DropReason::kSendFailed, sent);
+    } else {
+      peer->tx_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    }
+  }
+  const bool need_handshake = sent < packets.size();
+  {
+    std::lock_guard lock(peer->mu);
+    if (sent > 0) {
+      peer->timers.OnAnyAuthenticatedPacketTraversal(now);
+      peer->timers.OnAnyAuthenticatedPacketSent(now);
+      if (data_sent) peer->timers.OnDataSent(now);
+      NoteTimers(*peer);
+    }
+    if (need_handshake) {
+      // Put the rest back in front of anything staged meanwhile, oldest first.
+      for (size_t i = packets.size(); i-- > sent;) peer->staged.push_front(std::move(packets[i]));
+      while (peer->staged.size() > proto::kMaxStagedPackets) {
+        peer->staged.pop_front();
+        drops_.Add(proto::DropReason::kStagedOverflow);
+      }
+    }
+  }
+  if (need_handshake) {
+    RequestInitiation(peer);
+  } else if (keypair) {
+    KeepKeyFreshSending(peer, *keypair, now);
+  }
+}
+
+void Device::RequestInitiation(const PeerPtr& peer) {
+  const int64_t now = clock_.Now().time_since_epoch().count();
+  const int64_t rekey = std::chrono::duration_cast<Duration>(proto::kRekeyTimeout).count();
+  if (now - peer->last_initiation_ns.load(std::memory_order_relaxed) < rekey) return;
+  if (peer->initiation_wanted.exchange(true)) return;
+  {
+    std::lock_guard lock(work_mu_);
+    peer_work_.push_back(peer);
+  }
+  WakeControl();
+}
+
+void Device::KeepKeyFreshSending(const PeerPtr& peer, const proto::Keypair& keypair,
+                                 TimePoint now) {
+  if (!keypair.sending_valid.load(std::memory_order_relaxed)) return;
+  if (keypair.send_counter.load(std::memory_order_relaxed) > proto::kRekeyAfterMessages ||
+      (keypair.i_am_initiator && now - keypair.birthdate >= proto::kRekeyAfterTime)) {
+    RequestInitiation(peer);
+  }
+}
+
+void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
+  std::shared_lock config(config_mu_);
+  if (!identity_.has_private_key) return;
+  const TimePoint now = clock_.Now();
+  proto::MessageInitiation msg;
+  std::optional<transport::Endpoint> endpoint;
+  {
+    std::lock_guard lock(peer->mu);
+    if (peer->removed) return;
+    if (!is_retry) peer->timers.ResetHandshakeAttempts();
+    // Rate limit: at most one initiation per REKEY_TIMEOUT.
+    if (peer->last_sent_handshake && now - *peer->last_sent_handshake < proto::kRekeyTimeout) {
+      return;
+    }
+    peer->last_sent_handshake = now;
+    peer->last_initiation_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+
+    if (peer->handshake_index != 0) indices_.Remove(peer->handshake_index);
+    peer->handshake_index = indices_.Insert(IndexEntry{peer, nullptr});
+    proto::DropReason r = peer->handshake.CreateInitiation(identity_, peer->handshake_index,
+                                                           proto::Tai64nNow(clock_.WallNow()), msg);
+    if (r != proto::DropReason::kNone) {
+      indices_.Remove(peer->handshake_index);
+      peer->handshake_index = 0;
+      TUNDRA_LOG_RATELIMITED(kVerbose, "{}: cannot create initiation for peer {}: {}",
+                             options_.name, peer->id(), proto::DropReasonName(r));
+      return;
+    }
+    peer->cookie_jar.AddMacs(proto::AsMutableBytes(msg), now);
+    peer->timers.OnAnyAuthenticatedPacketTraversal(now);
+    peer->timers.OnAnyAuthenticatedPacketSent(now);
+    // Retransmission is armed whether or not the datagram can leave (no endpoint yet): the
+    // attempt counts, as in the kernel.
+    peer->timers.OnHandshakeInitiated(now);
+    endpoint = peer->endpoint;
+  }
+  if (!endpoint) return;
+  // Lock order: the peer lock is released before the bind's.
+  TUNDRA_LOG(kDebug, "{}: sending handshake initiation to peer {} ({})", options_.name, peer->id(),
+             endpoint->ToString());
+  const ByteSpan datagram = proto::AsBytes(msg);
+  if (SendDatagrams(std::span<const ByteSpan>(&datagram, 1), *endpoint).ok()) {
+    peer->tx_bytes.fetch_add(sizeof(msg), std::memory_order_relaxed);
+  } else {
+    drops_.Add(proto::DropReason::kSendFailed);
+  }
+}
+
+Status Device::SendDatagrams(std::span<const ByteSpan> datagrams, const transport::Endpoint& to) {
+  std::shared_lock bind(bind_mu_);
+  return bind_->Send(datagrams, to);
+}
+
+}  // namespace tundra::device

@@ -1,0 +1,130 @@
+#include "tundra/uapi/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include "tundra/crypto/x25519.h"
+
+namespace tundra::uapi {
+namespace {
+
+const std::string kKey1 = std::string(62, 'a') + "01";
+const std::string kKey2 = std::string(62, 'b') + "02";
+
+SetRequest Parse(std::vector<std::string> lines) { return ParseSet(lines); }
+
+TEST(UapiParseTest, EveryKey) {
+  auto r = Parse({"private_key=" + kKey1, "listen_port=51820", "fwmark=4294967295",
+                  "replace_peers=true", "public_key=" + kKey2, "update_only=true",
+                  "preshared_key=" + kKey1, "endpoint=[fd18::2]:51821",
+                  "persistent_keepalive_interval=25", "replace_allowed_ips=true",
+                  "allowed_ip=198.19.0.2/32", "allowed_ip=fd19::2/128", "allowed_ip=-198.19.1.0/24",
+                  "protocol_version=1", "public_key=" + kKey1, "remove=true"});
+  ASSERT_EQ(r.error, 0) << r.error_detail;
+  const auto& u = r.update;
+  ASSERT_TRUE(u.private_key.has_value());
+  EXPECT_EQ(ToHex(u.private_key->span()), kKey1);
+  EXPECT_EQ(u.listen_port, 51820);
+  EXPECT_EQ(u.fwmark, 4294967295u);
+  EXPECT_TRUE(u.replace_peers);
+  ASSERT_EQ(u.peers.size(), 2u);
+  const auto& p = u.peers[0];
+  EXPECT_EQ(ToHex(p.public_key), kKey2);
+  EXPECT_TRUE(p.update_only);
+  EXPECT_EQ(ToHex(p.preshared_key->span()), kKey1);
+  EXPECT_EQ(p.endpoint->ToString(), "[fd18::2]:51821");
+  EXPECT_EQ(p.persistent_keepalive, 25);
+  EXPECT_TRUE(p.replace_allowed_ips);
+  ASSERT_EQ(p.allowed_ips.size(), 3u);
+  EXPECT_EQ(p.allowed_ips[0].prefix.ToString(), "198.19.0.2/32");
+  EXPECT_FALSE(p.allowed_ips[0].remove);
+  EXPECT_TRUE(p.allowed_ips[2].remove);
+  EXPECT_EQ(p.allowed_ips[2].prefix.ToString(), "198.19.1.0/24");
+  EXPECT_TRUE(u.peers[1].remove);
+}
+
+TEST(UapiParseTest, ErrnoForEachBadInput) {
+  struct {
+    std::vector<std::string> lines;
+    int code;
+  } cases[] = {
+      {{"bogus_key=1"}, kErrnoInvalid},
+      {{"private_key=zz"}, kErrnoInvalid},
+      {{"private_key=" + kKey1 + "00"}, kErrnoInvalid},
+      {{"listen_port=65536"}, kErrnoInvalid},
+      {{"listen_port=-1"}, kErrnoInvalid},
+      {{"listen_port="}, kErrnoInvalid},
+      {{"fwmark=4294967296"}, kErrnoInvalid},
+      {{"replace_peers=false"}, kErrnoInvalid},
+      {{"no equals sign"}, kErrnoProtocol},
+      {{"public_key=" + kKey1, "protocol_version=2"}, kErrnoInvalid},
+      {{"public_key=" + kKey1, "endpoint=198.18.0.1"}, kErrnoInvalid},
+      {{"public_key=" + kKey1, "allowed_ip=198.19.0.0/33"}, kErrnoInvalid},
+      {{"public_key=" + kKey1, "persistent_keepalive_interval=70000"}, kErrnoInvalid},
+      {{"public_key=" + kKey1, "remove=yes"}, kErrnoInvalid},
+      {{"public_key=" + kKey1, "listen_port=1"}, kErrnoInvalid},  // device key after a peer
+      {{"public_key=nothex"}, kErrnoInvalid},
+  };
+  for (const auto& c : cases) {
+    auto r = Parse(c.lines);
+    EXPECT_EQ(r.error, c.code) << c.lines.back();
+    EXPECT_FALSE(r.error_detail.empty());
+  }
+  // Secrets are never echoed into the error text.
+  auto r = Parse({"private_key=" + kKey1 + "x"});
+  EXPECT_EQ(r.error_detail.find(kKey1), std::string::npos) << r.error_detail;
+}
+
+TEST(UapiParseTest, LinesBeforeTheErrorAreKept) {
+  auto r = Parse({"listen_port=5555", "public_key=" + kKey2, "allowed_ip=198.19.0.2/32",
+                  "allowed_ip=bad", "allowed_ip=198.19.0.3/32"});
+  EXPECT_EQ(r.error, kErrnoInvalid);
+  EXPECT_EQ(r.update.listen_port, 5555);
+  ASSERT_EQ(r.update.peers.size(), 1u);
+  ASSERT_EQ(r.update.peers[0].allowed_ips.size(), 1u);  // only the line before the bad one
+}
+
+TEST(UapiFormatTest, GetOrderMatchesWireguardGo) {
+  device::DeviceStatus s;
+  crypto::PrivateKey k;
+  k.data()[0] = 1;
+  s.private_key = k;
+  s.listen_port = 51999;
+  device::PeerStatus p;
+  p.public_key[0] = 2;
+  p.endpoint = *transport::Endpoint::Parse("198.18.0.2:51998");
+  p.last_handshake = {1700000000, 5};
+  p.tx_bytes = 148;
+  p.rx_bytes = 92;
+  p.persistent_keepalive = 25;
+  p.allowed_ips = {*routing::IpPrefix::Parse("198.19.0.2/32"),
+                   *routing::IpPrefix::Parse("fd19::2/128")};
+  s.peers.push_back(p);
+  const std::string want = "private_key=01" + std::string(62, '0') + "\n" + "listen_port=51999\n" +
+                           "public_key=02" + std::string(62, '0') + "\n" +
+                           "preshared_key=" + std::string(64, '0') + "\n" +
+                           "protocol_version=1\n"
+                           "endpoint=198.18.0.2:51998\n"
+                           "last_handshake_time_sec=1700000000\n"
+                           "last_handshake_time_nsec=5\n"
+                           "tx_bytes=148\n"
+                           "rx_bytes=92\n"
+                           "persistent_keepalive_interval=25\n"
+                           "allowed_ip=198.19.0.2/32\n"
+                           "allowed_ip=fd19::2/128\n"
+                           "errno=0\n\n";
+  EXPECT_EQ(FormatGet(s), want);
+  // A fresh device: no private key, no fwmark line for 0.
+  device::DeviceStatus fresh;
+  fresh.listen_port = 44613;
+  EXPECT_EQ(FormatGet(fresh), "listen_port=44613\nerrno=0\n\n");
+}
+
+TEST(UapiFormatTest, ApplyErrorsMapToWireguardGoErrnos) {
+  EXPECT_EQ(ErrnoForApplyError(Error(EADDRINUSE, "x")), kErrnoAddrInUse);
+  EXPECT_EQ(ErrnoForApplyError(Error(EINVAL, "x")), kErrnoInvalid);
+  EXPECT_EQ(ErrnoForApplyError(Error(EIO, "x")), kErrnoIo);
+  EXPECT_EQ(ErrnoForApplyError(Error(ENOSPC, "x")), kErrnoNoAno);
+}
+
+}  // namespace
+}  // namespace tundra::uapi
