@@ -42,7 +42,7 @@ cleanup() {
   done
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
     log "logs kept in $LOG_DIR:"
-    for f in "$LOG_DIR"/*; do [ -f "$f" ] && { echo "----- $f"; tail -n 40 "$f"; }; done >&2
+    for f in "$LOG_DIR"/*.log; do [ -f "$f" ] && { echo "----- $f"; tail -n 40 "$f"; }; done >&2
   else
     rm -rf "$LOG_DIR"
   fi

@@ -47,6 +47,9 @@ struct DeviceOptions {
   const Clock* clock = nullptr;           // default SystemClock(); must outlive the Device
   proto::JitterSource* jitter = nullptr;  // default proto::RandomJitter()
   size_t max_queued_handshakes = 1024;    // "under load" at 1/8 of this
+  // Called (from the tun thread) when the TUN device fails for good, e.g. EBADFD after the
+  // interface was deleted. The tun thread then stops; the owner should Close() the device.
+  std::function<void(const Error&)> on_tun_failure;
 };
 
 class Device {

@@ -69,8 +69,10 @@ void Device::TunLoop() {
     for (;;) {
       auto r = tun_->Read(bufs, sizes, kHeadroom);
       if (!r.ok()) {
-        TUNDRA_LOG_RATELIMITED(kError, "{}: TUN read: {}", options_.name, r.error().message());
-        break;
+        // The queue itself failed (the interface was deleted): nothing more will come.
+        TUNDRA_LOG(kVerbose, "{}: TUN read: {}", options_.name, r.error().message());
+        if (options_.on_tun_failure) options_.on_tun_failure(r.error());
+        return;
       }
       const size_t count = *r;
       if (count == 0) break;

@@ -36,6 +36,8 @@ class Server {
   Status Start();
   void Stop();
   const std::string& path() const { return path_; }
+  // Stop() will not unlink the socket path (it was removed, or now belongs to someone else).
+  void DisownPath() { path_.clear(); }
 
   // Serves one connection to completion (exposed for tests over a socketpair).
   void ServeConnection(int fd);

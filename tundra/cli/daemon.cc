@@ -1,0 +1,246 @@
+#include "tundra/cli/daemon.h"
+
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+
+#include "tundra/base/log.h"
+#include "tundra/base/scope_exit.h"
+#include "tundra/base/syscall.h"
+#include "tundra/device/device.h"
+#include "tundra/transport/udp_bind_linux.h"
+#include "tundra/tun/tun_linux.h"
+#include "tundra/uapi/server.h"
+
+namespace tundra::cli {
+namespace {
+
+// SIOCSIFMTU / SIOCGIFMTU on a throw-away socket (what wireguard-go does at creation).
+Status SetInterfaceMtu(const std::string& name, int mtu) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return ErrnoError("socket(AF_INET)");
+  UniqueFd fd(s);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_mtu = mtu;
+  if (::ioctl(s, SIOCSIFMTU, &ifr) != 0)
+    return ErrnoError(fmt::format("ioctl(SIOCSIFMTU {}) {}", mtu, name));
+  return OkStatus();
+}
+
+Result<int> GetInterfaceMtu(const std::string& name) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return ErrnoError("socket(AF_INET)");
+  UniqueFd fd(s);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(s, SIOCGIFMTU, &ifr) != 0)
+    return ErrnoError(fmt::format("ioctl(SIOCGIFMTU) {}", name));
+  return ifr.ifr_mtu;
+}
+
+// The child tells the waiting parent how start-up went: "0", or "1" followed by the error.
+class ReadyPipe {
+ public:
+  Status Create() {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe2");
+    read_.reset(p[0]);
+    write_.reset(p[1]);
+    return OkStatus();
+  }
+  // Parent: waits for the verdict; returns the exit code.
+  int WaitInParent() {
+    write_.reset();
+    std::string msg;
+    char buf[512];
+    for (;;) {
+      ssize_t n = RetryOnEintr(::read, read_.get(), buf, sizeof(buf));
+      if (n <= 0) break;
+      msg.append(buf, size_t(n));
+    }
+    if (msg == "0") return 0;
+    if (msg.empty()) msg = "1the daemon exited during start-up";
+    fmt::print(stderr, "tundra: {}\n", msg.substr(1));
+    return 1;
+  }
+  void Report(const std::string& verdict) {
+    if (!write_) return;
+    ssize_t r = ::write(write_.get(), verdict.data(), verdict.size());
+    (void)r;
+    write_.reset();
+  }
+  void CloseReadEnd() { read_.reset(); }
+  bool active() const { return write_.valid(); }
+
+ private:
+  UniqueFd read_, write_;
+};
+
+UniqueFd MakeFd(int fd) {
+  TUNDRA_CHECK(fd >= 0);
+  return UniqueFd(fd);
+}
+
+}  // namespace
+
+int RunDaemonProcess(const DaemonOptions& options) {
+  SetLogPrefix(options.ifname);
+  ReadyPipe ready;
+  auto fail = [&](const Error& e) {
+    if (ready.active()) {
+      ready.Report("1" + e.message());
+    } else {
+      fmt::print(stderr, "tundra: {}\n", e.message());
+    }
+    TUNDRA_LOG(kError, "{}", e.message());
+    return 1;
+  };
+
+  // 1. The interface. If anything below fails, closing the TUN fd removes it again.
+  tun::TunOptions tun_options;
+  tun_options.name = options.ifname;
+  tun_options.mode = tun::TunMode::kTun;
+  tun_options.no_pi = true;
+  auto tun = tun::LinuxTun::Open(tun_options);
+  if (!tun.ok()) return fail(tun.error());
+  const std::string name = (*tun)->name();
+  if (Status s = SetInterfaceMtu(name, options.mtu); !s.ok()) return fail(s.error());
+
+  // 2. The UAPI socket.
+  UniqueFd listener;
+  std::string socket_path = uapi::SocketPath(name, options.socket_dir);
+  if (options.uapi_fd >= 0) {
+    listener.reset(options.uapi_fd);
+  } else {
+    auto l = uapi::Listen(name, options.socket_dir);
+    if (!l.ok()) return fail(l.error());
+    listener = std::move(*l);
+  }
+  auto unlink_socket = ScopeExit([&] { ::unlink(socket_path.c_str()); });
+
+  // 3. Into the background: the parent waits until the child is serving (or failed).
+  if (!options.foreground) {
+    if (Status s = ready.Create(); !s.ok()) return fail(s.error());
+    const pid_t pid = ::fork();
+    if (pid < 0) return fail(ErrnoError("fork"));
+    if (pid > 0) {
+      unlink_socket.Cancel();  // the child owns the socket now
+      return ready.WaitInParent();
+    }
+    ready.CloseReadEnd();
+    ::setsid();
+    if (std::getenv("LOG_LEVEL") == nullptr) {
+      int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null >= 0) {
+        ::dup2(null, STDIN_FILENO);
+        ::dup2(null, STDOUT_FILENO);
+        ::dup2(null, STDERR_FILENO);
+        ::close(null);
+      }
+    }
+  }
+
+  // Signals are taken through a signalfd: block them before any thread exists.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  UniqueFd signal_fd = MakeFd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  UniqueFd tun_gone_fd = MakeFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+
+  // 4. The device and the UAPI server.
+  device::DeviceOptions device_options;
+  device_options.name = name;
+  device_options.mtu = options.mtu;
+  device_options.on_tun_failure = [fd = tun_gone_fd.get()](const Error&) {
+    uint64_t one = 1;
+    ssize_t r = ::write(fd, &one, sizeof(one));
+    (void)r;
+  };
+  auto device = std::make_unique<device::Device>(
+      std::move(*tun), std::make_unique<transport::UdpBind>(), std::move(device_options));
+  if (Status s = device->Start(); !s.ok()) return fail(s.error());
+  uapi::Server server(std::move(listener), socket_path, *device);
+  unlink_socket.Cancel();  // Server::Stop unlinks it from now on
+  if (Status s = server.Start(); !s.ok()) return fail(s.error());
+
+  // Watch the socket file: removing it stops the daemon (wireguard-go does the same).
+  UniqueFd inotify_fd = MakeFd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  struct stat socket_stat {};
+  ::stat(socket_path.c_str(), &socket_stat);
+  ::inotify_add_watch(inotify_fd.get(), socket_path.c_str(),
+                      IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
+  // Follow MTU changes made with `ip link set mtu` (checked once a second).
+  UniqueFd timer_fd = MakeFd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  itimerspec every_second{{1, 0}, {1, 0}};
+  ::timerfd_settime(timer_fd.get(), 0, &every_second, nullptr);
+
+  TUNDRA_LOG(kInfo, "device {} up: UDP port {}, UAPI {}", name, device->GetStatus().listen_port,
+             socket_path);
+  ready.Report("0");
+
+  std::string reason;
+  pollfd fds[4] = {{signal_fd.get(), POLLIN, 0},
+                   {tun_gone_fd.get(), POLLIN, 0},
+                   {inotify_fd.get(), POLLIN, 0},
+                   {timer_fd.get(), POLLIN, 0}};
+  while (reason.empty()) {
+    if (::poll(fds, 4, -1) < 0) {
+      if (errno == EINTR) continue;
+      reason = fmt::format("poll: {}", std::strerror(errno));
+      break;
+    }
+    if (fds[0].revents) {
+      signalfd_siginfo si;
+      if (::read(signal_fd.get(), &si, sizeof(si)) == sizeof(si)) {
+        reason = fmt::format("received {}", strsignal(int(si.ssi_signo)));
+      }
+    }
+    if (fds[1].revents) reason = "the interface was deleted";
+    if (fds[2].revents) {
+      char buf[4096];
+      while (::read(inotify_fd.get(), buf, sizeof(buf)) > 0) {
+      }
+      struct stat now {};
+      if (::stat(socket_path.c_str(), &now) != 0 || now.st_ino != socket_stat.st_ino) {
+        server.DisownPath();
+        reason = "the UAPI socket was removed";
+      }
+    }
+    if (fds[3].revents) {
+      uint64_t ticks;
+      ssize_t r = ::read(timer_fd.get(), &ticks, sizeof(ticks));
+      (void)r;
+      auto mtu = GetInterfaceMtu(name);
+      if (!mtu.ok()) {
+        reason = "the interface was deleted";
+      } else if (*mtu != device->mtu()) {
+        TUNDRA_LOG(kInfo, "MTU changed to {}", *mtu);
+        device->SetMtu(*mtu);
+      }
+    }
+  }
+  TUNDRA_LOG(kInfo, "shutting down: {}", reason);
+  server.Stop();
+  device->Close();
+  return 0;
+}
+
+}  // namespace tundra::cli
