@@ -129,7 +129,8 @@ void ExpectAttach(MockKernel& kernel, uint16_t* flags_seen, const char* real_nam
       }));
   EXPECT_CALL(kernel, ioctl(kFd, TUNGETIFF, _))
       .WillOnce(Invoke([flags_seen](int, unsigned long, void* arg) {
-        static_cast<struct ifreq*>(arg)->ifr_flags = static_cast<short>(*flags_seen);
+        static_cast<struct ifreq*>(arg)->ifr_flags =
+            static_cast<short>((*flags_seen & ~IFF_TUN_EXCL) | IFF_NOFILTER);
         return 0;
       }));
 }

@@ -63,6 +63,9 @@ Error ExplainSetIffFailure(Error raw, int err, const TunOptions& options) {
     return MakeError(err, fmt::format("{} exists and is a {} device, not {}", name,
                                       ModeUpper(existing_mode), ModeUpper(options.mode)));
   }
+  if (err == EBUSY && options.exclusive) {
+    return MakeError(err, fmt::format("{} already exists", name));
+  }
   const bool existing_mq = (existing & IFF_MULTI_QUEUE) != 0;
   if (existing_mq != options.multi_queue) {
     return MakeError(err, existing_mq ? fmt::format("{} exists as a multi-queue device "
@@ -71,9 +74,6 @@ Error ExplainSetIffFailure(Error raw, int err, const TunOptions& options) {
                                       : fmt::format("{} exists as a single-queue device "
                                                     "(multi-queue was requested)",
                                                     name));
-  }
-  if (err == EBUSY && options.exclusive) {
-    return MakeError(err, fmt::format("{} already exists", name));
   }
   if (err == EBUSY) {
     return MakeError(err, fmt::format("{} is in use by another process (a single-queue {} "
@@ -203,7 +203,11 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::OpenOnFd(UniqueFd tun_fd, const TunO
   struct ifreq got;
   std::memset(&got, 0, sizeof(got));
   if (kernel.ioctl(fd, TUNGETIFF, &got) < 0) return ErrnoError("ioctl(TUNGETIFF) " + name);
-  uint16_t flags = static_cast<uint16_t>(got.ifr_flags);
+  // TUNGETIFF reports IFF_NOFILTER (no socket filter attached) in the bit IFF_NO_PI uses, so
+  // that one bit comes from the request. The kernel applies the request's IFF_NO_PI unless this
+  // is an extra queue of a multi-queue device, which OpenQueue() opens with the first queue's.
+  uint16_t flags = static_cast<uint16_t>((static_cast<uint16_t>(got.ifr_flags) & ~IFF_NO_PI) |
+                                         (wanted & IFF_NO_PI));
 
   if (options.owner && kernel.ioctl(fd, TUNSETOWNER, ByValue(*options.owner)) < 0) {
     return ErrnoError(fmt::format("ioctl(TUNSETOWNER {}) {}", *options.owner, name));

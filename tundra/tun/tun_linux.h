@@ -107,7 +107,8 @@ class LinuxTun final : public TunDevice {
   // TUNSETVNETHDRSZ (>= 10): the size of the header Read strips and Write emits.
   Status SetVnetHdrSize(int size);
 
-  // The IFF_* flags in force after setup (TUNGETIFF), including IFF_PERSIST.
+  // The IFF_* flags in force after setup (TUNGETIFF, including IFF_PERSIST), with IFF_NO_PI as
+  // requested (TUNGETIFF cannot report it: the bit doubles as IFF_NOFILTER).
   uint16_t flags() const { return flags_; }
   TunMode mode() const { return mode_; }
   bool has_pi() const { return pi_size_ != 0; }

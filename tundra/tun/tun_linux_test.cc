@@ -64,7 +64,9 @@ class TunLinuxTest : public ::testing::Test {
     EXPECT_CALL(kernel_, ioctl(kFd, TUNGETIFF, _))
         .WillOnce(Invoke([this, extra_flags](int, unsigned long, void* arg) {
           auto* ifr = static_cast<struct ifreq*>(arg);
-          ifr->ifr_flags = static_cast<short>((requested_flags_ & ~IFF_TUN_EXCL) | extra_flags);
+          // Like the kernel: IFF_NOFILTER (== IFF_NO_PI) is set whenever no filter is attached.
+          ifr->ifr_flags =
+              static_cast<short>((requested_flags_ & ~IFF_TUN_EXCL) | extra_flags | IFF_NOFILTER);
           return 0;
         }));
   }
@@ -325,6 +327,7 @@ TEST_F(TunLinuxTest, SetIffFailuresOnExistingDevicesAreExplained) {
       {"0x1001", TunMode::kTun, true, false, EINVAL,
        "dev0 exists as a single-queue device (multi-queue was requested)"},
       {"0x1801", TunMode::kTun, false, true, EBUSY, "dev0 already exists"},
+      {"0x1101", TunMode::kTun, false, true, EBUSY, "dev0 already exists"},
       {"0x1001", TunMode::kTun, false, false, EBUSY,
        "dev0 is in use by another process (a single-queue TUN device accepts one open file)"},
   };

@@ -1,0 +1,113 @@
+// tundra bridge IF1 IF2 [--mode tap|tun]: join two TAP (or two TUN) interfaces in user space.
+//
+// Creates each interface (non-persistent: it disappears when the bridge exits) or attaches to an
+// existing persistent one, forwards frames both ways until SIGINT/SIGTERM (signalfd), then
+// prints the counters on stdout and exits 0.
+#include <fmt/core.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "tundra/bridge/bridge.h"
+#include "tundra/cli/args.h"
+#include "tundra/cli/commands.h"
+#include "tundra/tun/tun_linux.h"
+
+namespace tundra::cli {
+namespace {
+
+// Blocks SIGINT/SIGTERM and returns a signalfd that becomes readable when one arrives.
+Result<UniqueFd> StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) < 0) return ErrnoError("sigprocmask(SIGINT|SIGTERM)");
+  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd) return ErrnoError("signalfd(SIGINT|SIGTERM)");
+  return fd;
+}
+
+Result<std::unique_ptr<tun::LinuxTun>> OpenSide(const std::string& name, tun::TunMode mode) {
+  tun::TunOptions options;
+  options.name = name;
+  options.mode = mode;
+  options.no_pi = true;
+  return tun::LinuxTun::Open(options);
+}
+
+}  // namespace
+
+int RunBridge(CommandArgs args) {
+  ArgParser p("tundra bridge", "IF1 IF2",
+              "Join two TAP (or two TUN) interfaces in user space: every frame read from one\n"
+              "is written to the other. Interfaces that do not exist are created and disappear\n"
+              "when the bridge exits; existing persistent ones are attached to. Runs until\n"
+              "SIGINT or SIGTERM, then prints per-direction counters and drops by reason.");
+  p.Option("mode", "MODE", "tap (default) or tun").Option("batch", "N", "frames per batch (32)");
+  auto parsed = p.Parse(args, 2, 2);
+  if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
+  if (parsed->help_requested()) {
+    fmt::print("{}", p.Usage());
+    return kExitOk;
+  }
+  const std::string& if1 = parsed->positional()[0];
+  const std::string& if2 = parsed->positional()[1];
+  if (if1 == if2) {
+    return ReportError(InvalidArgument(fmt::format("bridge: {} cannot be bridged to itself", if1)),
+                       kExitUsage);
+  }
+  tun::TunMode mode = tun::TunMode::kTap;
+  if (auto m = parsed->Get("mode")) {
+    auto parsed_mode = tun::ParseTunMode(*m);
+    if (!parsed_mode.ok()) return ReportError(parsed_mode.error().Wrap("bridge"), kExitUsage);
+    mode = *parsed_mode;
+  }
+  bridge::Bridge::Options options;
+  if (auto b = parsed->Get("batch")) {
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(b->c_str(), &end, 10);
+    if (b->empty() || *end != '\0' || n == 0 || n > 1024) {
+      return ReportError(InvalidArgument(fmt::format("bridge: --batch '{}' is not in 1..1024", *b)),
+                         kExitUsage);
+    }
+    options.batch_size = n;
+  }
+
+  // Signals first, so a SIGTERM that arrives during setup still ends the bridge cleanly.
+  auto stop = StopSignals();
+  if (!stop.ok()) return ReportError(stop.error().Wrap("bridge"));
+  auto a = OpenSide(if1, mode);
+  if (!a.ok()) return ReportError(a.error().Wrap("bridge"));
+  auto b = OpenSide(if2, mode);
+  if (!b.ok()) return ReportError(b.error().Wrap("bridge"));  // `a` is closed (and removed)
+  auto bridge = bridge::Bridge::Create(**a, **b, stop->get(), options);
+  if (!bridge.ok()) return ReportError(bridge.error());
+
+  auto describe = [](const tun::LinuxTun& t) {
+    return fmt::format("{} ({})", t.name(), t.persistent() ? "attached, persistent" : "created");
+  };
+  fmt::print(stderr, "tundra bridge: {} <-> {}, mode {}; SIGINT or SIGTERM stops\n", describe(**a),
+             describe(**b), tun::TunModeName(mode));
+
+  Status st = (*bridge)->Run();
+  if (st.ok()) {
+    struct signalfd_siginfo info;
+    if (::read(stop->get(), &info, sizeof(info)) == ssize_t(sizeof(info))) {
+      const char* abbrev = sigabbrev_np(int(info.ssi_signo));
+      fmt::print(stderr, "tundra bridge: SIG{} received, stopping\n",
+                 abbrev != nullptr ? abbrev : "?");
+    }
+  }
+  fmt::print("{}", (*bridge)->FormatCounters());
+  std::fflush(stdout);
+  if (!st.ok()) return ReportError(st.error().Wrap("bridge"));
+  return kExitOk;
+}
+
+}  // namespace tundra::cli
