@@ -45,6 +45,12 @@ int Fail(const Error& error, std::string_view what) {
   return ReportError(Explain(error).Wrap(what), kExitFailure);
 }
 
+// "dev add: tap0 exists ..." when the message names the device, else "dev add tap0: ...".
+int FailFor(const Error& error, std::string_view command, const std::string& name) {
+  const bool named = error.message().find(name) != std::string::npos;
+  return Fail(error, named ? std::string(command) : std::string(command) + " " + name);
+}
+
 // Parses `args` with `parser`; prints usage (help) or the error. Returns nullopt when the
 // command should exit with *exit_code.
 std::optional<ParsedArgs> ParseOrExit(const ArgParser& parser, CommandArgs args, size_t min,
@@ -121,7 +127,7 @@ int DevAdd(CommandArgs args) {
     options.group = *gid;
   }
   auto real = tun::AddPersistentDevice(options);
-  if (!real.ok()) return Fail(real.error(), "dev add");
+  if (!real.ok()) return FailFor(real.error(), "dev add", name);
   if (name.find('%') != std::string::npos) fmt::print("{}\n", *real);
   return kExitOk;
 }
@@ -133,7 +139,7 @@ int DevDel(CommandArgs args) {
   auto a = ParseOrExit(p, args, 1, 1, &exit_code);
   if (!a) return exit_code;
   Status st = tun::DeletePersistentDevice(a->positional()[0]);
-  if (!st.ok()) return Fail(st.error(), "dev del");
+  if (!st.ok()) return FailFor(st.error(), "dev del", a->positional()[0]);
   return kExitOk;
 }
 
