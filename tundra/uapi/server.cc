@@ -55,6 +55,18 @@ class LineReader {
     }
   }
 
+  // One byte (the blank line after get=1 must be exactly "\n"). False on EOF or error.
+  bool ReadByte(char& c) {
+    if (pos_ == len_) {
+      ssize_t n = RetryOnEintr(::read, fd_, buf_, sizeof(buf_));
+      if (n <= 0) return false;
+      pos_ = 0;
+      len_ = size_t(n);
+    }
+    c = buf_[pos_++];
+    return true;
+  }
+
  private:
   int fd_;
   char buf_[8192];
@@ -183,6 +195,8 @@ void Server::AcceptLoop() {
     conn.fd.reset(c);
     conn.thread = std::thread([this, &conn] {
       ServeConnection(conn.fd.get());
+      // The client sees EOF now; the descriptor itself is closed when the thread is reaped.
+      ::shutdown(conn.fd.get(), SHUT_RDWR);
       conn.done.store(true);
     });
   }
@@ -206,8 +220,8 @@ void Server::ServeConnection(int fd) {
   bool error = false;
   while (reader.ReadLine(line, error)) {
     if (line == "get=1" || line == "tundra_stats=1") {
-      std::string blank;
-      if (!reader.ReadLine(blank, error) || !blank.empty()) {
+      char blank = 0;
+      if (!reader.ReadByte(blank) || blank != '\n') {
         WriteAll(fd, fmt::format("errno={}\n\n", kErrnoInvalid));
         return;
       }
