@@ -1,10 +1,11 @@
 #!/bin/bash
-# System test of `tundra bridge` (real binary, real TAP devices):
+# System test of `tundra bridge` (real binary, real TAP and TUN devices):
 #   nsbr: `tundra bridge tbra tbrb` creates both TAPs;
 #   the TAPs are moved to ns1 and ns2 (the bridge's fds keep working across the move), get
 #   198.18.7.1/24 and 198.18.7.2/24 (+ fd18:7::1/64, fd18:7::2/64), and ping each other
 #   through the bridge (strict: all 5 replies within 10 s);
 #   SIGTERM: the bridge exits 0, prints its counters, both TAPs disappear, no process is left.
+#   Then the same with `--mode tun` and two point-to-point TUNs (198.18.8.1 <-> 198.18.8.2).
 # Needs TUNDRA_BIN. Root only (exit 77 otherwise, unless TUNDRA_NO_SKIP=1).
 set -euo pipefail
 
@@ -56,48 +57,69 @@ for ns in "$NSBR" "$NS1" "$NS2"; do
   ip -n "$ns" link set lo up
 done
 
-log "tundra bridge tbra tbrb in $NSBR"
-ip netns exec "$NSBR" "$TUNDRA_BIN" bridge tbra tbrb >"$TMP/bridge.out" 2>"$TMP/bridge.err" &
-BR_PID=$!
-wait_for 50 ip -n "$NSBR" link show tbra || fail "tbra did not appear"
-wait_for 50 ip -n "$NSBR" link show tbrb || fail "tbrb did not appear"
-[ "$(ip netns pids "$NSBR")" = "$BR_PID" ] || fail "bridge pid $BR_PID is not the process in $NSBR"
+# bridge_and_ping MODE IF1 IF2 NET: `tundra bridge --mode MODE IF1 IF2` in nsbr, IF1 moved to ns1
+# (NET.1) and IF2 to ns2 (NET.2), pings both ways (+ IPv6 for TAP), SIGTERM, checks the exit,
+# the counters, that both interfaces are gone and that no process is left.
+bridge_and_ping() {
+  local mode=$1 a=$2 b=$3 net=$4
+  log "tundra bridge --mode $mode $a $b in $NSBR"
+  ip netns exec "$NSBR" "$TUNDRA_BIN" bridge --mode "$mode" "$a" "$b" \
+    >"$TMP/bridge.out" 2>"$TMP/bridge.err" &
+  BR_PID=$!
+  wait_for 50 ip -n "$NSBR" link show "$a" || fail "$a did not appear"
+  wait_for 50 ip -n "$NSBR" link show "$b" || fail "$b did not appear"
+  [ "$(ip netns pids "$NSBR")" = "$BR_PID" ] || fail "bridge pid $BR_PID is not the process in $NSBR"
 
-ip -n "$NSBR" link set tbra netns "$NS1"
-ip -n "$NSBR" link set tbrb netns "$NS2"
-ip -n "$NS1" addr add 198.18.7.1/24 dev tbra
-ip -n "$NS2" addr add 198.18.7.2/24 dev tbrb
-ip -n "$NS1" addr add fd18:7::1/64 dev tbra nodad
-ip -n "$NS2" addr add fd18:7::2/64 dev tbrb nodad
-ip -n "$NS1" link set tbra up
-ip -n "$NS2" link set tbrb up
+  # The bridge's fds keep working across the move to other namespaces.
+  ip -n "$NSBR" link set "$a" netns "$NS1"
+  ip -n "$NSBR" link set "$b" netns "$NS2"
+  if [ "$mode" = tap ]; then
+    ip -n "$NS1" addr add "$net.1/24" dev "$a"
+    ip -n "$NS2" addr add "$net.2/24" dev "$b"
+    ip -n "$NS1" addr add fd18:7::1/64 dev "$a" nodad
+    ip -n "$NS2" addr add fd18:7::2/64 dev "$b" nodad
+  else  # TUN: point-to-point, no link layer
+    ip -n "$NS1" addr add "$net.1" peer "$net.2" dev "$a"
+    ip -n "$NS2" addr add "$net.2" peer "$net.1" dev "$b"
+  fi
+  ip -n "$NS1" link set "$a" up
+  ip -n "$NS2" link set "$b" up
 
-log "ping across the bridge"
-ip netns exec "$NS1" ping -n -c 5 -i 0.2 -w 10 198.18.7.2 >"$TMP/bridge.ping4" ||
-  fail "IPv4 ping ns1 -> ns2 through the bridge"
-ip netns exec "$NS2" ping -n -c 5 -i 0.2 -w 10 198.18.7.1 >>"$TMP/bridge.ping4" ||
-  fail "IPv4 ping ns2 -> ns1 through the bridge"
-ip netns exec "$NS1" ping -6 -n -c 5 -i 0.2 -w 10 fd18:7::2 >"$TMP/bridge.ping6" ||
-  fail "IPv6 ping ns1 -> ns2 through the bridge"
+  log "ping across the bridge ($mode)"
+  ip netns exec "$NS1" ping -n -c 5 -i 0.2 -w 10 "$net.2" >"$TMP/bridge.ping4" ||
+    fail "IPv4 ping ns1 -> ns2 through the $mode bridge"
+  ip netns exec "$NS2" ping -n -c 5 -i 0.2 -w 10 "$net.1" >>"$TMP/bridge.ping4" ||
+    fail "IPv4 ping ns2 -> ns1 through the $mode bridge"
+  if [ "$mode" = tap ]; then
+    ip netns exec "$NS1" ping -6 -n -c 5 -i 0.2 -w 10 fd18:7::2 >"$TMP/bridge.ping6" ||
+      fail "IPv6 ping ns1 -> ns2 through the bridge"
+  fi
 
-log "SIGTERM"
-kill -TERM "$BR_PID"
-rc=0
-wait "$BR_PID" || rc=$?
-BR_PID=
-[ $rc -eq 0 ] || fail "bridge exited $rc"
-cat "$TMP/bridge.out" >&2
-grep -q "SIGTERM received" "$TMP/bridge.err" || fail "no shutdown message"
-# At least the 15 echo requests one way and 15 replies the other (plus ARP/ND).
-a2b=$(awk '/^tbra -> tbrb:/ {print $8}' "$TMP/bridge.out")
-b2a=$(awk '/^tbrb -> tbra:/ {print $8}' "$TMP/bridge.out")
-[ -n "$a2b" ] && [ "$a2b" -ge 15 ] || fail "tbra -> tbrb forwarded '$a2b' frames"
-[ -n "$b2a" ] && [ "$b2a" -ge 15 ] || fail "tbrb -> tbra forwarded '$b2a' frames"
-grep -q "^tbra drops: none" "$TMP/bridge.out" || fail "drops on tbra"
-grep -q "^tbrb drops: none" "$TMP/bridge.out" || fail "drops on tbrb"
+  log "SIGTERM"
+  kill -TERM "$BR_PID"
+  local rc=0
+  wait "$BR_PID" || rc=$?
+  BR_PID=
+  [ $rc -eq 0 ] || fail "bridge exited $rc"
+  cat "$TMP/bridge.out" >&2
+  grep -q "SIGTERM received" "$TMP/bridge.err" || fail "no shutdown message"
+  # At least the 10 IPv4 echo requests one way and 10 replies the other.
+  local a2b b2a
+  a2b=$(awk -v p="^$a -> $b:" '$0 ~ p {print $8}' "$TMP/bridge.out")
+  b2a=$(awk -v p="^$b -> $a:" '$0 ~ p {print $8}' "$TMP/bridge.out")
+  [ -n "$a2b" ] && [ "$a2b" -ge 10 ] || fail "$a -> $b forwarded '$a2b' frames"
+  [ -n "$b2a" ] && [ "$b2a" -ge 10 ] || fail "$b -> $a forwarded '$b2a' frames"
+  # The only acceptable drops: a few writes refused (EIO) while the other side was still down
+  # during setup (e.g. IPv6 router solicitations sent as soon as one side came up).
+  grep -Eq "^$a drops: (none|write_rejected=[1-5])$" "$TMP/bridge.out" || fail "drops on $a"
+  grep -Eq "^$b drops: (none|write_rejected=[1-5])$" "$TMP/bridge.out" || fail "drops on $b"
 
-wait_for 20 sh -c "! ip -n $NS1 link show tbra" || fail "tbra still exists after the bridge exited"
-wait_for 20 sh -c "! ip -n $NS2 link show tbrb" || fail "tbrb still exists after the bridge exited"
-for ns in "$NSBR" "$NS1" "$NS2"; do
-  [ -z "$(ip netns pids "$ns")" ] || fail "processes left in $ns: $(ip netns pids "$ns")"
-done
+  wait_for 20 sh -c "! ip -n $NS1 link show $a" || fail "$a still exists after the bridge exited"
+  wait_for 20 sh -c "! ip -n $NS2 link show $b" || fail "$b still exists after the bridge exited"
+  for ns in "$NSBR" "$NS1" "$NS2"; do
+    [ -z "$(ip netns pids "$ns")" ] || fail "processes left in $ns: $(ip netns pids "$ns")"
+  done
+}
+
+bridge_and_ping tap tbra tbrb 198.18.7
+bridge_and_ping tun tbua tbub 198.18.8

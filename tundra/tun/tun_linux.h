@@ -71,7 +71,8 @@ class LinuxTun final : public TunDevice {
   static Result<std::unique_ptr<LinuxTun>> Open(const TunOptions& options,
                                                 KernelInterface& kernel = RealKernel());
   // Same, on an already-open /dev/net/tun descriptor (e.g. opened by a privileged parent and
-  // inherited). Takes ownership of `tun_fd`.
+  // inherited). Takes ownership of `tun_fd`. The descriptor belongs to the network namespace it
+  // was opened in: TUNSETIFF looks the name up (and creates it) there, not in the caller's.
   static Result<std::unique_ptr<LinuxTun>> OpenOnFd(UniqueFd tun_fd, const TunOptions& options,
                                                     KernelInterface& kernel = RealKernel());
 
