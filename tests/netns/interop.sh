@@ -67,7 +67,7 @@ teardown() {
   wait_for 50 sh -c "[ -z \"\$(ip netns pids $NS_A)\" ] && [ -z \"\$(ip netns pids $NS_B)\" ]" ||
     fail "a daemon did not exit after its interface was deleted"
   for ns in "$NS_A" "$NS_B"; do ip netns del "$ns"; done
-  NAMESPACES=()
+  NAMESPACES=()  # deleted: nothing left for the cleanup trap
 }
 
 # Fields of `wg show IF dump` for the single peer: handshake rx tx

@@ -51,19 +51,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# new_ns SUFFIX -> prints the namespace name (created, lo up)
+# new_ns VAR SUFFIX: creates a namespace (lo up), records it for cleanup and stores its name
+# in VAR. (Not `$(new_ns ...)`: a subshell could not record it for the cleanup trap.)
 new_ns() {
-  local ns="tundra-${TEST_NAME:0:8}-$RUN_ID-$1"
-  ip netns add "$ns"
+  local ns="tundra-${TEST_NAME:0:8}-$RUN_ID-$2"
   NAMESPACES+=("$ns")
+  ip netns add "$ns"
   ip -n "$ns" link set lo up
-  echo "$ns"
+  printf -v "$1" '%s' "$ns"
 }
 
 # Two hosts A and B joined by a veth: 198.18.0.1/24 fd18::1/64 <-> 198.18.0.2/24 fd18::2/64.
 make_two_hosts() {
-  NS_A=$(new_ns a)
-  NS_B=$(new_ns b)
+  new_ns NS_A a
+  new_ns NS_B b
   ip link add va netns "$NS_A" type veth peer name vb netns "$NS_B"
   ip -n "$NS_A" addr add 198.18.0.1/24 dev va
   ip -n "$NS_B" addr add 198.18.0.2/24 dev vb

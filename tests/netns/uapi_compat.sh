@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 command -v wg >/dev/null || fail "wg (wireguard-tools) is not installed"
 
-NS=$(new_ns u)
+new_ns NS u
 umask 077
 
 # raw IFNAME REQUEST -> the reply bytes (request given with \n escapes)
