@@ -61,6 +61,9 @@ G=$(ifname gu)   # wireguard-go, for comparison
 start_impl "$NS" tundra "$T"
 start_impl "$NS" wireguard-go "$G"
 
+log "interface: created with MTU 1420 (wireguard-go's default)"
+[ "$(ip -n "$NS" -o link show "$T" | grep -o 'mtu [0-9]*')" = "mtu 1420" ] || fail "initial MTU"
+
 log "socket: mode 0700 (srwx------ root) and listed by wg show interfaces"
 mode=$(stat -c '%A %U' "/var/run/wireguard/$T.sock")
 [ "$mode" = "srwx------ root" ] || fail "socket mode is '$mode'"
@@ -157,6 +160,11 @@ gp=$(wg show "$G" listen-port)
 wg set "$T" listen-port "$gp" 2>"$LOG_DIR/wgerr" && fail "wg set accepted a port in use"
 log "wg says: $(cat "$LOG_DIR/wgerr")"
 [ "$(wg show "$T" listen-port)" != "$gp" ] || fail "port changed despite the error"
+
+log "MTU: the daemon follows ip link set mtu (netlink link events)"
+ip -n "$NS" link set "$T" mtu 1280
+wait_for 50 grep -q "MTU changed to 1280" "$LOG_DIR/tundra-$T.log" || fail "MTU change not followed"
+[ "$(ip -n "$NS" -o link show "$T" | grep -o 'mtu [0-9]*')" = "mtu 1280" ] || fail "mtu"
 
 log "lifecycle: a second daemon on the same name fails cleanly"
 if in_ns "$NS" "$TUNDRA_BIN" "$T" 2>"$LOG_DIR/dup"; then fail "second daemon for $T started"; fi

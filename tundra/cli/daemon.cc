@@ -2,16 +2,12 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
-#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -21,36 +17,14 @@
 #include "tundra/base/scope_exit.h"
 #include "tundra/base/syscall.h"
 #include "tundra/device/device.h"
+#include "tundra/netlink/link.h"
+#include "tundra/netlink/monitor.h"
 #include "tundra/transport/udp_bind_linux.h"
 #include "tundra/tun/tun_linux.h"
 #include "tundra/uapi/server.h"
 
 namespace tundra::cli {
 namespace {
-
-// SIOCSIFMTU / SIOCGIFMTU on a throw-away socket (what wireguard-go does at creation).
-Status SetInterfaceMtu(const std::string& name, int mtu) {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return ErrnoError("socket(AF_INET)");
-  UniqueFd fd(s);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_mtu = mtu;
-  if (::ioctl(s, SIOCSIFMTU, &ifr) != 0)
-    return ErrnoError(fmt::format("ioctl(SIOCSIFMTU {}) {}", mtu, name));
-  return OkStatus();
-}
-
-Result<int> GetInterfaceMtu(const std::string& name) {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return ErrnoError("socket(AF_INET)");
-  UniqueFd fd(s);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  if (::ioctl(s, SIOCGIFMTU, &ifr) != 0)
-    return ErrnoError(fmt::format("ioctl(SIOCGIFMTU) {}", name));
-  return ifr.ifr_mtu;
-}
 
 // The child tells the waiting parent how start-up went: "0", or "1" followed by the error.
 class ReadyPipe {
@@ -118,7 +92,12 @@ int RunDaemonProcess(const DaemonOptions& options) {
   auto tun = tun::LinuxTun::Open(tun_options);
   if (!tun.ok()) return fail(tun.error());
   const std::string name = (*tun)->name();
-  if (Status s = SetInterfaceMtu(name, options.mtu); !s.ok()) return fail(s.error());
+  auto nl = netlink::NetlinkSocket::Open();
+  if (!nl.ok()) return fail(nl.error());
+  auto link = netlink::GetLink(*nl, name);
+  if (!link.ok()) return fail(link.error());
+  const int ifindex = link->index;
+  if (Status s = netlink::SetLinkMtu(*nl, name, options.mtu); !s.ok()) return fail(s.error());
 
   // 2. The UAPI socket.
   UniqueFd listener;
@@ -187,10 +166,9 @@ int RunDaemonProcess(const DaemonOptions& options) {
   ::stat(socket_path.c_str(), &socket_stat);
   ::inotify_add_watch(inotify_fd.get(), socket_path.c_str(),
                       IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
-  // Follow MTU changes made with `ip link set mtu` (checked once a second).
-  UniqueFd timer_fd = MakeFd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-  itimerspec every_second{{1, 0}, {1, 0}};
-  ::timerfd_settime(timer_fd.get(), 0, &every_second, nullptr);
+  // Link events: follow `ip link set mtu`, and stop when the interface is deleted.
+  auto monitor = netlink::LinkMonitor::Open();
+  if (!monitor.ok()) return fail(monitor.error());
 
   TUNDRA_LOG(kInfo, "device {} up: UDP port {}, UAPI {}", name, device->GetStatus().listen_port,
              socket_path);
@@ -200,7 +178,7 @@ int RunDaemonProcess(const DaemonOptions& options) {
   pollfd fds[4] = {{signal_fd.get(), POLLIN, 0},
                    {tun_gone_fd.get(), POLLIN, 0},
                    {inotify_fd.get(), POLLIN, 0},
-                   {timer_fd.get(), POLLIN, 0}};
+                   {monitor->fd(), POLLIN, 0}};
   while (reason.empty()) {
     if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
@@ -225,15 +203,16 @@ int RunDaemonProcess(const DaemonOptions& options) {
       }
     }
     if (fds[3].revents) {
-      uint64_t ticks;
-      ssize_t r = ::read(timer_fd.get(), &ticks, sizeof(ticks));
-      (void)r;
-      auto mtu = GetInterfaceMtu(name);
-      if (!mtu.ok()) {
-        reason = "the interface was deleted";
-      } else if (*mtu != device->mtu()) {
-        TUNDRA_LOG(kInfo, "MTU changed to {}", *mtu);
-        device->SetMtu(*mtu);
+      auto events = monitor->Poll();
+      for (const netlink::LinkEvent& e :
+           events.ok() ? *events : std::vector<netlink::LinkEvent>{}) {
+        if (e.index != ifindex) continue;
+        if (e.deleted) {
+          reason = "the interface was deleted";
+        } else if (e.mtu != 0 && e.mtu != device->mtu()) {
+          TUNDRA_LOG(kInfo, "MTU changed to {}", e.mtu);
+          device->SetMtu(e.mtu);
+        }
       }
     }
   }
