@@ -409,3 +409,54 @@ TEST_F(PairTest, WrongPresharedKeyNeverCompletes) {
 
 }  // namespace
 }  // namespace tundra
+
+namespace tundra {
+namespace {
+
+// One device with two peers: routing by destination to the right peer, sources checked per peer.
+class ThreePeersTest : public PairTest {
+ protected:
+  void SetUp() override {
+    PairTest::SetUp();
+    Init(c_, "c", "198.18.0.3", "198.19.0.3", "fd19::3", 51822);
+  }
+  void TearDown() override {
+    if (c_.dev) c_.dev->Close();
+    PairTest::TearDown();
+  }
+  std::vector<std::string> PeerLines(const Side& peer) {
+    return {"public_key=" + ToHex(peer.pub),
+            "endpoint=" + peer.underlay + ":" + std::to_string(peer.port),
+            "allowed_ip=" + peer.inner4 + "/32", "allowed_ip=" + peer.inner6 + "/128"};
+  }
+  Side c_;
+};
+
+TEST_F(ThreePeersTest, HubRoutesToEachPeer) {
+  auto hub = Config(a_, b_);
+  for (auto& l : PeerLines(c_)) hub.push_back(l);
+  Apply(a_, hub);
+  Apply(b_, Config(b_, a_));
+  Apply(c_, Config(c_, a_));
+  ASSERT_TRUE(a_.dev->Start().ok());
+  ASSERT_TRUE(b_.dev->Start().ok());
+  ASSERT_TRUE(c_.dev->Start().ok());
+  EXPECT_TRUE(Ping(a_, b_, 1));
+  EXPECT_TRUE(Ping(a_, c_, 2));
+  EXPECT_TRUE(Ping(c_, a_, 3, true));
+  EXPECT_TRUE(Ping(b_, a_, 4, true));
+  auto st = a_.dev->GetStatus();
+  ASSERT_EQ(st.peers.size(), 2u);
+  for (const auto& p : st.peers) EXPECT_NE(p.last_handshake.sec, 0);
+  // C may not send with B's address as its source: dropped at A.
+  c_.tun->Inject(Ping4(b_.inner4, a_.inner4, 5));
+  EXPECT_TRUE(
+      WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kSourceNotAllowed) == 1; }));
+  // Removing C leaves B working.
+  Apply(a_, {"public_key=" + ToHex(c_.pub), "remove=true"});
+  EXPECT_EQ(a_.dev->GetStatus().peers.size(), 1u);
+  EXPECT_TRUE(Ping(a_, b_, 6));
+}
+
+}  // namespace
+}  // namespace tundra

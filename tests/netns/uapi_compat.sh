@@ -196,4 +196,31 @@ start_impl "$NS" tundra "$T"
 raw "$T" 'get=1\n\n' | grep -q errno=0 || fail "daemon over a stale socket does not answer"
 pid=$(daemon_pid "$T"); kill -INT "$pid"; gone "$T" "$pid"
 
+log "wg-quick runs tundra as its userspace implementation (up and down)"
+Q=$(ifname tq)
+cat > "$LOG_DIR/$Q.conf" <<CONF
+[Interface]
+PrivateKey = $(key)
+Address = 198.19.9.1/24, fd19::9:1/64
+ListenPort = 51999
+
+[Peer]
+PublicKey = $(pub "$(key)")
+AllowedIPs = 198.19.9.2/32, 198.19.20.0/24
+Endpoint = 198.18.9.2:51998
+CONF
+CLEANUP_HOOKS+=("ip -n $NS link del $Q 2>/dev/null")
+mkdir -p "$LOG_DIR/bin"; ln -s "$TUNDRA_BIN" "$LOG_DIR/bin/tundra"
+in_ns "$NS" env PATH="$LOG_DIR/bin:$PATH" WG_QUICK_USERSPACE_IMPLEMENTATION=tundra \
+  wg-quick up "$LOG_DIR/$Q.conf" > "$LOG_DIR/wg-quick.log" 2>&1 || fail "wg-quick up: $(cat "$LOG_DIR/wg-quick.log")"
+grep -q "Falling back to slow userspace implementation" "$LOG_DIR/wg-quick.log" || fail "no userspace fallback"
+[ "$(wg show "$Q" listen-port)" = 51999 ] || fail "wg-quick's setconf did not reach tundra"
+ip -n "$NS" route | grep -q "198.19.20.0/24 dev $Q" || fail "wg-quick route missing"
+ip -n "$NS" -o addr show dev "$Q" | grep -q "198.19.9.1/24" || fail "wg-quick address missing"
+mtu=$(sed -n 's/.*ip link set mtu \([0-9]*\) up.*/\1/p' "$LOG_DIR/wg-quick.log")
+[ -n "$mtu" ] && ip -n "$NS" -o link show "$Q" | grep -q "mtu $mtu " || fail "wg-quick MTU $mtu not applied"
+in_ns "$NS" wg-quick down "$LOG_DIR/$Q.conf" >> "$LOG_DIR/wg-quick.log" 2>&1 || fail "wg-quick down"
+wait_for 50 test ! -e "/var/run/wireguard/$Q.sock" || fail "socket left after wg-quick down"
+ip -n "$NS" link show "$Q" >/dev/null 2>&1 && fail "interface left after wg-quick down"
+
 log "PASS"
