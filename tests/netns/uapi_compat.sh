@@ -161,6 +161,13 @@ wg set "$T" listen-port "$gp" 2>"$LOG_DIR/wgerr" && fail "wg set accepted a port
 log "wg says: $(cat "$LOG_DIR/wgerr")"
 [ "$(wg show "$T" listen-port)" != "$gp" ] || fail "port changed despite the error"
 
+log "tundra stats: drop counters by reason over the socket"
+"$TUNDRA_BIN" stats "$T" --all > "$LOG_DIR/stats" || fail "tundra stats failed"
+grep -q "dropped packets by reason" "$LOG_DIR/stats" && grep -q "invalid_mac1" "$LOG_DIR/stats" ||
+  fail "tundra stats output: $(cat "$LOG_DIR/stats")"
+"$TUNDRA_BIN" stats "$G" 2>"$LOG_DIR/stats.err" && fail "tundra stats accepted wireguard-go"
+grep -q "not run by tundra" "$LOG_DIR/stats.err" || fail "stats on wireguard-go: $(cat "$LOG_DIR/stats.err")"
+
 log "MTU: the daemon follows ip link set mtu (netlink link events)"
 ip -n "$NS" link set "$T" mtu 1280
 wait_for 50 grep -q "MTU changed to 1280" "$LOG_DIR/tundra-$T.log" || fail "MTU change not followed"

@@ -15,5 +15,6 @@ int RunDaemon(CommandArgs args);  // daemon_command.cc: tundra [daemon] [-f] IFN
 int RunGenKey(CommandArgs args);  // key_commands.cc: tundra genkey
 int RunGenPsk(CommandArgs args);  // key_commands.cc: tundra genpsk
 int RunPubKey(CommandArgs args);  // key_commands.cc: tundra pubkey
+int RunStats(CommandArgs args);   // stats_command.cc: tundra stats IFNAME
 
 }  // namespace tundra::cli

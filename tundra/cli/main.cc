@@ -21,6 +21,7 @@ constexpr Command kCommands[] = {
     {"dev", "create, delete, list and show persistent TUN/TAP devices", RunDev},
     {"bridge", "join two TAP (or two TUN) interfaces in user space", RunBridge},
     {"daemon", "run the WireGuard tunnel daemon on interface IFNAME", RunDaemon},
+    {"stats", "show a tundra daemon's dropped packets by reason", RunStats},
     {"genkey", "print a new private key (base64)", RunGenKey},
     {"genpsk", "print a new preshared key (base64)", RunGenPsk},
     {"pubkey", "read a private key on stdin, print its public key", RunPubKey},
