@@ -314,9 +314,14 @@ TEST_F(PairTest, StagedQueueKeepsTheNewest128) {
   ASSERT_TRUE(WaitFor([&] {
     return a_.dev->drops().Get(proto::DropReason::kStagedOverflow) == 72;
   })) << DropSummary(a_);
+  // B must have answered the first initiation (its answer is blocked) before time jumps: a
+  // message still in flight across a 5.4 s jump would be stamped with the later time.
+  ASSERT_TRUE(WaitFor([&] { return Peer(b_).rx_bytes == 148; }));
   block_responses = false;
   Advance(milliseconds(5400));  // the retransmitted initiation gets through
-  ASSERT_TRUE(b_.tun->WaitForWritten(128, milliseconds(5000)));
+  ASSERT_TRUE(b_.tun->WaitForWritten(128, milliseconds(5000)))
+      << DropSummary(a_) << " | " << DropSummary(b_) << " | staged delivered "
+      << b_.tun->TakeWritten().size();
   auto got = b_.tun->TakeWritten();
   ASSERT_EQ(got.size(), 128u);
   EXPECT_EQ(got.front(), Ping4(a_.inner4, b_.inner4, 72));
