@@ -3,10 +3,11 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include <limits>
+
+#include "tundra/base/check.h"
+
 namespace tundra::netlink {
-namespace {
-constexpr size_t Align(size_t n) { return (n + 3) & ~size_t(3); }
-}  // namespace
 
 MessageBuilder::MessageBuilder(uint16_t type, uint16_t flags) {
   nlmsghdr h{};
@@ -17,23 +18,19 @@ MessageBuilder::MessageBuilder(uint16_t type, uint16_t flags) {
 
 void MessageBuilder::Append(const void* data, size_t len) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
-  buf_.insert(buf_.end(), p, p + len);
-  Pad();
+  if (len != 0) buf_.insert(buf_.end(), p, p + len);
+  buf_.resize(Align4(buf_.size()), 0);
 }
 
-void MessageBuilder::Pad() { buf_.resize(Align(buf_.size()), 0); }
-
 MessageBuilder& MessageBuilder::Attr(uint16_t type, const void* data, size_t len) {
+  // Attribute sizes are ours (addresses, names, u32s): an oversized one is a bug.
+  TUNDRA_CHECK(len <= std::numeric_limits<uint16_t>::max() - sizeof(rtattr));
   rtattr a{};
   a.rta_type = type;
   a.rta_len = uint16_t(RTA_LENGTH(len));
   const uint8_t* p = reinterpret_cast<const uint8_t*>(&a);
   buf_.insert(buf_.end(), p, p + sizeof(a));
-  if (len != 0) {
-    const uint8_t* d = static_cast<const uint8_t*>(data);
-    buf_.insert(buf_.end(), d, d + len);
-  }
-  Pad();
+  Append(data, len);
   return *this;
 }
 
@@ -49,15 +46,32 @@ size_t MessageBuilder::BeginNested(uint16_t type) {
   return at;
 }
 
-void MessageBuilder::EndNested(size_t token) {
-  const uint16_t len = uint16_t(buf_.size() - token);
-  std::memcpy(buf_.data() + token, &len, sizeof(len));
+MessageBuilder& MessageBuilder::EndNested(size_t token) {
+  TUNDRA_CHECK(token + sizeof(rtattr) <= buf_.size());
+  const size_t len = buf_.size() - token;
+  TUNDRA_CHECK(len <= std::numeric_limits<uint16_t>::max());
+  const uint16_t len16 = uint16_t(len);
+  std::memcpy(buf_.data() + token + offsetof(rtattr, rta_len), &len16, sizeof(len16));
+  return *this;
 }
 
 uint16_t MessageBuilder::type() const {
   nlmsghdr h;
   std::memcpy(&h, buf_.data(), sizeof(h));
   return h.nlmsg_type;
+}
+
+uint16_t MessageBuilder::flags() const {
+  nlmsghdr h;
+  std::memcpy(&h, buf_.data(), sizeof(h));
+  return h.nlmsg_flags;
+}
+
+void MessageBuilder::AddFlags(uint16_t flags) {
+  nlmsghdr h;
+  std::memcpy(&h, buf_.data(), sizeof(h));
+  h.nlmsg_flags |= flags;
+  std::memcpy(buf_.data(), &h, sizeof(h));
 }
 
 std::vector<uint8_t> MessageBuilder::Finish(uint32_t seq) const {
@@ -70,9 +84,15 @@ std::vector<uint8_t> MessageBuilder::Finish(uint32_t seq) const {
   return out;
 }
 
-uint32_t RtAttr::U32() const {
-  uint32_t v = 0;
-  if (data.size() >= 4) std::memcpy(&v, data.data(), 4);
+std::optional<uint8_t> RtAttr::AsU8() const {
+  if (data.size() != 1) return std::nullopt;
+  return data[0];
+}
+
+std::optional<uint32_t> RtAttr::AsU32() const {
+  if (data.size() != 4) return std::nullopt;
+  uint32_t v;
+  std::memcpy(&v, data.data(), 4);
   return v;
 }
 
@@ -86,38 +106,45 @@ std::string_view RtAttr::Str() const {
 Result<std::vector<RtAttr>> ParseAttrs(ByteSpan data) {
   std::vector<RtAttr> out;
   size_t off = 0;
-  while (off + sizeof(rtattr) <= data.size()) {
+  while (off < data.size()) {
+    if (data.size() - off < sizeof(rtattr)) {
+      return MakeError(EBADMSG, "netlink: trailing bytes after the last attribute");
+    }
     rtattr a;
     std::memcpy(&a, data.data() + off, sizeof(a));
-    if (a.rta_len < sizeof(rtattr) || off + a.rta_len > data.size()) {
-      return InvalidArgument("netlink: malformed attribute length");
+    if (a.rta_len < sizeof(rtattr) || a.rta_len > data.size() - off) {
+      return MakeError(EBADMSG, "netlink: malformed attribute length");
     }
     out.push_back({uint16_t(a.rta_type & NLA_TYPE_MASK),
                    data.subspan(off + sizeof(rtattr), a.rta_len - sizeof(rtattr))});
-    off += Align(a.rta_len);
+    off += Align4(a.rta_len);  // may step past the end when the last one is unpadded
   }
   return out;
 }
 
 const RtAttr* FindAttr(const std::vector<RtAttr>& attrs, uint16_t type) {
+  const RtAttr* found = nullptr;
   for (const RtAttr& a : attrs) {
-    if (a.type == type) return &a;
+    if (a.type == type) found = &a;
   }
-  return nullptr;
+  return found;
 }
 
 Result<std::vector<Message>> ParseMessages(ByteSpan buf) {
   std::vector<Message> out;
   size_t off = 0;
-  while (off + sizeof(nlmsghdr) <= buf.size()) {
+  while (off < buf.size()) {
+    if (buf.size() - off < sizeof(nlmsghdr)) {
+      return MakeError(EBADMSG, "netlink: trailing bytes after the last message");
+    }
     nlmsghdr h;
     std::memcpy(&h, buf.data() + off, sizeof(h));
-    if (h.nlmsg_len < sizeof(nlmsghdr) || off + h.nlmsg_len > buf.size()) {
-      return InvalidArgument("netlink: malformed message length");
+    if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > buf.size() - off) {
+      return MakeError(EBADMSG, "netlink: malformed message length");
     }
-    out.push_back({h.nlmsg_type, h.nlmsg_flags, h.nlmsg_seq,
+    out.push_back({h.nlmsg_type, h.nlmsg_flags, h.nlmsg_seq, h.nlmsg_pid,
                    buf.subspan(off + sizeof(nlmsghdr), h.nlmsg_len - sizeof(nlmsghdr))});
-    off += Align(h.nlmsg_len);
+    off += Align4(h.nlmsg_len);
   }
   return out;
 }
@@ -148,6 +175,10 @@ const char* MessageTypeName(uint16_t type) {
       return "RTM_DELRULE";
     case RTM_GETRULE:
       return "RTM_GETRULE";
+    case NLMSG_ERROR:
+      return "NLMSG_ERROR";
+    case NLMSG_DONE:
+      return "NLMSG_DONE";
     default:
       return "RTM_?";
   }
