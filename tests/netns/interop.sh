@@ -187,4 +187,17 @@ total=$(stats "$IF_B" | awk -F= '/^drop_/ {s += $2} END {print s + 0}')
 ping_ok "$NS_A" 198.19.0.2 || fail "tunnel broken after garbage"
 teardown
 
+log "9. the interface moved into another namespace keeps working; deleting it there ends the daemon"
+setup tundra tundra 4 no
+new_ns NS_T t
+ip -n "$NS_A" link set "$IF_A" netns "$NS_T"   # like netns.sh: the daemon and socket stay in A
+ip -n "$NS_T" addr add 198.19.0.1/24 dev "$IF_A"
+ip -n "$NS_T" link set "$IF_A" up
+ping_ok "$NS_T" 198.19.0.2 || fail "ping from the namespace the interface moved to"
+[ -S "/var/run/wireguard/$IF_A.sock" ] || fail "the daemon stopped when its interface moved"
+ip -n "$NS_T" link del "$IF_A"
+wait_for 50 test ! -S "/var/run/wireguard/$IF_A.sock" || fail "deleting the moved interface did not end the daemon"
+ip -n "$NS_B" link del "$IF_B"
+wait_for 50 test ! -S "/var/run/wireguard/$IF_B.sock" || fail "$IF_B socket left behind"
+
 log "PASS"

@@ -207,7 +207,12 @@ int RunDaemonProcess(const DaemonOptions& options) {
       for (const netlink::LinkEvent& e :
            events.ok() ? *events : std::vector<netlink::LinkEvent>{}) {
         if (e.index != ifindex) continue;
-        if (e.deleted) {
+        if (e.deleted && e.moved) {
+          // Moved to another namespace (as netns.sh does): the TUN keeps working there and
+          // the daemon stays with its socket. A deletion over there shows up as a failing TUN
+          // read instead; MTU changes there are not seen from here.
+          TUNDRA_LOG(kInfo, "the interface moved to another network namespace");
+        } else if (e.deleted) {
           reason = "the interface was deleted";
         } else if (e.mtu != 0 && e.mtu != device->mtu()) {
           TUNDRA_LOG(kInfo, "MTU changed to {}", e.mtu);
