@@ -140,20 +140,26 @@ void Device::ProcessHandshake(QueuedHandshake& msg, bool under_load) {
   }
 }
 
+// Under load, a handshake message without a valid mac2 is answered only with a cookie reply
+// (to its sender index, at its source address) and otherwise dropped.
+void Device::SendCookieReply(const QueuedHandshake& msg, uint32_t sender_index) {
+  proto::MessageCookieReply reply;
+  uint8_t src[18];
+  const size_t src_len = SourceBytes(msg.from, src);
+  {
+    std::lock_guard lock(checker_mu_);
+    cookie_checker_.CreateReply(ByteSpan(msg.bytes.data(), msg.size), sender_index,
+                                ByteSpan(src, src_len), reply);
+  }
+  const ByteSpan datagram = proto::AsBytes(reply);
+  (void)SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from);
+  drops_.Add(proto::DropReason::kCookieSent);
+}
+
 void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
   const auto m = proto::LoadMessage<proto::MessageInitiation>(ByteSpan(msg.bytes.data(), msg.size));
   if (needs_cookie) {
-    proto::MessageCookieReply reply;
-    uint8_t src[18];
-    const size_t src_len = SourceBytes(msg.from, src);
-    {
-      std::lock_guard lock(checker_mu_);
-      cookie_checker_.CreateReply(ByteSpan(msg.bytes.data(), msg.size), m.sender_index,
-                                  ByteSpan(src, src_len), reply);
-    }
-    const ByteSpan datagram = proto::AsBytes(reply);
-    (void)SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from);
-    drops_.Add(proto::DropReason::kCookieSent);
+    SendCookieReply(msg, m.sender_index);
     return;
   }
   const TimePoint now = clock_.Now();
@@ -219,17 +225,7 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
 void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
   const auto m = proto::LoadMessage<proto::MessageResponse>(ByteSpan(msg.bytes.data(), msg.size));
   if (needs_cookie) {
-    proto::MessageCookieReply reply;
-    uint8_t src[18];
-    const size_t src_len = SourceBytes(msg.from, src);
-    {
-      std::lock_guard lock(checker_mu_);
-      cookie_checker_.CreateReply(ByteSpan(msg.bytes.data(), msg.size), m.sender_index,
-                                  ByteSpan(src, src_len), reply);
-    }
-    const ByteSpan datagram = proto::AsBytes(reply);
-    (void)SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from);
-    drops_.Add(proto::DropReason::kCookieSent);
+    SendCookieReply(msg, m.sender_index);
     return;
   }
   auto entry = indices_.Lookup(m.receiver_index);

@@ -106,12 +106,19 @@ class Device {
 
   // --- send path (send.cc) ---
   void TunLoop();
-  // Encrypts and sends (or stages) `lens.size()` packets of one peer; packet i is plaintext
-  // at bufs[i][kDataHeaderSize, +lens[i]) with room for padding and the tag after it.
-  void SendPackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
-                   std::span<const size_t> lens, size_t capacity);
-  void StagePackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
+  // Encrypts and sends (or stages) the packets of one peer: packet i is plaintext at
+  // bufs[i][kDataHeaderSize, +lens[i]), with room behind it for padding and the tag.
+  void SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,
+                   std::span<const size_t> lens);
+  // Seals packets in place with `keypair` and sends them to `to`, stopping at the first the
+  // keypair may no longer carry; counts bytes and runs the send timers. Returns how many went.
+  size_t SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair,
+                     const transport::Endpoint& to, std::span<const MutableByteSpan> bufs,
+                     std::span<const size_t> lens, TimePoint now);
+  void StagePackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,
                     std::span<const size_t> lens);
+  // Drops the oldest staged packets beyond kMaxStagedPackets. Caller holds peer.mu.
+  void TrimStagedLocked(Peer& peer);
   // Sends everything staged (or one keepalive if `keepalive` and nothing is staged).
   void FlushStaged(const PeerPtr& peer, bool keepalive);
   void RequestInitiation(const PeerPtr& peer);
@@ -134,6 +141,7 @@ class Device {
   void HandleInitiation(QueuedHandshake& msg, bool needs_cookie);
   void HandleResponse(QueuedHandshake& msg, bool needs_cookie);
   void HandleCookieReply(QueuedHandshake& msg);
+  void SendCookieReply(const QueuedHandshake& msg, uint32_t sender_index);
   void RunTimers(TimePoint now);
   void ZeroKeyMaterial(const PeerPtr& peer);
   void WakeControl();

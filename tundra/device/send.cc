@@ -53,7 +53,7 @@ void Device::TunLoop() {
     bufs[i] = MutableByteSpan(storage.data() + i * kBufSize, kBufSize);
   std::vector<size_t> sizes(batch);
   std::vector<Peer*> owner(batch);
-  std::vector<uint8_t*> group_bufs;
+  std::vector<MutableByteSpan> group_bufs;
   std::vector<size_t> group_lens;
   group_bufs.reserve(batch);
   group_lens.reserve(batch);
@@ -102,18 +102,18 @@ void Device::TunLoop() {
         group_lens.clear();
         for (size_t i = 0; i < count; ++i) {
           if (owner[i] != peer.get()) continue;
-          group_bufs.push_back(bufs[i].data());
+          group_bufs.push_back(bufs[i]);
           group_lens.push_back(sizes[i]);
         }
-        SendPackets(peer, group_bufs, group_lens, kBufSize);
+        SendPackets(peer, group_bufs, group_lens);
       }
       if (count < batch) break;
     }
   }
 }
 
-void Device::SendPackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
-                         std::span<const size_t> lens, size_t capacity) {
+void Device::SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,
+                         std::span<const size_t> lens) {
   const TimePoint now = clock_.Now();
   std::optional<transport::Endpoint> endpoint;
   bool has_staged;
@@ -136,47 +136,8 @@ void Device::SendPackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
     FlushStaged(peer, false);
     return;
   }
-  proto::KeypairPtr keypair = peer->keypairs.current();
-  const int mtu = mtu_.load(std::memory_order_relaxed);
-
-  std::array<ByteSpan, kMaxBatch> out_storage;
-  std::vector<ByteSpan> big_out;
-  ByteSpan* out = out_storage.data();
-  if (bufs.size() > out_storage.size()) {
-    big_out.resize(bufs.size());
-    out = big_out.data();
-  }
-  size_t sent = 0;
-  uint64_t bytes = 0;
-  bool data_sent = false;
-  if (keypair) {
-    for (; sent < bufs.size(); ++sent) {
-      uint64_t counter;
-      if (!keypair->ReserveSendCounter(now, counter)) break;
-      const size_t len = lens[sent];
-      const size_t padded = proto::PaddedLength(len, size_t(mtu));
-      const size_t total = proto::SealDataMessage(
-          *keypair, counter, MutableByteSpan(bufs[sent], capacity), len, padded);
-      out[sent] = ByteSpan(bufs[sent], total);
-      bytes += total;
-      data_sent |= len != 0;
-    }
-  }
-  if (sent > 0) {
-    Status s = SendDatagrams(std::span<const ByteSpan>(out, sent), *endpoint);
-    if (!s.ok()) {
-      drops_.Add(proto::DropReason::kSendFailed, sent);
-      TUNDRA_LOG_RATELIMITED(kVerbose, "{}: send to peer {}: {}", options_.name, peer->id(),
-                             s.error().message());
-    } else {
-      peer->tx_bytes.fetch_add(bytes, std::memory_order_relaxed);
-    }
-    std::lock_guard lock(peer->mu);
-    peer->timers.OnAnyAuthenticatedPacketTraversal(now);
-    peer->timers.OnAnyAuthenticatedPacketSent(now);
-    if (data_sent) peer->timers.OnDataSent(now);
-    NoteTimers(*peer);
-  }
+  const proto::KeypairPtr keypair = peer->keypairs.current();
+  const size_t sent = SealAndSend(peer, keypair, *endpoint, bufs, lens, now);
   if (sent < bufs.size()) {
     // No usable session for the rest: hold them and ask for a handshake.
     StagePackets(peer, bufs.subspan(sent), lens.subspan(sent));
@@ -186,90 +147,105 @@ void Device::SendPackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
   }
 }
 
-void Device::StagePackets(const PeerPtr& peer, std::span<uint8_t* const> bufs,
+size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair,
+                           const transport::Endpoint& to, std::span<const MutableByteSpan> bufs,
+                           std::span<const size_t> lens, TimePoint now) {
+  if (!keypair) return 0;
+  std::array<ByteSpan, kMaxBatch> out_storage;
+  std::vector<ByteSpan> big_out;
+  ByteSpan* out = out_storage.data();
+  if (bufs.size() > out_storage.size()) {
+    big_out.resize(bufs.size());
+    out = big_out.data();
+  }
+  const size_t mtu = size_t(mtu_.load(std::memory_order_relaxed));
+  size_t sent = 0;
+  uint64_t bytes = 0;
+  bool data_sent = false;
+  for (; sent < bufs.size(); ++sent) {
+    uint64_t counter;
+    if (!keypair->ReserveSendCounter(now, counter)) break;
+    const size_t len = lens[sent];
+    const size_t total =
+        proto::SealDataMessage(*keypair, counter, bufs[sent], len, proto::PaddedLength(len, mtu));
+    out[sent] = ByteSpan(bufs[sent].data(), total);
+    bytes += total;
+    data_sent |= len != 0;
+  }
+  if (sent == 0) return 0;
+  Status s = SendDatagrams(std::span<const ByteSpan>(out, sent), to);
+  if (!s.ok()) {
+    drops_.Add(proto::DropReason::kSendFailed, sent);
+    TUNDRA_LOG_RATELIMITED(kVerbose, "{}: send to peer {}: {}", options_.name, peer->id(),
+                           s.error().message());
+  } else {
+    peer->tx_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  std::lock_guard lock(peer->mu);
+  peer->timers.OnAnyAuthenticatedPacketTraversal(now);
+  peer->timers.OnAnyAuthenticatedPacketSent(now);
+  if (data_sent) peer->timers.OnDataSent(now);
+  NoteTimers(*peer);
+  return sent;
+}
+
+void Device::StagePackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,
                           std::span<const size_t> lens) {
   std::lock_guard lock(peer->mu);
   for (size_t i = 0; i < bufs.size(); ++i) {
     StagedPacket p;
     p.len = lens[i];
     p.buf.resize(kHeadroom + p.len + kTailroom);
-    std::memcpy(p.buf.data() + kHeadroom, bufs[i] + kHeadroom, p.len);
+    std::memcpy(p.buf.data() + kHeadroom, bufs[i].data() + kHeadroom, p.len);
     peer->staged.push_back(std::move(p));
   }
-  while (peer->staged.size() > proto::kMaxStagedPackets) {
-    peer->staged.pop_front();
+  TrimStagedLocked(*peer);
+}
+
+void Device::TrimStagedLocked(Peer& peer) {
+  while (peer.staged.size() > proto::kMaxStagedPackets) {
+    peer.staged.pop_front();  // the oldest go first
     drops_.Add(proto::DropReason::kStagedOverflow);
   }
 }
 
 void Device::FlushStaged(const PeerPtr& peer, bool keepalive) {
   std::deque<StagedPacket> packets;
+  std::optional<transport::Endpoint> endpoint;
   {
     std::lock_guard lock(peer->mu);
     if (peer->removed) return;
     if (peer->staged.empty() && keepalive) {
-      StagedPacket ka;
+      StagedPacket ka;  // an empty data message
       ka.buf.resize(kHeadroom + kTailroom);
       peer->staged.push_back(std::move(ka));
     }
     packets.swap(peer->staged);
-  }
-  if (packets.empty()) return;
-  const TimePoint now = clock_.Now();
-  proto::KeypairPtr keypair = peer->keypairs.current();
-  std::optional<transport::Endpoint> endpoint;
-  {
-    std::lock_guard lock(peer->mu);
     endpoint = peer->endpoint;
   }
+  if (packets.empty()) return;
   if (!endpoint) {
     drops_.Add(proto::DropReason::kNoEndpoint, packets.size());
     return;
   }
-  std::vector<ByteSpan> out;
-  out.reserve(packets.size());
-  uint64_t bytes = 0;
-  bool data_sent = false;
-  size_t sent = 0;
-  if (keypair) {
-    for (; sent < packets.size(); ++sent) {
-      StagedPacket& p = packets[sent];
-      uint64_t counter;
-      if (!keypair->ReserveSendCounter(now, counter)) break;
-      const size_t padded = proto::PaddedLength(p.len, size_t(mtu_.load()));
-      const size_t total = proto::SealDataMessage(*keypair, counter, p.buf, p.len, padded);
-      out.emplace_back(p.buf.data(), total);
-      bytes += total;
-      data_sent |= p.len != 0;
-    }
+  std::vector<MutableByteSpan> bufs;
+  std::vector<size_t> lens;
+  bufs.reserve(packets.size());
+  lens.reserve(packets.size());
+  for (StagedPacket& p : packets) {
+    bufs.emplace_back(p.buf);
+    lens.push_back(p.len);
   }
-  if (sent > 0) {
-    Status s = SendDatagrams(out, *endpoint);
-    if (!s.ok()) {
-      drops_.Add(proto::DropReason::kSendFailed, sent);
-    } else {
-      peer->tx_bytes.fetch_add(bytes, std::memory_order_relaxed);
-    }
-  }
-  const bool need_handshake = sent < packets.size();
-  {
-    std::lock_guard lock(peer->mu);
-    if (sent > 0) {
-      peer->timers.OnAnyAuthenticatedPacketTraversal(now);
-      peer->timers.OnAnyAuthenticatedPacketSent(now);
-      if (data_sent) peer->timers.OnDataSent(now);
-      NoteTimers(*peer);
-    }
-    if (need_handshake) {
+  const TimePoint now = clock_.Now();
+  const proto::KeypairPtr keypair = peer->keypairs.current();
+  const size_t sent = SealAndSend(peer, keypair, *endpoint, bufs, lens, now);
+  if (sent < packets.size()) {
+    {
       // Put the rest back in front of anything staged meanwhile, oldest first.
+      std::lock_guard lock(peer->mu);
       for (size_t i = packets.size(); i-- > sent;) peer->staged.push_front(std::move(packets[i]));
-      while (peer->staged.size() > proto::kMaxStagedPackets) {
-        peer->staged.pop_front();
-        drops_.Add(proto::DropReason::kStagedOverflow);
-      }
+      TrimStagedLocked(*peer);
     }
-  }
-  if (need_handshake) {
     RequestInitiation(peer);
   } else if (keypair) {
     KeepKeyFreshSending(peer, *keypair, now);
