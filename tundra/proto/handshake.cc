@@ -101,6 +101,12 @@ bool Handshake::Configure(const StaticIdentity& local, const crypto::PublicKey& 
   return has_precomputed_;
 }
 
+crypto::PublicKey Handshake::NewEphemeral(const crypto::PrivateKey* fixed) {
+  ephemeral_private_ = fixed != nullptr ? *fixed : crypto::GeneratePrivateKey();
+  crypto::ClampPrivateKey(ephemeral_private_);
+  return crypto::PublicFromPrivate(ephemeral_private_);
+}
+
 DropReason Handshake::CreateInitiation(const StaticIdentity& local, uint32_t local_index,
                                        const Timestamp& timestamp, MessageInitiation& out,
                                        const crypto::PrivateKey* ephemeral) {
@@ -116,9 +122,7 @@ DropReason Handshake::CreateInitiation(const StaticIdentity& local, uint32_t loc
   out.sender_index = local_index;
 
   /* e */
-  ephemeral_private_ = ephemeral != nullptr ? *ephemeral : crypto::GeneratePrivateKey();
-  crypto::ClampPrivateKey(ephemeral_private_);
-  const crypto::PublicKey e_pub = crypto::PublicFromPrivate(ephemeral_private_);
+  const crypto::PublicKey e_pub = NewEphemeral(ephemeral);
   CopyTo(out.unencrypted_ephemeral, e_pub);
   MixEphemeral(s, e_pub);
   /* es */
@@ -178,9 +182,7 @@ DropReason Handshake::CreateResponse(uint32_t local_index, MessageResponse& out,
   out.receiver_index = remote_index_;
 
   /* e */
-  ephemeral_private_ = ephemeral != nullptr ? *ephemeral : crypto::GeneratePrivateKey();
-  crypto::ClampPrivateKey(ephemeral_private_);
-  const crypto::PublicKey e_pub = crypto::PublicFromPrivate(ephemeral_private_);
+  const crypto::PublicKey e_pub = NewEphemeral(ephemeral);
   CopyTo(out.unencrypted_ephemeral, e_pub);
   MixEphemeral(s, e_pub);
   /* ee */ /* se */

@@ -106,6 +106,9 @@ class Handshake {
   void ClearAll();
 
  private:
+  // A fresh ephemeral key pair (or `fixed`, for test vectors); returns the public half.
+  crypto::PublicKey NewEphemeral(const crypto::PrivateKey* fixed);
+
   crypto::PublicKey remote_static_{};
   crypto::SymmetricKey precomputed_static_static_;
   crypto::SymmetricKey preshared_key_;
