@@ -13,8 +13,7 @@ using ::tundra::testing::FromHex;
 using Json = nlohmann::json;
 
 Json Load(const char* file) {
-  return Json::parse(::tundra::testing::ReadFileOrDie(
-      ::tundra::testing::SharedPath(std::string("vectors/") + file)));
+  return ::tundra::testing::LoadSharedJson(std::string("vectors/") + file);
 }
 
 std::vector<uint8_t> Sequence(size_t n) {

@@ -20,8 +20,7 @@ using crypto::PrivateKey;
 using crypto::PublicKey;
 
 Json Load(const char* file) {
-  return Json::parse(::tundra::testing::ReadFileOrDie(
-      ::tundra::testing::SharedPath(std::string("vectors/") + file)));
+  return ::tundra::testing::LoadSharedJson(std::string("vectors/") + file);
 }
 
 PrivateKey Priv(const std::string& hex) { return PrivateKey(FromHex(hex)); }

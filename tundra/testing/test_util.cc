@@ -24,6 +24,10 @@ std::string ReadFileOrDie(const std::string& path) {
   return ss.str();
 }
 
+nlohmann::json LoadSharedJson(const std::string& relative) {
+  return nlohmann::json::parse(ReadFileOrDie(SharedPath(relative)));
+}
+
 std::vector<uint8_t> FromHex(const std::string& hex) {
   std::vector<uint8_t> out(hex.size() / 2);
   if (hex.size() % 2 != 0 || !ParseHex(hex, out)) {

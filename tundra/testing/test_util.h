@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@ namespace tundra::testing {
 std::string SharedPath(const std::string& relative);
 // Whole file as a string; aborts the test with a message if unreadable.
 std::string ReadFileOrDie(const std::string& path);
+// A JSON file under ../shared (e.g. "vectors/x25519.json"), parsed.
+nlohmann::json LoadSharedJson(const std::string& relative);
 // Hex string -> bytes (aborts on bad hex: test data is trusted).
 std::vector<uint8_t> FromHex(const std::string& hex);
 
