@@ -18,15 +18,16 @@ raw() {
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.settimeout(5)
 s.connect(f"/var/run/wireguard/{sys.argv[1]}.sock")
-s.sendall(sys.argv[2].encode().decode("unicode_escape").encode())
-s.shutdown(socket.SHUT_WR) if sys.argv[2].startswith("set") else None
+req = sys.argv[2].encode().decode("unicode_escape")  # the caller writes \n escapes
+s.sendall(req.encode())
+s.shutdown(socket.SHUT_WR) if req.startswith("set") else None
 out = b""
 try:
-    while True:
+    # One reply per operation, each ending in a blank line; stop early only once all are in.
+    while out.count(b"\n\n") < max(1, req.count("\n\n")):
         c = s.recv(65536)
         if not c: break
         out += c
-        if sys.argv[2].count("\n\n") <= out.count(b"\n\n"): break
 except socket.timeout:
     pass
 sys.stdout.write(out.decode())
