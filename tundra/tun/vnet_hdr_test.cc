@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <random>
 #include <vector>
 
 namespace tundra::tun {
@@ -27,6 +28,25 @@ TEST(ChecksumTest, Rfc1071Example) {
   const uint8_t data[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
   EXPECT_EQ(ChecksumFold(ChecksumAdd(data)), 0xddf2);
   EXPECT_EQ(Checksum(data), 0x220d);
+}
+
+// The word-at-a-time sum against RFC 1071 done one 16-bit word at a time, on random buffers of
+// every length class (odd tails, < 8, < 32, up to 64 KiB) and random starting sums.
+TEST(ChecksumTest, MatchesNaiveSumOnRandomBuffers) {
+  std::mt19937 rng(7);
+  auto naive = [](const std::vector<uint8_t>& d, uint64_t sum) {
+    for (size_t i = 0; i + 1 < d.size(); i += 2) sum += uint64_t(d[i]) << 8 | d[i + 1];
+    if (d.size() % 2 == 1) sum += uint64_t(d.back()) << 8;
+    return ChecksumFold(sum);
+  };
+  for (int round = 0; round < 2000; ++round) {
+    size_t len = round < 100 ? size_t(round) : rng() % (round % 10 == 0 ? 65536 : 2000);
+    std::vector<uint8_t> d(len);
+    const bool ones = round % 7 == 0;  // all 0xff: the most carries
+    for (auto& b : d) b = ones ? 0xff : uint8_t(rng());
+    const uint64_t start = rng() % 3 == 0 ? 0 : rng() & 0xffffff;
+    ASSERT_EQ(ChecksumFold(ChecksumAdd(d, start)), naive(d, start)) << "len " << len;
+  }
 }
 
 TEST(ChecksumTest, OddLengthPadsWithZero) {
