@@ -37,7 +37,7 @@ enum class TunDropReason : uint8_t {
   kTruncated,        // read: larger than the buffer (TUN_PKT_STRIP, or IP length > bytes read)
   kBadPi,            // read: shorter than the 4-byte PI header
   kBadVnetHdr,       // read: short virtio_net_hdr, or checksum offsets outside the packet
-  kUnsupportedGso,   // read: a GSO super-packet (TSO/USO splitting is not implemented yet)
+  kUnsupportedGso,   // read: a GSO type that is not split (ECN, UFO, or any on a TAP)
   kBadPacket,        // write: empty, or no IP version / EtherType to put in the PI header
   kWriteRejected,    // write: the kernel refused it (EINVAL malformed, EIO link down, ...)
   kWriteWouldBlock,  // write: EAGAIN/ENOBUFS/ENOMEM (the kernel could not queue it now)
@@ -63,6 +63,33 @@ class TunDropCounters {
   std::array<std::atomic<uint64_t>, static_cast<size_t>(TunDropReason::kCount)> counts_{};
 };
 
+// What the offload paths did (LinuxTun with EnableOffloads): read-side splitting of the
+// kernel's TSO/USO super-packets and write-side coalescing (GRO). Atomic: read from any thread.
+class TunOffloadCounters {
+ public:
+  struct Snapshot {
+    uint64_t super_packets_read = 0;     // super-packets the kernel handed over
+    uint64_t segments_split = 0;         // packets they were split into
+    uint64_t super_packets_written = 0;  // coalesced groups written
+    uint64_t packets_coalesced = 0;      // packets that went out inside those groups
+  };
+  void AddRead(uint64_t segments) {
+    read_.fetch_add(1, std::memory_order_relaxed);
+    split_.fetch_add(segments, std::memory_order_relaxed);
+  }
+  void AddWritten(uint64_t packets) {
+    written_.fetch_add(1, std::memory_order_relaxed);
+    coalesced_.fetch_add(packets, std::memory_order_relaxed);
+  }
+  Snapshot Get() const {
+    return {read_.load(std::memory_order_relaxed), split_.load(std::memory_order_relaxed),
+            written_.load(std::memory_order_relaxed), coalesced_.load(std::memory_order_relaxed)};
+  }
+
+ private:
+  std::atomic<uint64_t> read_{0}, split_{0}, written_{0}, coalesced_{0};
+};
+
 class TunDevice {
  public:
   virtual ~TunDevice() = default;
@@ -86,6 +113,8 @@ class TunDevice {
   virtual int poll_fd() const = 0;
   virtual const std::string& name() const = 0;
   virtual const TunDropCounters& drops() const = 0;
+  // All zero for devices without offloads.
+  virtual TunOffloadCounters::Snapshot offloads() const { return {}; }
 };
 
 }  // namespace tundra::tun

@@ -14,6 +14,7 @@
 
 #include "tundra/base/check.h"
 #include "tundra/base/syscall.h"
+#include "tundra/tun/gso_split.h"
 #include "tundra/tun/vnet_hdr.h"
 
 namespace tundra::tun {
@@ -260,7 +261,7 @@ Result<size_t> LinuxTun::ReadImpl(std::span<const MutableByteSpan> bufs, std::sp
   const size_t want = std::min(bufs.size(), sizes.size());
   const size_t hdr_size = pi_size_ + vnet_hdr_size_;
   uint8_t hdr[kMaxHeaderSize];
-  size_t count = 0;
+  size_t count = DrainPending(bufs, sizes, offset, info, 0, want);
   while (count < want) {
     const MutableByteSpan buf = bufs[count];
     TUNDRA_CHECK(offset < buf.size());
@@ -286,16 +287,59 @@ Result<size_t> LinuxTun::ReadImpl(std::span<const MutableByteSpan> bufs, std::sp
     }
     PacketInfo pi;
     const MutableByteSpan packet(data, size_t(n) - hdr_size);
-    if (!AcceptRead(hdr, packet, capacity, pi)) continue;
-    sizes[count] = packet.size();
-    if (info != nullptr) info[count] = pi;
-    ++count;
+    std::optional<GsoSuperPacket> gso;
+    if (!AcceptRead(hdr, packet, capacity, pi, gso)) continue;
+    if (!gso) {
+      sizes[count] = packet.size();
+      if (info != nullptr) info[count] = pi;
+      ++count;
+      continue;
+    }
+    // A super-packet: split into the following buffers when they can all take their segment
+    // (the first segment stays in place, written last); else park it and hand it out over this
+    // and the following calls.
+    bool fits = count + gso->segments <= want;
+    for (size_t i = 1; fits && i < gso->segments; ++i) {
+      fits = bufs[count + i].size() >= offset + gso->SegmentLength(i);
+    }
+    offload_counters_.AddRead(gso->segments);
+    if (!fits) {
+      pending_.assign(packet.begin(), packet.end());
+      pending_gso_ = gso;
+      pending_next_ = 0;
+      pending_pi_ = pi;
+      count = DrainPending(bufs, sizes, offset, info, count, want);
+      continue;
+    }
+    for (size_t i = gso->segments; i-- > 0;) {
+      uint8_t* out = i == 0 ? packet.data() : bufs[count + i].data() + offset;
+      sizes[count + i] = WriteGsoSegment(*gso, packet, i, out);
+      if (info != nullptr) info[count + i] = pi;
+    }
+    count += gso->segments;
+  }
+  return count;
+}
+
+size_t LinuxTun::DrainPending(std::span<const MutableByteSpan> bufs, std::span<size_t> sizes,
+                              size_t offset, PacketInfo* info, size_t count, size_t want) {
+  while (pending_gso_ && count < want) {
+    const size_t i = pending_next_++;
+    const size_t len = pending_gso_->SegmentLength(i);
+    if (bufs[count].size() >= offset + len) {
+      sizes[count] = WriteGsoSegment(*pending_gso_, pending_, i, bufs[count].data() + offset);
+      if (info != nullptr) info[count] = pending_pi_;
+      ++count;
+    } else {
+      drops_.Add(TunDropReason::kTruncated);
+    }
+    if (pending_next_ == pending_gso_->segments) pending_gso_.reset();
   }
   return count;
 }
 
 bool LinuxTun::AcceptRead(const uint8_t* hdr, MutableByteSpan packet, size_t capacity,
-                          PacketInfo& pi) {
+                          PacketInfo& pi, std::optional<GsoSuperPacket>& gso) {
   if (pi_size_ != 0) {
     pi = DecodePi(hdr);
     if ((pi.flags & kPiFlagStrip) != 0) {
@@ -307,19 +351,20 @@ bool LinuxTun::AcceptRead(const uint8_t* hdr, MutableByteSpan packet, size_t cap
     drops_.Add(TunDropReason::kTruncated);
     return false;
   }
-  if (vnet_hdr_size_ != 0) {
-    switch (ProcessVnetRead(DecodeVirtioNetHdr(hdr + pi_size_), packet)) {
-      case VnetReadAction::kDeliver:
-        break;
-      case VnetReadAction::kBadHeader:
-        drops_.Add(TunDropReason::kBadVnetHdr);
-        return false;
-      case VnetReadAction::kUnsupportedGso:
-        drops_.Add(TunDropReason::kUnsupportedGso);
-        return false;
-    }
+  if (vnet_hdr_size_ == 0) return true;
+  const VirtioNetHdr vnet = DecodeVirtioNetHdr(hdr + pi_size_);
+  if (vnet.gso_type == kVirtioNetHdrGsoNone) {
+    if (ProcessVnetRead(vnet, packet) == VnetReadAction::kDeliver) return true;
+    drops_.Add(TunDropReason::kBadVnetHdr);
+    return false;
   }
-  return true;
+  // Super-packets are only split for TUN (a TAP frame has an Ethernet header in front).
+  GsoError error = GsoError::kUnsupportedType;
+  if (mode_ == TunMode::kTun) gso = ParseGsoSuperPacket(vnet, packet, &error);
+  if (gso) return true;
+  drops_.Add(error == GsoError::kBadHeader ? TunDropReason::kBadVnetHdr
+                                           : TunDropReason::kUnsupportedGso);
+  return false;
 }
 
 bool LinuxTun::BuildWriteHeader(ByteSpan packet, uint8_t* hdr) {
@@ -337,53 +382,96 @@ bool LinuxTun::BuildWriteHeader(ByteSpan packet, uint8_t* hdr) {
 }
 
 Result<size_t> LinuxTun::Write(std::span<const MutableByteSpan> bufs, size_t offset) {
-  const size_t hdr_size = pi_size_ + vnet_hdr_size_;
+  if (gro_tcp_ && bufs.size() > 1) return WriteCoalesced(bufs, offset);
   size_t written = 0;
   for (const MutableByteSpan& buf : bufs) {
     if (buf.size() <= offset) {
       drops_.Add(TunDropReason::kBadPacket);
       continue;
     }
-    uint8_t* packet = buf.data() + offset;
-    const size_t len = buf.size() - offset;
-    ssize_t n;
-    if (hdr_size == 0) {
-      n = RetryOnEintr([&] { return kernel_.write(fd_.get(), packet, len); });
-    } else {
-      uint8_t hdr[kMaxHeaderSize];
-      if (!BuildWriteHeader(ByteSpan(packet, len), hdr)) continue;
-      if (offset >= hdr_size) {  // in place, in the caller's headroom
-        std::memcpy(packet - hdr_size, hdr, hdr_size);
-        n = RetryOnEintr(
-            [&] { return kernel_.write(fd_.get(), packet - hdr_size, hdr_size + len); });
-      } else {
-        struct iovec iov[2] = {{hdr, hdr_size}, {packet, len}};
-        n = RetryOnEintr([&] { return kernel_.writev(fd_.get(), iov, 2); });
-      }
-    }
-    if (n >= 0) {
-      ++written;
-      continue;
-    }
-    const int err = errno;
-    switch (err) {
-      case EAGAIN:
-      case ENOBUFS:
-      case ENOMEM:
-        drops_.Add(TunDropReason::kWriteWouldBlock);
-        break;
-      case EBADF:
-      case EBADFD:
-      case EFAULT:
-        // The queue itself is unusable (e.g. the interface was deleted): stop here.
-        if (written == 0) return ErrnoError("write(" + name_ + ")", err);
-        return written;
-      default:  // EINVAL (malformed), EIO (link down or queue detached), ...
-        drops_.Add(TunDropReason::kWriteRejected);
-        break;
+    if (!WriteOne(MutableByteSpan(buf.data() + offset, buf.size() - offset), offset, nullptr, {}, 1,
+                  written)) {
+      if (written == 0) return ErrnoError("write(" + name_ + ")", errno);
+      return written;
     }
   }
   return written;
+}
+
+Result<size_t> LinuxTun::WriteCoalesced(std::span<const MutableByteSpan> bufs, size_t offset) {
+  gro_packets_.clear();
+  for (const MutableByteSpan& buf : bufs) {
+    gro_packets_.push_back(buf.size() > offset ? buf.subspan(offset) : MutableByteSpan());
+  }
+  gro_.Coalesce(gro_packets_, gro_udp_);
+  size_t written = 0;
+  for (const GroTable::Write& w : gro_.writes()) {
+    const MutableByteSpan head = gro_packets_[w.head];
+    if (head.empty()) {
+      drops_.Add(TunDropReason::kBadPacket);
+      continue;
+    }
+    struct iovec followers[kGroMaxSegments];
+    size_t n = 0;
+    for (int32_t i = gro_.next(w.head); i >= 0; i = gro_.next(size_t(i))) {
+      const MutableByteSpan& f = gro_packets_[size_t(i)];
+      followers[n++] = {f.data() + w.hdr_len, f.size() - w.hdr_len};
+    }
+    const size_t before = written;
+    if (!WriteOne(head, offset, w.segments > 1 ? &w.vnet : nullptr,
+                  std::span<const struct iovec>(followers, n), w.segments, written)) {
+      if (written == 0) return ErrnoError("write(" + name_ + ")", errno);
+      return written;
+    }
+    if (w.segments > 1 && written != before) offload_counters_.AddWritten(w.segments);
+  }
+  return written;
+}
+
+bool LinuxTun::WriteOne(MutableByteSpan packet, size_t headroom, const VirtioNetHdr* vnet,
+                        std::span<const struct iovec> followers, size_t packets, size_t& written) {
+  const size_t hdr_size = pi_size_ + vnet_hdr_size_;
+  uint8_t hdr[kMaxHeaderSize];
+  if (hdr_size != 0) {
+    if (!BuildWriteHeader(packet, hdr)) return true;
+    if (vnet != nullptr) EncodeVirtioNetHdr(*vnet, hdr + pi_size_);
+  }
+  ssize_t n;
+  if (hdr_size == 0 && followers.empty()) {
+    n = RetryOnEintr([&] { return kernel_.write(fd_.get(), packet.data(), packet.size()); });
+  } else if (headroom >= hdr_size && followers.empty()) {  // in place, in the caller's headroom
+    uint8_t* start = packet.data() - hdr_size;
+    std::memcpy(start, hdr, hdr_size);
+    n = RetryOnEintr([&] { return kernel_.write(fd_.get(), start, hdr_size + packet.size()); });
+  } else {
+    struct iovec iov[2 + kGroMaxSegments];
+    int count = 0;
+    if (hdr_size != 0) iov[count++] = {hdr, hdr_size};
+    iov[count++] = {packet.data(), packet.size()};
+    for (const struct iovec& f : followers) iov[count++] = f;
+    n = RetryOnEintr([&] { return kernel_.writev(fd_.get(), iov, count); });
+  }
+  if (n >= 0) {
+    written += packets;
+    return true;
+  }
+  const int err = errno;
+  switch (err) {
+    case EAGAIN:
+    case ENOBUFS:
+    case ENOMEM:
+      drops_.Add(TunDropReason::kWriteWouldBlock, packets);
+      return true;
+    case EBADF:
+    case EBADFD:
+    case EFAULT:
+      // The queue itself is unusable (e.g. the interface was deleted): stop here.
+      errno = err;
+      return false;
+    default:  // EINVAL (malformed), EIO (link down or queue detached), ...
+      drops_.Add(TunDropReason::kWriteRejected, packets);
+      return true;
+  }
 }
 
 Result<std::unique_ptr<LinuxTun>> LinuxTun::OpenQueue() const {
@@ -404,6 +492,9 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::OpenQueue() const {
   if (vnet_hdr_size_ != 0 && vnet_hdr_size_ != kVirtioNetHdrSize) {
     TUNDRA_RETURN_IF_ERROR(queue->SetVnetHdrSize(int(vnet_hdr_size_)));
   }
+  // TUNSETOFFLOAD is per device: the new queue reads what the others read.
+  queue->gro_tcp_ = gro_tcp_;
+  queue->gro_udp_ = gro_udp_;
   return queue;
 }
 
@@ -435,7 +526,23 @@ Status LinuxTun::SetOffload(unsigned flags) {
   if (kernel_.ioctl(fd_.get(), TUNSETOFFLOAD, ByValue(flags)) < 0) {
     return ErrnoError(fmt::format("ioctl(TUNSETOFFLOAD {:#x}) {}", flags, name_));
   }
+  // Writing super-packets back needs a TUN (no Ethernet header) and checksum offload; UDP ones
+  // (GSO_UDP_L4) are understood by the kernels that accept USO (6.2+).
+  const bool csum = mode_ == TunMode::kTun && (flags & kTunFCsum) != 0;
+  gro_tcp_ = csum && (flags & (kTunFTso4 | kTunFTso6)) != 0;
+  gro_udp_ = gro_tcp_ && (flags & (kTunFUso4 | kTunFUso6)) == (kTunFUso4 | kTunFUso6);
   return OkStatus();
+}
+
+Result<unsigned> LinuxTun::EnableOffloads() {
+  if (mode_ != TunMode::kTun) {
+    return InvalidArgument(fmt::format("{}: offloads are only used on TUN devices", name_));
+  }
+  const unsigned tso = kTunFCsum | kTunFTso4 | kTunFTso6;
+  const unsigned uso = kTunFUso4 | kTunFUso6;
+  if (SetOffload(tso | uso).ok()) return tso | uso;
+  TUNDRA_RETURN_IF_ERROR(SetOffload(tso));  // before Linux 6.2: no USO
+  return tso;
 }
 
 Status LinuxTun::SetVnetHdrSize(int size) {

@@ -12,13 +12,15 @@
 //                              device it created (or just detaches from an existing one).
 //
 // Data path: Read() loops read()/readv() until EAGAIN or the batch is full, stripping the PI
-// and virtio-net headers; Write() does one write() per packet, putting the headers in the
-// caller's headroom (writev() when the headroom is too small). Would-block on write is not
-// waited for: the TUN write path only returns EAGAIN when the kernel cannot allocate an skb, and
-// the packet is counted as kWriteWouldBlock.
+// and virtio-net headers and splitting TSO/USO super-packets into their segments; Write() does
+// one write() per packet, putting the headers in the caller's headroom (writev() when the
+// headroom is too small), or with offloads on, one writev() per coalesced group. Would-block on
+// write is not waited for: the TUN write path only returns EAGAIN when the kernel cannot allocate
+// an skb, and the packet is counted as kWriteWouldBlock.
 #pragma once
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <memory>
@@ -26,10 +28,13 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tundra/base/kernel.h"
 #include "tundra/base/result.h"
 #include "tundra/base/unique_fd.h"
+#include "tundra/tun/gro.h"
+#include "tundra/tun/gso_split.h"
 #include "tundra/tun/pi_header.h"
 #include "tundra/tun/sysfs.h"
 #include "tundra/tun/tun_device.h"
@@ -88,6 +93,7 @@ class LinuxTun final : public TunDevice {
   int poll_fd() const override { return fd_.get(); }
   const std::string& name() const override { return name_; }
   const TunDropCounters& drops() const override { return drops_; }
+  TunOffloadCounters::Snapshot offloads() const override { return offload_counters_.Get(); }
 
   // Read() that also reports each packet's PI header (flags, proto). With IFF_NO_PI, `info[i]`
   // is {0, 0}. Reads at most info.size() packets.
@@ -104,7 +110,14 @@ class LinuxTun final : public TunDevice {
   // TUNSETPERSIST: a persistent device outlives its last queue.
   Status SetPersist(bool persist);
   // TUNSETOFFLOAD (TUN_F_* bits, see vnet_hdr.h): applies to the whole device. Needs vnet_hdr.
+  // With CSUM and TSO4/TSO6 on a TUN, Write() also coalesces (gro.h; UDP too with USO4|USO6).
   Status SetOffload(unsigned flags);
+  // The offloads of a fast tunnel: TUNSETOFFLOAD(CSUM|TSO4|TSO6|USO4|USO6), or without USO
+  // before Linux 6.2. Read() then splits the TCP/UDP super-packets the kernel hands over
+  // (gso_split.h) and Write() coalesces packets into super-packets (gro.h). TUN only; needs
+  // vnet_hdr. Returns the TUN_F_* flags in force.
+  Result<unsigned> EnableOffloads();
+  bool coalescing() const { return gro_tcp_; }
   // TUNSETVNETHDRSZ (>= 10): the size of the header Read strips and Write emits.
   Status SetVnetHdrSize(int size);
 
@@ -125,9 +138,20 @@ class LinuxTun final : public TunDevice {
   Result<size_t> ReadImpl(std::span<const MutableByteSpan> bufs, std::span<size_t> sizes,
                           size_t offset, PacketInfo* info);
   // Checks one packet read into `packet` with its headers in `hdr`; false = dropped (counted).
-  bool AcceptRead(const uint8_t* hdr, MutableByteSpan packet, size_t capacity, PacketInfo& pi);
+  // A super-packet to split comes back in `gso`.
+  bool AcceptRead(const uint8_t* hdr, MutableByteSpan packet, size_t capacity, PacketInfo& pi,
+                  std::optional<GsoSuperPacket>& gso);
+  // Hands out segments of the parked super-packet into bufs[count, want); returns the new count.
+  size_t DrainPending(std::span<const MutableByteSpan> bufs, std::span<size_t> sizes, size_t offset,
+                      PacketInfo* info, size_t count, size_t want);
   // Builds the PI + vnet header for `packet` into `hdr`; false = dropped (counted).
   bool BuildWriteHeader(ByteSpan packet, uint8_t* hdr);
+  Result<size_t> WriteCoalesced(std::span<const MutableByteSpan> bufs, size_t offset);
+  // Writes `packet` (`headroom` bytes free in front of it) with `vnet` (null: all zero) and the
+  // `followers` behind it, as `packets` packets: adds them to `written` or counts the drop.
+  // False (errno set) when the queue itself failed.
+  bool WriteOne(MutableByteSpan packet, size_t headroom, const VirtioNetHdr* vnet,
+                std::span<const struct iovec> followers, size_t packets, size_t& written);
 
   KernelInterface& kernel_;
   UniqueFd fd_;
@@ -140,6 +164,17 @@ class LinuxTun final : public TunDevice {
   TunOptions options_;  // for OpenQueue
   bool attached_ = true;
   TunDropCounters drops_;
+  TunOffloadCounters offload_counters_;
+  // Read side: a super-packet whose segments did not all fit into the caller's buffers.
+  std::vector<uint8_t> pending_;
+  std::optional<GsoSuperPacket> pending_gso_;
+  size_t pending_next_ = 0;
+  PacketInfo pending_pi_;
+  // Write side: GRO coalescing (set by SetOffload).
+  bool gro_tcp_ = false;
+  bool gro_udp_ = false;
+  GroTable gro_;
+  std::vector<MutableByteSpan> gro_packets_;
 };
 
 }  // namespace tundra::tun

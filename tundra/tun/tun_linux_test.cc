@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tundra/base/mock_kernel.h"
+#include "tundra/tun/tun_linux_fixture.h"
 #include "tundra/tun/vnet_hdr.h"
 
 namespace tundra::tun {
@@ -30,67 +31,6 @@ using ::testing::NiceMock;
 using ::testing::Return;
 using ::testing::SetErrnoAndReturn;
 using ::testing::StrEq;
-
-constexpr int kFd = 42;
-constexpr unsigned kAllFeatures = IFF_TUN | IFF_TAP | IFF_NO_CARRIER | IFF_NO_PI | IFF_ONE_QUEUE |
-                                  IFF_VNET_HDR | IFF_MULTI_QUEUE | IFF_NAPI | IFF_NAPI_FRAGS;
-
-// Arranges a successful open + TUNGETFEATURES + TUNSETIFF (+ TUNGETIFF, fcntl) on kFd. The
-// kernel "names" the device `real_name` and reports the requested flags plus `extra_flags`.
-class TunLinuxTest : public ::testing::Test {
- protected:
-  void ExpectOpen() {
-    EXPECT_CALL(kernel_, open(StrEq("/dev/net/tun"), O_RDWR | O_CLOEXEC)).WillOnce(Return(kFd));
-  }
-  void ExpectFeatures(unsigned features = kAllFeatures) {
-    EXPECT_CALL(kernel_, ioctl(kFd, TUNGETFEATURES, _))
-        .WillOnce(Invoke([features](int, unsigned long, void* arg) {
-          *static_cast<unsigned*>(arg) = features;
-          return 0;
-        }));
-  }
-  void ExpectSetIff(std::string real_name) {
-    EXPECT_CALL(kernel_, ioctl(kFd, TUNSETIFF, _))
-        .WillOnce(Invoke([this, real_name](int, unsigned long, void* arg) {
-          auto* ifr = static_cast<struct ifreq*>(arg);
-          requested_name_ = ifr->ifr_name;
-          requested_flags_ = static_cast<uint16_t>(ifr->ifr_flags);
-          std::memset(ifr->ifr_name, 0, IFNAMSIZ);
-          std::memcpy(ifr->ifr_name, real_name.data(), real_name.size());
-          return 0;
-        }));
-  }
-  void ExpectGetIff(uint16_t extra_flags = 0) {
-    EXPECT_CALL(kernel_, ioctl(kFd, TUNGETIFF, _))
-        .WillOnce(Invoke([this, extra_flags](int, unsigned long, void* arg) {
-          auto* ifr = static_cast<struct ifreq*>(arg);
-          // Like the kernel: IFF_NOFILTER (== IFF_NO_PI) is set whenever no filter is attached.
-          ifr->ifr_flags =
-              static_cast<short>((requested_flags_ & ~IFF_TUN_EXCL) | extra_flags | IFF_NOFILTER);
-          return 0;
-        }));
-  }
-  void ExpectNonBlock() {
-    EXPECT_CALL(kernel_, fcntl(kFd, F_GETFL, _)).WillOnce(Return(O_RDWR));
-    EXPECT_CALL(kernel_, fcntl(kFd, F_SETFL, O_RDWR | O_NONBLOCK)).WillOnce(Return(0));
-  }
-  void ExpectCloseOnce() { EXPECT_CALL(kernel_, close(kFd)).WillOnce(Return(0)); }
-
-  std::unique_ptr<LinuxTun> OpenOk(TunOptions options, std::string real_name) {
-    ExpectOpen();
-    ExpectFeatures();
-    ExpectSetIff(real_name);
-    ExpectGetIff();
-    ExpectNonBlock();
-    auto tun = LinuxTun::Open(options, kernel_);
-    EXPECT_TRUE(tun.ok()) << tun.error().message();
-    return std::move(tun).value();
-  }
-
-  NiceMock<MockKernel> kernel_;
-  std::string requested_name_;
-  uint16_t requested_flags_ = 0;
-};
 
 TEST(TunFlagsTest, Composition) {
   struct Case {
@@ -483,7 +423,7 @@ TEST_F(TunLinuxTest, ReadWithPiStripsTheHeaderAndReportsIt) {
   EXPECT_EQ(tun->drops().Get(TunDropReason::kBadPi), 1u);
 }
 
-TEST_F(TunLinuxTest, ReadWithVnetHdrCompletesChecksumsAndDropsGso) {
+TEST_F(TunLinuxTest, ReadWithVnetHdrCompletesChecksumsAndSplitsGso) {
   TunOptions o;
   o.name = "tun0";
   o.vnet_hdr = true;
@@ -509,20 +449,31 @@ TEST_F(TunLinuxTest, ReadWithVnetHdrCompletesChecksumsAndDropsGso) {
   EXPECT_CALL(kernel_, readv(kFd, _, _))
       .WillOnce(deliver({kVirtioNetHdrFNeedsCsum, kVirtioNetHdrGsoNone, 0, 0, 20, 6}))
       .WillOnce(deliver({kVirtioNetHdrFNeedsCsum, kVirtioNetHdrGsoUdpL4, 28, 2, 20, 6}))
+      .WillOnce(deliver(
+          {kVirtioNetHdrFNeedsCsum, kVirtioNetHdrGsoTcpV4 | kVirtioNetHdrGsoEcn, 40, 2, 20, 16}))
       .WillOnce(deliver({kVirtioNetHdrFNeedsCsum, kVirtioNetHdrGsoNone, 0, 0, 20, 60}))
       .WillOnce(SetErrnoAndReturn(EAGAIN, -1));
-  std::vector<uint8_t> storage(3 * 100);
+  std::vector<uint8_t> storage(4 * 100);
   std::vector<MutableByteSpan> bufs;
-  for (int i = 0; i < 3; ++i) bufs.emplace_back(storage.data() + i * 100, 100);
-  std::vector<size_t> sizes(3);
+  for (int i = 0; i < 4; ++i) bufs.emplace_back(storage.data() + i * 100, 100);
+  std::vector<size_t> sizes(4);
   auto n = tun->Read(bufs, sizes, 0);
   ASSERT_TRUE(n.ok());
-  ASSERT_EQ(*n, 1u);
+  ASSERT_EQ(*n, 3u);  // the packet, then the UDP super-packet as two datagrams of 2 bytes
   ASSERT_EQ(sizes[0], 32u);
   const ByteSpan udp = ByteSpan(bufs[0]).subspan(20, 12);
   EXPECT_NE(LoadBe16(udp.data() + 6), 0);
   EXPECT_EQ(Checksum(udp, PseudoHeaderSum(src, dst, 17, 12)), 0) << "checksum verifies";
-  EXPECT_EQ(tun->drops().Get(TunDropReason::kUnsupportedGso), 1u);
+  for (size_t i = 1; i < 3; ++i) {
+    ASSERT_EQ(sizes[i], 30u);
+    const ByteSpan seg = ByteSpan(bufs[i]).first(30);
+    EXPECT_EQ(Checksum(seg.first(20)), 0) << "IPv4 header checksum of segment " << i;
+    EXPECT_EQ(Checksum(seg.subspan(20), PseudoHeaderSum(src, dst, 17, 10)), 0);
+    EXPECT_EQ(seg[28], i == 1 ? 'p' : 'n');
+  }
+  EXPECT_EQ(tun->offloads().super_packets_read, 1u);
+  EXPECT_EQ(tun->offloads().segments_split, 2u);
+  EXPECT_EQ(tun->drops().Get(TunDropReason::kUnsupportedGso), 1u);  // ECN is never requested
   EXPECT_EQ(tun->drops().Get(TunDropReason::kBadVnetHdr), 1u);
 }
 

@@ -10,8 +10,8 @@
 //
 // The 16-bit fields are host-native for TUN (tundra never calls TUNSETVNETLE/BE).
 //
-// Phase 1 (now): GSO_NONE packets are delivered, completing the checksum when NEEDS_CSUM is set;
-// GSO super-packets are dropped and counted. Phase 2 adds GsoSplit()/GroCoalesce() here.
+// GSO_NONE packets are handled here (ProcessVnetRead completes a partial checksum); super-packets
+// are split by gso_split.h on read, and gro.h builds them on write.
 #pragma once
 
 #include <cstddef>
@@ -60,7 +60,7 @@ void EncodeVirtioNetHdr(const VirtioNetHdr& hdr, uint8_t* p);
 enum class VnetReadAction {
   kDeliver,         // complete (its checksum was finished in place if NEEDS_CSUM was set)
   kBadHeader,       // NEEDS_CSUM with csum_start/csum_offset outside the packet
-  kUnsupportedGso,  // a GSO super-packet: needs splitting (phase 2)
+  kUnsupportedGso,  // a GSO super-packet: see gso_split.h
 };
 // Applies `hdr` to `packet` in place (offloads.md §2.1 step 2).
 VnetReadAction ProcessVnetRead(const VirtioNetHdr& hdr, MutableByteSpan packet);
