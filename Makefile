@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR ?= OFF
 
-.PHONY: all deps configure build test unit demo format clean
+.PHONY: all deps configure build test unit demo bench format clean
 
 all: build
 
@@ -29,6 +29,11 @@ unit: build
 
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
+
+# Throughput against wireguard-go-modern and Debian's wireguard-go in the lab (root; ../shared).
+BENCH_FLAGS ?= -t 5 -r 3
+bench: build
+	@../shared/lab/bench $(BENCH_FLAGS) wireguard-go-modern tundra=$(CURDIR)/scripts/bench-peer wireguard-go
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -3,7 +3,8 @@
 #   tundra <-> wireguard-go (Debian) both ways round, handshakes initiated from either side,
 #   IPv4 and IPv6 inner addresses over IPv4 and IPv6 underlays, a preshared key, persistent
 #   keepalive, `wg show` counters on tundra, a 200 MB iperf3 transfer each way against
-#   wireguard-go-modern, and the failure cases: a wrong public key, a wrong preshared key and
+#   wireguard-go-modern, tundra <-> tundra TCP over IPv6 and UDP GSO (the TUN offloads: super-
+#   packets split on read and coalesced on write, none refused by the kernel), and the failure cases: a wrong public key, a wrong preshared key and
 #   garbage datagrams (no tunnel, no crash, counted drops, nothing sent back).
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -82,6 +83,21 @@ check_tundra_show() {
   log "wg show $ifn: handshake at $hs, rx $rx, tx $tx"
 }
 
+# check_offloads IFNAME: after TCP both ways, tundra split TSO super-packets from its TUN and
+# wrote coalesced ones into it, and the kernel refused none of them.
+check_offloads() {
+  local ifn=$1 k n
+  for k in tun_super_packets_read tun_packets_coalesced; do
+    n=$(stat_of "$ifn" $k)
+    [ "${n:-0}" -gt 0 ] || fail "$ifn: $k=${n:-none} ($(stats "$ifn" | tr '\n' ' '))"
+  done
+  for k in tun_drop_write_rejected tun_drop_bad_vnet_hdr tun_drop_unsupported_gso drop_tun_write; do
+    n=$(stat_of "$ifn" $k)
+    [ "${n:-1}" = 0 ] || fail "$ifn: $k=${n:-none} ($(stats "$ifn" | tr '\n' ' '))"
+  done
+  log "$ifn offloads: $(stats "$ifn" | grep -E '^tun_(super|segments|packets)' | tr '\n' ' ')"
+}
+
 ping_all() {  # ping_all FIRST_SIDE(a|b): handshake starts from that side
   if [ "$1" = a ]; then
     ping_ok "$NS_A" 198.19.0.2 || fail "ping A->B v4"
@@ -143,6 +159,7 @@ print(f"iperf3 {sys.argv[2]}: {r['bytes'] / 2**20:.0f} MiB at {r['bits_per_secon
 PY
 done
 check_tundra_show "$IF_A"
+check_offloads "$IF_A"
 teardown
 
 log "6. wrong public key: no tunnel, no crash, the handshake never completes"
@@ -187,7 +204,54 @@ total=$(stats "$IF_B" | awk -F= '/^drop_/ {s += $2} END {print s + 0}')
 ping_ok "$NS_A" 198.19.0.2 || fail "tunnel broken after garbage"
 teardown
 
-log "9. the interface moved into another namespace keeps working; deleting it there ends the daemon"
+log "9. tundra <-> tundra: TCP over IPv6 inside (TSO6 split, TCPv6 GRO) and UDP GSO (USO split, UDP GRO)"
+setup tundra tundra 4 no
+ping_all a
+in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
+sleep 0.3
+in_ns "$NS_A" iperf3 -c fd19::2 -n 100M -J > "$LOG_DIR/iperf6.json" || fail "iperf3 v6 A->B"
+in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
+sleep 0.3
+in_ns "$NS_A" iperf3 -c fd19::2 -n 100M -R -J > "$LOG_DIR/iperf6r.json" || fail "iperf3 v6 B->A"
+check_offloads "$IF_A"
+check_offloads "$IF_B"
+# UDP super-packets (UDP_SEGMENT) sent into A's TUN come out of B's as the same datagrams.
+for dst in 198.19.0.2 fd19::2; do
+  in_ns "$NS_B" python3 - "$dst" > "$LOG_DIR/udp-rx" <<'PY' &
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+import hashlib
+s = socket.socket(fam, socket.SOCK_DGRAM); s.bind((sys.argv[1], 7777)); s.settimeout(5)
+s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE: room for every datagram
+got = []
+try:
+    while len(got) < 200: got.append(s.recv(65536))
+except socket.timeout:
+    pass
+print(len(got), sum(map(len, got)), hashlib.sha256(b"".join(got)).hexdigest())
+PY
+  rx=$!
+  sleep 0.3
+  in_ns "$NS_A" python3 - "$dst" "$LOG_DIR/udp-tx" <<'PY' || fail "UDP GSO sender"
+import hashlib, socket, sys, time
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_UDP, 103, 1200)  # UDP_SEGMENT
+data = bytes((i * 7 + i // 251) % 256 for i in range(1200 * 40))
+for i in range(5):  # five super-packets of 40 datagrams
+    s.sendto(data, (sys.argv[1], 7777))
+    time.sleep(0.05)
+got = [data[j:j + 1200] for _ in range(5) for j in range(0, len(data), 1200)]
+open(sys.argv[2], "w").write(f"{len(got)} {sum(map(len, got))} {hashlib.sha256(b''.join(got)).hexdigest()}\n")
+PY
+  wait $rx
+  [ "$(cat "$LOG_DIR/udp-rx")" = "$(cat "$LOG_DIR/udp-tx")" ] ||
+    fail "UDP GSO to $dst: received $(cat "$LOG_DIR/udp-rx"), sent $(cat "$LOG_DIR/udp-tx")"
+done
+check_offloads "$IF_B"
+teardown
+
+log "10. the interface moved into another namespace keeps working; deleting it there ends the daemon"
 setup tundra tundra 4 no
 new_ns NS_T t
 ip -n "$NS_A" link set "$IF_A" netns "$NS_T"   # like netns.sh: the daemon and socket stay in A

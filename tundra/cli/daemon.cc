@@ -89,9 +89,20 @@ int RunDaemonProcess(const DaemonOptions& options) {
   tun_options.name = options.ifname;
   tun_options.mode = tun::TunMode::kTun;
   tun_options.no_pi = true;
+  tun_options.vnet_hdr = options.offload;
+  tun_options.batch_size = 128;
   auto tun = tun::LinuxTun::Open(tun_options);
   if (!tun.ok()) return fail(tun.error());
   const std::string name = (*tun)->name();
+  if ((*tun)->vnet_hdr()) {
+    // Without offloads (an old kernel) the virtio-net header is still valid, one packet each.
+    auto offloads = (*tun)->EnableOffloads();
+    if (offloads.ok()) {
+      TUNDRA_LOG(kVerbose, "{}: TUN offloads {:#x}", name, *offloads);
+    } else {
+      TUNDRA_LOG(kInfo, "{}: no TUN offloads: {}", name, offloads.error().message());
+    }
+  }
   auto nl = netlink::NetlinkSocket::Open();
   if (!nl.ok()) return fail(nl.error());
   auto link = netlink::GetLink(*nl, name);

@@ -19,7 +19,8 @@ struct DaemonOptions {
   std::string ifname;
   bool foreground = false;
   int mtu = 1420;
-  int uapi_fd = -1;  // WG_UAPI_FD: an inherited listening socket
+  bool offload = true;  // IFF_VNET_HDR + TUNSETOFFLOAD: super-packets split on read, GRO on write
+  int uapi_fd = -1;     // WG_UAPI_FD: an inherited listening socket
   std::string socket_dir = "/var/run/wireguard";
 };
 

@@ -24,6 +24,9 @@ int RunDaemon(CommandArgs args) {
               "WG_UAPI_FD=N (an inherited listening socket).");
   p.Flag("foreground", "stay in the foreground", 'f');
   p.Option("mtu", "BYTES", "MTU of the new interface (default 1420)");
+  p.Flag("no-offload",
+         "read and write one packet at a time (no virtio-net header, TSO/USO splitting or GRO\n"
+         "coalescing on the TUN; for comparison and for kernels without offloads)");
   auto parsed = p.Parse(args, 1, 1);
   if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
   if (parsed->help_requested()) {
@@ -40,6 +43,7 @@ int RunDaemon(CommandArgs args) {
                        kExitUsage);
   }
   options.foreground = parsed->Has("foreground");
+  options.offload = !parsed->Has("no-offload");
   if (const char* fg = std::getenv("WG_PROCESS_FOREGROUND");
       fg != nullptr && std::string(fg) == "1") {
     options.foreground = true;

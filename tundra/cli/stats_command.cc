@@ -47,8 +47,10 @@ Result<std::string> Query(const std::string& path) {
 int RunStats(CommandArgs args) {
   ArgParser p("tundra stats", "IFNAME",
               "Print the tundra daemon's counters of dropped packets on IFNAME, one per reason\n"
-              "(invalid_mac1, replayed, source_not_allowed, no_route, ...). Counters that are\n"
-              "zero are left out unless --all is given.");
+              "(invalid_mac1, replayed, source_not_allowed, no_route, ...; tun_* for the TUN\n"
+              "device itself), and what the TUN offloads did (super-packets split on read,\n"
+              "packets coalesced on write). Counters that are zero are left out unless --all is\n"
+              "given.");
   p.Flag("all", "also print counters that are zero");
   auto parsed = p.Parse(args, 1, 1);
   if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
@@ -69,7 +71,7 @@ int RunStats(CommandArgs args) {
         fmt::format("stats {}: the daemon gave no statistics (not run by tundra?)", ifname)));
   }
   uint64_t total = 0;
-  std::string out;
+  std::string out, offloads;
   size_t start = 0;
   while (start < reply->size()) {
     size_t end = reply->find('\n', start);
@@ -84,11 +86,19 @@ int RunStats(CommandArgs args) {
         return ReportError(MakeError(EPROTO, fmt::format("stats {}: errno={}", ifname, value)));
       continue;
     }
-    const std::string name = key.rfind("drop_", 0) == 0 ? key.substr(5) : key;
+    // drop_REASON (the tunnel), tun_drop_REASON (the TUN layer), tun_* (its offloads).
+    const bool tun = key.rfind("tun_", 0) == 0;
+    const std::string rest = tun ? key.substr(4) : key;
+    if (rest.rfind("drop_", 0) != 0) {
+      if (value != "0" || parsed->Has("all")) offloads += fmt::format("  {:<22} {}\n", rest, value);
+      continue;
+    }
+    const std::string name = (tun ? "tun_" : "") + rest.substr(5);
     total += std::strtoull(value.c_str(), nullptr, 10);
     if (value != "0" || parsed->Has("all")) out += fmt::format("  {:<22} {}\n", name, value);
   }
   fmt::print("{}: dropped packets by reason ({} in all)\n{}", ifname, total, out);
+  if (!offloads.empty()) fmt::print("{}: TUN offloads\n{}", ifname, offloads);
   return kExitOk;
 }
 

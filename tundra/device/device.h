@@ -70,6 +70,9 @@ class Device {
   DeviceStatus GetStatus() const;
   DropCounters::Snapshot GetDropCounters() const { return drops_.Read(); }
   const DropCounters& drops() const { return drops_; }
+  // The TUN layer's own counters: drops by reason, and what its offloads did.
+  const tun::TunDropCounters& tun_drops() const { return tun_->drops(); }
+  tun::TunOffloadCounters::Snapshot tun_offloads() const { return tun_->offloads(); }
   // Cookie replies accepted from peers (this device was asked to prove its address).
   uint64_t cookie_replies_accepted() const { return cookie_replies_accepted_.load(); }
 

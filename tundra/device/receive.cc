@@ -13,7 +13,7 @@
 namespace tundra::device {
 namespace {
 
-constexpr size_t kMaxBatch = 64;
+constexpr size_t kMaxBatch = 128;
 
 // Length of a well-formed IPv4/IPv6 packet within `len` bytes of plaintext, else 0, plus its
 // source address.

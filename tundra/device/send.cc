@@ -18,7 +18,7 @@ constexpr size_t kHeadroom = proto::kDataHeaderSize;
 constexpr size_t kTailroom = proto::kPaddingMultiple + proto::kAeadTagLen;
 constexpr size_t kMaxPacket = 65535;
 constexpr size_t kBufSize = kHeadroom + kMaxPacket + kTailroom;
-constexpr size_t kMaxBatch = 64;
+constexpr size_t kMaxBatch = 128;
 
 // Destination address of an IP packet, for the allowed-IPs lookup. Null when malformed.
 const uint8_t* Destination(const uint8_t* pkt, size_t len, bool& v6) {

@@ -236,6 +236,16 @@ void Server::ServeConnection(int fd) {
               fmt::format("drop_{}", proto::DropReasonName(static_cast<proto::DropReason>(i))),
               drops[i]);
         }
+        for (size_t i = 0; i < size_t(tun::TunDropReason::kCount); ++i) {
+          const auto reason = static_cast<tun::TunDropReason>(i);
+          counters.emplace_back(fmt::format("tun_drop_{}", tun::TunDropReasonName(reason)),
+                                device_.tun_drops().Get(reason));
+        }
+        const tun::TunOffloadCounters::Snapshot off = device_.tun_offloads();
+        counters.emplace_back("tun_super_packets_read", off.super_packets_read);
+        counters.emplace_back("tun_segments_split", off.segments_split);
+        counters.emplace_back("tun_super_packets_written", off.super_packets_written);
+        counters.emplace_back("tun_packets_coalesced", off.packets_coalesced);
         reply = FormatStats(counters);
       }
       if (!WriteAll(fd, reply)) return;
