@@ -123,10 +123,15 @@ check_tundra_show "$IF_B"
 wg show "$IF_B" dump | awk 'NR == 2 {print $2}' | grep -qv '(none)' || fail "psk not shown"
 teardown
 
-log "3. tundra (A) <-> wireguard-go (B), IPv6 underlay, tundra responds"
-setup tundra wireguard-go 6 no
+log "3. tundra --no-offload (A) <-> wireguard-go (B), IPv6 underlay, tundra responds"
+setup tundra-no-offload wireguard-go 6 no
 ping_all b
 check_tundra_show "$IF_A"
+in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
+sleep 0.3
+in_ns "$NS_A" iperf3 -c 198.19.0.2 -n 20M -R >/dev/null || fail "iperf3 B->A without offloads"
+n=$(stat_of "$IF_A" tun_super_packets_read)
+[ "${n:-1}" = 0 ] || fail "--no-offload: $n super-packets read"
 teardown
 
 log "4. persistent keepalive: tundra sends a keepalive and handshakes with no traffic at all"

@@ -79,19 +79,20 @@ in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # A unique interface name (<= 15 bytes): PREFIX + run id.
 ifname() { echo "${1}$((RUN_ID % 100000))"; }
 
-# start_impl NS IMPL IFNAME: tundra | wireguard-go | wireguard-go-modern, daemonized, then wait
-# for the UAPI socket.
+# start_impl NS IMPL IFNAME: tundra | tundra-no-offload | wireguard-go | wireguard-go-modern,
+# daemonized, then wait for the UAPI socket.
 start_impl() {
-  local ns=$1 impl=$2 ifn=$3 bin
+  local ns=$1 impl=$2 ifn=$3 bin args=()
   case $impl in
     tundra) bin=$TUNDRA_BIN ;;
+    tundra-no-offload) bin=$TUNDRA_BIN args=(daemon --no-offload) ;;
     wireguard-go) bin=$WG_GO ;;
     wireguard-go-modern) bin=$WG_GO_MODERN ;;
     *) fail "unknown implementation $impl" ;;
   esac
   [ -x "$bin" ] || fail "$impl not found at $bin"
   CLEANUP_HOOKS+=("ip -n $ns link del $ifn 2>/dev/null; rm -f /var/run/wireguard/$ifn.sock")
-  LOG_LEVEL=debug in_ns "$ns" "$bin" "$ifn" >"$LOG_DIR/$impl-$ifn.log" 2>&1 ||
+  LOG_LEVEL=debug in_ns "$ns" "$bin" "${args[@]}" "$ifn" >"$LOG_DIR/$impl-$ifn.log" 2>&1 ||
     fail "$impl $ifn failed to start"
   for _ in $(seq 50); do [ -S "/var/run/wireguard/$ifn.sock" ] && return 0; sleep 0.1; done
   fail "$impl $ifn: no UAPI socket"
