@@ -5,10 +5,6 @@
 namespace tundra::tun {
 namespace {
 
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
-constexpr uint8_t kTcpAck = 0x10;
-constexpr uint8_t kTcpPsh = 0x08;
 constexpr size_t kMaxLength = 65535;
 
 // What the planner needs of one packet that may merge.
@@ -40,17 +36,17 @@ bool ParseCandidate(const uint8_t* p, size_t len, bool udp, Candidate& c) {
     return false;
   }
   const uint8_t* l4 = p + c.ip_hdr_len;
-  if (proto == kProtoTcp) {
+  if (proto == kIpProtoTcp) {
     if (len < c.ip_hdr_len + 20) return false;
     const uint32_t tcp_len = uint32_t(l4[12] >> 4) * 4;
     if (tcp_len < 20 || len < c.ip_hdr_len + tcp_len) return false;
     const uint8_t flags = l4[13];
-    if (flags != kTcpAck && flags != (kTcpAck | kTcpPsh)) return false;
+    if (flags != kTcpFlagAck && flags != (kTcpFlagAck | kTcpFlagPsh)) return false;
     c.tcp = true;
     c.hdr_len = c.ip_hdr_len + tcp_len;
     c.seq = LoadBe32(l4 + 4);
-    c.psh = (flags & kTcpPsh) != 0;
-  } else if (proto == kProtoUdp && udp) {
+    c.psh = (flags & kTcpFlagPsh) != 0;
+  } else if (proto == kIpProtoUdp && udp) {
     if (LoadBe16(l4 + 4) != len - c.ip_hdr_len) return false;
     c.hdr_len = c.ip_hdr_len + 8;
   } else {
@@ -163,13 +159,13 @@ void GroTable::Finalize(Write& w, const Item& item, const MutableByteSpan& head)
   const uint32_t l4_len = item.length - item.ip_hdr_len;
   const uint16_t csum_offset = item.tcp ? 16 : 6;
   if (item.tcp) {
-    if (item.psh) l4[13] |= kTcpPsh;
+    if (item.psh) l4[13] |= kTcpFlagPsh;
   } else {
     StoreBe16(l4 + 4, uint16_t(l4_len));
   }
   // CHECKSUM_PARTIAL: the field holds the folded, uncomplemented pseudo-header sum.
   StoreBe16(l4 + csum_offset,
-            ChecksumFold(PseudoHeaderSum(src, dst, item.tcp ? kProtoTcp : kProtoUdp, l4_len)));
+            ChecksumFold(PseudoHeaderSum(src, dst, item.tcp ? kIpProtoTcp : kIpProtoUdp, l4_len)));
   w.vnet.flags = kVirtioNetHdrFNeedsCsum;
   w.vnet.gso_type =
       item.tcp ? (item.v6 ? kVirtioNetHdrGsoTcpV6 : kVirtioNetHdrGsoTcpV4) : kVirtioNetHdrGsoUdpL4;

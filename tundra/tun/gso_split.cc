@@ -5,11 +5,6 @@
 namespace tundra::tun {
 namespace {
 
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
-constexpr uint8_t kTcpFin = 0x01;
-constexpr uint8_t kTcpPsh = 0x08;
-
 std::optional<GsoSuperPacket> Fail(GsoError* error, GsoError e) {
   if (error != nullptr) *error = e;
   return std::nullopt;
@@ -103,13 +98,13 @@ size_t WriteGsoSegment(const GsoSuperPacket& g, ByteSpan packet, size_t index, u
   if (g.tcp) {
     const uint32_t seq = LoadBe32(in + g.ip_hdr_len + 4) + uint32_t(index * g.gso_size);
     StoreBe32(l4 + 4, seq);
-    if (!last) l4[13] &= uint8_t(~(kTcpFin | kTcpPsh));
+    if (!last) l4[13] &= uint8_t(~(kTcpFlagFin | kTcpFlagPsh));
   } else {
     StoreBe16(l4 + 4, uint16_t(l4_len));
   }
   StoreBe16(l4 + g.csum_offset, 0);
   const uint64_t pseudo =
-      PseudoHeaderSum(src_addr, dst_addr, g.tcp ? kProtoTcp : kProtoUdp, uint32_t(l4_len));
+      PseudoHeaderSum(src_addr, dst_addr, g.tcp ? kIpProtoTcp : kIpProtoUdp, uint32_t(l4_len));
   uint16_t csum = Checksum(ByteSpan(l4, l4_len), pseudo);
   if (csum == 0 && !g.tcp) csum = 0xffff;
   StoreBe16(l4 + g.csum_offset, csum);
