@@ -184,6 +184,7 @@ B_PSK_FILE=$B_PSK_FILE setup tundra tundra 4 yes
 n=$(stat_of "$IF_A" drop_handshake_decrypt)
 [ "${n:-0}" -gt 0 ] || fail "A did not count the bad response ($(stats "$IF_A" | tr '\n' ' '))"
 teardown
+unset B_PSK_FILE
 
 log "8. garbage datagrams: silence, no crash, counted"
 setup tundra tundra 4 no
@@ -256,7 +257,21 @@ done
 check_offloads "$IF_B"
 teardown
 
-log "10. the interface moved into another namespace keeps working; deleting it there ends the daemon"
+log "10. exact transfer counters (netns.sh S1): 10 pings from B are the first traffic, with a psk"
+setup tundra tundra 4 yes
+in_ns "$NS_B" ping -c 10 -i 0.1 -w 8 -q 198.19.0.1 > "$LOG_DIR/ping10" ||
+  fail "10 pings B->A: $(tail -2 "$LOG_DIR/ping10" | tr '\n' ' ') A: $(stats "$IF_A" | grep -v '=0$' | tr '\n' ' ') B: $(stats "$IF_B" | grep -v '=0$' | tr '\n' ' ')"
+# Each 84-byte ping pads to 96 bytes: a 128-byte data message. B: 10 replies + the 92-byte
+# response in, 10 requests + the 148-byte initiation out (+32 if a keepalive went out already).
+read -r _ rx tx <<<"$(peer_dump "$IF_B")"
+[ "$rx" = 1372 ] && { [ "$tx" = 1428 ] || [ "$tx" = 1460 ]; } ||
+  fail "B: transfer rx=$rx tx=$tx, want 1372 and 1428 or 1460"
+read -r _ rx tx <<<"$(peer_dump "$IF_A")"
+[ "$tx" = 1372 ] && { [ "$rx" = 1428 ] || [ "$rx" = 1460 ]; } ||
+  fail "A: transfer rx=$rx tx=$tx, want 1428 or 1460 and 1372"
+teardown
+
+log "11. the interface moved into another namespace keeps working; deleting it there ends the daemon"
 setup tundra tundra 4 no
 new_ns NS_T t
 ip -n "$NS_A" link set "$IF_A" netns "$NS_T"   # like netns.sh: the daemon and socket stay in A
