@@ -271,7 +271,33 @@ read -r _ rx tx <<<"$(peer_dump "$IF_A")"
   fail "A: transfer rx=$rx tx=$tx, want 1428 or 1460 and 1372"
 teardown
 
-log "11. the interface moved into another namespace keeps working; deleting it there ends the daemon"
+log "11. tunnel MTU 34736 over a 1500-byte path (netns.sh S3) and 50 parallel streams (S2)"
+setup tundra tundra 4 no
+ip -n "$NS_A" link set "$IF_A" mtu 34736
+ip -n "$NS_B" link set "$IF_B" mtu 34736
+sleep 0.3  # the daemons follow the MTU change
+ping_ok "$NS_A" 198.19.0.2 || fail "ping at MTU 34736"
+in_ns "$NS_A" ping -c 2 -i 0.2 -w 5 -q -s 30000 198.19.0.2 >/dev/null || fail "30000-byte pings"
+for dir in "" -R; do
+  in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
+  sleep 0.3
+  in_ns "$NS_A" timeout 60 iperf3 -c 198.19.0.2 -n 100M $dir >/dev/null || fail "iperf3 $dir at MTU 34736"
+done
+in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
+sleep 0.3
+in_ns "$NS_A" timeout 60 iperf3 -c 198.19.0.2 -P 50 -t 2 -J > "$LOG_DIR/iperf-p50.json" || fail "iperf3 -P 50"
+python3 - "$LOG_DIR/iperf-p50.json" <<'PY' || fail "iperf3 -P 50 moved nothing"
+import json, sys
+r = json.load(open(sys.argv[1]))["end"]["sum_received"]
+assert r["bytes"] > 10_000_000, r
+PY
+for ifn in "$IF_A" "$IF_B"; do
+  n=$(stat_of "$ifn" drop_send_failed)
+  [ "${n:-1}" = 0 ] || fail "$ifn: $n datagrams failed to send"
+done
+teardown
+
+log "12. the interface moved into another namespace keeps working; deleting it there ends the daemon"
 setup tundra tundra 4 no
 new_ns NS_T t
 ip -n "$NS_A" link set "$IF_A" netns "$NS_T"   # like netns.sh: the daemon and socket stay in A

@@ -287,7 +287,8 @@ Status UdpBind::Send(std::span<const ByteSpan> datagrams, const Endpoint& to) {
     size_t n = 1;
     size_t bytes = datagrams[i].size();
     const size_t segment = datagrams[i].size();
-    if (gso_.load(std::memory_order_relaxed)) {
+    if (gso_.load(std::memory_order_relaxed) &&
+        segment <= gso_segment_limit_.load(std::memory_order_relaxed)) {
       while (i + n < datagrams.size() && n < kMaxGsoSegments &&
              datagrams[i + n].size() <= segment &&
              bytes + datagrams[i + n].size() <= kMaxGsoBytes) {
@@ -300,6 +301,17 @@ Status UdpBind::Send(std::span<const ByteSpan> datagrams, const Endpoint& to) {
     Status s = SendRun(fd, to, true, run, n > 1 ? segment : 0);
     if (!s.ok() && s.error().code() == EINVAL && to.has_source()) {
       s = SendRun(fd, to, false, run, n > 1 ? segment : 0);  // the sticky source is gone
+    }
+    if (!s.ok() && n > 1 && s.error().code() == EMSGSIZE) {
+      // Datagrams larger than the path MTU cannot be segmented by the kernel (each would need IP
+      // fragmentation): send runs of this size one by one from now on, which fragments them.
+      size_t limit = gso_segment_limit_.load(std::memory_order_relaxed);
+      while (segment - 1 < limit && !gso_segment_limit_.compare_exchange_weak(
+                                        limit, segment - 1, std::memory_order_relaxed)) {
+      }
+      TUNDRA_LOG(kVerbose, "UDP GSO: {}-byte datagrams exceed the path MTU, sent one by one",
+                 segment);
+      continue;
     }
     if (!s.ok() && n > 1 && (s.error().code() == EIO || s.error().code() == EINVAL)) {
       // The kernel refused segmentation offload here: stop using it, send one by one.

@@ -58,6 +58,8 @@ class UdpBind final : public Bind {
   int fd4_ = -1;                                      // borrowed from receivers_
   int fd6_ = -1;
   std::atomic<bool> gso_{false};
+  // Runs of datagrams larger than this are not offloaded (EMSGSIZE: beyond the path MTU).
+  std::atomic<size_t> gso_segment_limit_{SIZE_MAX};
   std::atomic<uint64_t> truncated_{0};
 };
 
