@@ -239,6 +239,20 @@ TEST_F(PairTest, PeerRemovalAndReAdd) {
   EXPECT_TRUE(Ping(b_, a_, 5));
 }
 
+// netns.sh S8: after a private key change the next packet handshakes at once, although the
+// last handshake was less than REKEY_TIMEOUT ago.
+TEST_F(PairTest, PrivateKeyChangeHandshakesAtOnce) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  const crypto::PublicKey old_pub = a_.pub;
+  a_.key = crypto::GeneratePrivateKey();
+  a_.pub = crypto::PublicFromPrivate(a_.key);
+  Apply(a_, {"private_key=" + ToHex(a_.key.span())});
+  Apply(b_, {"public_key=" + ToHex(old_pub), "remove=true"});
+  Apply(b_, Config(b_, a_));
+  EXPECT_TRUE(Ping(a_, b_, 2));  // no clock advance: B only knows A's new key
+}
+
 TEST_F(PairTest, ReplayedDataIsDroppedAndEndpointDoesNotMove) {
   std::vector<std::vector<uint8_t>> captured;
   std::mutex mu;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <limits>
 
 #include "tundra/base/log.h"
 #include "tundra/crypto/x25519.h"
@@ -152,10 +153,13 @@ Status Device::SetPrivateKeyLocked(const crypto::PrivateKey& key) {
       peer->handshake_index = 0;
     }
     peer->handshake.Clear();
-    // Current and next sessions may no longer send: the next packet starts a handshake.
+    // Current and next sessions may no longer send: the next packet starts a handshake, at
+    // once (the kernel's wg_noise_expire_current_peer_keypairs lifts the REKEY_TIMEOUT limit).
     for (const auto& kp : {peer->keypairs.current(), peer->keypairs.next()}) {
       if (kp) kp->sending_valid.store(false);
     }
+    peer->last_sent_handshake.reset();
+    peer->last_initiation_ns.store(std::numeric_limits<int64_t>::min() / 2);
   }
   return OkStatus();
 }
