@@ -1,0 +1,128 @@
+#!/bin/bash
+# System scenarios from the kernel's netns.sh (../shared/reference/testing-and-protocol-
+# constants.md §4), tundra <-> tundra unless noted:
+#   S5  roaming: the peer's endpoint follows a new listen port after one packet (IPv4 and IPv6)
+#   S7  crypto-routing source filter: a datagram from an address that now belongs to another
+#       peer is not delivered, and is again once that peer is removed
+#   S8  a private key change re-handshakes at once: the next single ping gets through
+#   S15 configuration scale: 130,560 allowed IPs on one peer through `wg setconf`
+#   S18 peers with low-order public keys: not one byte is sent to their endpoint
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/wg_pair.sh"
+require_root
+command -v wg >/dev/null || fail "wg (wireguard-tools) is not installed"
+
+# udp_listen NS ADDR PORT SECONDS OUT: prints each datagram received on ADDR:PORT to OUT.
+udp_listen() {
+  in_ns "$1" python3 - "$2" "$3" "$4" > "$5" <<'PY' &
+import socket, sys, time
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM); s.bind((sys.argv[1], int(sys.argv[2])))
+end = time.time() + float(sys.argv[3])
+while (left := end - time.time()) > 0:
+    s.settimeout(left)
+    try:
+        print(s.recv(2000).decode(errors="replace"), flush=True)
+    except socket.timeout:
+        break
+PY
+  LISTENER=$!
+  sleep 0.3
+}
+# udp_send NS SRC DST PORT TEXT
+udp_send() {
+  in_ns "$1" python3 -c '
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM); s.bind((sys.argv[1], 0))
+s.sendto(sys.argv[4].encode(), (sys.argv[2], int(sys.argv[3])))' "$2" "$3" "$4" "$5"
+}
+
+for underlay in 4 6; do
+  log "S5: roaming over IPv$underlay: B's endpoint for A follows A's new listen port"
+  setup tundra tundra $underlay no
+  ping_ok "$NS_A" 198.19.0.2 1 || fail "first ping"
+  port=$((9998 + underlay / 6))  # 9998 for IPv4, 9999 for IPv6
+  wg set "$IF_A" listen-port $port
+  in_ns "$NS_A" ping -c 1 -W 2 -q 198.19.0.2 >/dev/null || fail "ping after the port change"
+  want=198.18.0.1:$port
+  [ $underlay = 6 ] && want="[fd18::1]:$port"
+  got=$(wg show "$IF_B" endpoints | awk '{print $2}')
+  [ "$got" = "$want" ] || fail "B's endpoint for A is $got, want $want"
+  teardown
+done
+
+log "S7: the source filter follows the allowed IPs of every peer"
+setup tundra tundra 4 no
+wg set "$IF_A" peer "$(cat "$LOG_DIR/b.pub")" allowed-ips 198.19.0.0/24,fd19::2/128
+ping_ok "$NS_B" 198.19.0.1 1 || fail "first ping"
+udp_listen "$NS_A" 198.19.0.1 7000 1.5 "$LOG_DIR/s7a"
+udp_send "$NS_B" 198.19.0.2 198.19.0.1 7000 first
+wait $LISTENER
+grep -qx first "$LOG_DIR/s7a" || fail "the datagram from B was not delivered"
+other=$(wg genkey | wg pubkey)
+wg set "$IF_A" peer "$other" allowed-ips 198.19.0.2/32
+before=$(stat_of "$IF_A" drop_source_not_allowed)
+udp_listen "$NS_A" 198.19.0.1 7000 1.5 "$LOG_DIR/s7b"
+udp_send "$NS_B" 198.19.0.2 198.19.0.1 7000 second
+wait $LISTENER
+! grep -q second "$LOG_DIR/s7b" || fail "delivered although 198.19.0.2 belongs to another peer"
+after=$(stat_of "$IF_A" drop_source_not_allowed)
+[ "$after" -gt "$before" ] || fail "the filtered datagram was not counted ($before -> $after)"
+wg set "$IF_A" peer "$other" remove
+udp_listen "$NS_A" 198.19.0.1 7000 1.5 "$LOG_DIR/s7c"
+udp_send "$NS_B" 198.19.0.2 198.19.0.1 7000 third
+wait $LISTENER
+grep -qx third "$LOG_DIR/s7c" || fail "not delivered after the other peer was removed"
+teardown
+
+log "S8: a new private key, and the next single ping handshakes and gets through"
+setup tundra tundra 4 no
+ping_ok "$NS_A" 198.19.0.2 1 || fail "first ping"
+old_pub=$(cat "$LOG_DIR/a.pub")
+wg genkey > "$LOG_DIR/a2.key"
+wg set "$IF_A" private-key "$LOG_DIR/a2.key"
+wg set "$IF_B" peer "$(wg pubkey < "$LOG_DIR/a2.key")" allowed-ips 198.19.0.1/32,fd19::1/128 \
+  endpoint 198.18.0.1:51820 peer "$old_pub" remove
+in_ns "$NS_A" ping -c 1 -W 1 -q 198.19.0.2 >/dev/null || fail "ping right after the key change"
+teardown
+
+log "S15: 130,560 allowed IPs on one peer through wg setconf"
+setup tundra tundra 4 no
+python3 - "$LOG_DIR" > "$LOG_DIR/big.conf" <<'PY'
+import sys
+d = sys.argv[1]
+print("[Interface]\nPrivateKey = " + open(d + "/a.key").read().strip())
+print("[Peer]\nPublicKey = " + open(d + "/b.pub").read().strip())
+for i in range(255):
+    print("AllowedIPs = " + ",".join(f"{i}.{j}.0.0/16" for j in range(256)))
+    print("AllowedIPs = " + ",".join(f"abcd::{i:x}:{j:x}/128" for j in range(256)))
+PY
+start=$(date +%s%N)
+wg setconf "$IF_A" "$LOG_DIR/big.conf" || fail "wg setconf with 130,560 allowed IPs"
+n=$(wg show "$IF_A" allowed-ips | wc -w)
+log "setconf + show took $((($(date +%s%N) - start) / 1000000)) ms"
+[ "$n" = 130561 ] || fail "wg show allowed-ips: $n words, want 130561 (the key + 130,560 prefixes)"
+wg showconf "$IF_A" > /dev/null || fail "wg showconf"
+teardown
+
+log "S18: peers with low-order public keys get no handshake: nothing reaches their endpoint"
+setup tundra tundra 4 no
+udp_listen "$NS_A" 127.0.0.1 1111 2.5 "$LOG_DIR/s18"
+for point in \
+  0000000000000000000000000000000000000000000000000000000000000000 \
+  0100000000000000000000000000000000000000000000000000000000000000 \
+  e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800 \
+  5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157 \
+  ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f \
+  edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f \
+  eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f; do
+  key=$(python3 -c 'import base64, sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$point")
+  wg set "$IF_A" peer "$key" persistent-keepalive 1 endpoint 127.0.0.1:1111 2>>"$LOG_DIR/s18.err" ||
+    log "wg set refused the low-order key $key: $(tail -1 "$LOG_DIR/s18.err")"
+done
+wait $LISTENER
+[ ! -s "$LOG_DIR/s18" ] || fail "bytes reached the low-order peers' endpoint: $(head -c 200 "$LOG_DIR/s18")"
+teardown
+
+log "PASS"
