@@ -232,7 +232,9 @@ TEST_F(PairTest, PeerRemovalAndReAdd) {
   EXPECT_TRUE(WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kNoRoute) == 1; }));
   b_.tun->Inject(Ping4(b_.inner4, a_.inner4, 3));
   EXPECT_TRUE(WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kUnknownIndex) >= 1; }));
-  EXPECT_TRUE(a_.tun->TakeWritten().empty());
+  for (const auto& w : a_.tun->TakeWritten()) {  // only the ICMP error for ping 2, not ping 3
+    EXPECT_TRUE(w.size() >= 28 && w[9] == 1 && w[20] == 3);
+  }
   Apply(a_, Config(a_, b_));
   Advance(seconds(6));  // past B's REKEY_TIMEOUT rate limit
   EXPECT_TRUE(Ping(a_, b_, 4));
@@ -251,6 +253,26 @@ TEST_F(PairTest, PrivateKeyChangeHandshakesAtOnce) {
   Apply(b_, {"public_key=" + ToHex(old_pub), "remove=true"});
   Apply(b_, Config(b_, a_));
   EXPECT_TRUE(Ping(a_, b_, 2));  // no clock advance: B only knows A's new key
+}
+
+// A packet no peer takes is answered with ICMP host unreachable from its destination.
+TEST_F(PairTest, NoRouteIsAnsweredWithIcmpUnreachable) {
+  StartBoth();
+  a_.tun->Inject(Ping4(a_.inner4, "198.19.0.99", 1));
+  std::vector<uint8_t> icmp;
+  EXPECT_TRUE(WaitFor([&] {
+    for (auto& w : a_.tun->TakeWritten()) {
+      if (w.size() >= 28 && w[9] == 1 && w[20] == 3) icmp = w;
+    }
+    return !icmp.empty();
+  }));
+  ASSERT_GE(icmp.size(), 28u);
+  EXPECT_EQ(icmp[21], 1);  // host unreachable
+  EXPECT_EQ(icmp[12], 198);
+  EXPECT_EQ(icmp[15], 99);  // from 198.19.0.99
+  EXPECT_EQ(icmp[19], 1);   // to 198.19.0.1
+  EXPECT_EQ(a_.dev->icmp_errors_sent(), 1u);
+  EXPECT_EQ(a_.dev->drops().Get(proto::DropReason::kNoRoute), 1u);
 }
 
 TEST_F(PairTest, ReplayedDataIsDroppedAndEndpointDoesNotMove) {

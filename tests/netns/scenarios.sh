@@ -7,6 +7,8 @@
 #   S8  a private key change re-handshakes at once: the next single ping gets through
 #   S15 configuration scale: 130,560 allowed IPs on one peer through `wg setconf`
 #   S18 peers with low-order public keys: not one byte is sent to their endpoint
+#   S13 a destination no peer owns gets ICMP host / address unreachable at once (v4 and v6),
+#       and so does a peer without an endpoint
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/wg_pair.sh"
 require_root
@@ -123,6 +125,30 @@ for point in \
 done
 wait $LISTENER
 [ ! -s "$LOG_DIR/s18" ] || fail "bytes reached the low-order peers' endpoint: $(head -c 200 "$LOG_DIR/s18")"
+teardown
+
+log "S13: no peer for the destination, or no endpoint: ICMP unreachable, not a timeout"
+setup tundra tundra 4 no
+in_ns "$NS_A" ping -c 1 -W 3 198.19.0.99 > "$LOG_DIR/s13a" 2>&1 && fail "ping to 198.19.0.99 succeeded"
+grep -q "From 198.19.0.99 .*Destination Host Unreachable" "$LOG_DIR/s13a" ||
+  fail "no host unreachable: $(cat "$LOG_DIR/s13a")"
+in_ns "$NS_A" ping -c 1 -W 3 fd19::99 > "$LOG_DIR/s13b" 2>&1 && fail "ping to fd19::99 succeeded"
+grep -qi "From fd19::99 .*Address unreachable" "$LOG_DIR/s13b" ||
+  fail "no address unreachable: $(cat "$LOG_DIR/s13b")"
+other=$(wg genkey | wg pubkey)
+wg set "$IF_A" peer "$other" allowed-ips 198.19.0.77/32
+in_ns "$NS_A" ping -c 1 -W 3 198.19.0.77 > "$LOG_DIR/s13c" 2>&1 && fail "ping to an endpoint-less peer"
+grep -q "Destination Host Unreachable" "$LOG_DIR/s13c" || fail "no endpoint: $(cat "$LOG_DIR/s13c")"
+# A TCP connect fails at once (EHOSTUNREACH) instead of retrying for minutes.
+in_ns "$NS_A" timeout 5 python3 -c '
+import socket, sys
+try:
+    socket.create_connection(("198.19.0.99", 80), timeout=4)
+except OSError as e:
+    sys.exit(0 if e.errno == 113 else f"connect: {e}")
+sys.exit("connected")' || fail "TCP connect to 198.19.0.99 did not fail with EHOSTUNREACH"
+n=$(stat_of "$IF_A" icmp_unreachable_sent)
+[ "${n:-0}" -ge 4 ] || fail "icmp_unreachable_sent=$n"
 teardown
 
 log "PASS"

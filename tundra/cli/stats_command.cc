@@ -48,9 +48,9 @@ int RunStats(CommandArgs args) {
   ArgParser p("tundra stats", "IFNAME",
               "Print the tundra daemon's counters of dropped packets on IFNAME, one per reason\n"
               "(invalid_mac1, replayed, source_not_allowed, no_route, ...; tun_* for the TUN\n"
-              "device itself), and what the TUN offloads did (super-packets split on read,\n"
-              "packets coalesced on write). Counters that are zero are left out unless --all is\n"
-              "given.");
+              "device itself), what the TUN offloads did (super-packets split on read, packets\n"
+              "coalesced on write) and the ICMP unreachable errors sent back for packets no peer\n"
+              "could take. Counters that are zero are left out unless --all is given.");
   p.Flag("all", "also print counters that are zero");
   auto parsed = p.Parse(args, 1, 1);
   if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
@@ -86,7 +86,8 @@ int RunStats(CommandArgs args) {
         return ReportError(MakeError(EPROTO, fmt::format("stats {}: errno={}", ifname, value)));
       continue;
     }
-    // drop_REASON (the tunnel), tun_drop_REASON (the TUN layer), tun_* (its offloads).
+    // drop_REASON (the tunnel), tun_drop_REASON (the TUN layer), then the rest: tun_* (its
+    // offloads), icmp_unreachable_sent.
     const bool tun = key.rfind("tun_", 0) == 0;
     const std::string rest = tun ? key.substr(4) : key;
     if (rest.rfind("drop_", 0) != 0) {
@@ -98,7 +99,7 @@ int RunStats(CommandArgs args) {
     if (value != "0" || parsed->Has("all")) out += fmt::format("  {:<22} {}\n", name, value);
   }
   fmt::print("{}: dropped packets by reason ({} in all)\n{}", ifname, total, out);
-  if (!offloads.empty()) fmt::print("{}: TUN offloads\n{}", ifname, offloads);
+  if (!offloads.empty()) fmt::print("{}: other counters\n{}", ifname, offloads);
   return kExitOk;
 }
 

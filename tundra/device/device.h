@@ -75,6 +75,8 @@ class Device {
   tun::TunOffloadCounters::Snapshot tun_offloads() const { return tun_->offloads(); }
   // Cookie replies accepted from peers (this device was asked to prove its address).
   uint64_t cookie_replies_accepted() const { return cookie_replies_accepted_.load(); }
+  // ICMP destination-unreachable errors written back into the TUN (no route, no endpoint).
+  uint64_t icmp_errors_sent() const { return icmp_errors_sent_.load(); }
 
   // Follows `ip link set mtu`.
   void SetMtu(int mtu) { mtu_.store(mtu, std::memory_order_relaxed); }
@@ -127,6 +129,11 @@ class Device {
   void RequestInitiation(const PeerPtr& peer);
   void SendInitiation(const PeerPtr& peer, bool is_retry);
   void KeepKeyFreshSending(const PeerPtr& peer, const proto::Keypair& keypair, TimePoint now);
+  // Answers `packet` (read from the TUN, undeliverable) with an ICMP destination unreachable
+  // written back into the TUN, at most kIcmpErrorsPerSecond (burst kIcmpErrorBurst).
+  void SendUnreachable(ByteSpan packet);
+  // Every TUN write goes through here: the udp and tun threads both write.
+  Result<size_t> WriteTun(std::span<const MutableByteSpan> packets);
   Status SendDatagrams(std::span<const ByteSpan> datagrams, const transport::Endpoint& to);
 
   // --- receive path (receive.cc) ---
@@ -181,6 +188,11 @@ class Device {
   proto::RateLimiter rate_limiter_;
   DropCounters drops_;
   std::atomic<uint64_t> cookie_replies_accepted_{0};
+
+  std::mutex tun_write_mu_;               // TunDevice::Write is single-threaded
+  double icmp_tokens_ = 0;                // guarded by tun_write_mu_
+  std::optional<TimePoint> icmp_refill_;  // guarded by tun_write_mu_
+  std::atomic<uint64_t> icmp_errors_sent_{0};
 
   // Control-thread work queue.
   std::mutex work_mu_;

@@ -115,7 +115,7 @@ void Device::ReceiveBatch(std::span<transport::RecvPacket> packets) {
     if (inner != 0) to_tun.emplace_back(packet.data.data(), proto::kDataHeaderSize + inner);
   }
   if (to_tun.empty()) return;
-  auto written = tun_->Write(to_tun, proto::kDataHeaderSize);
+  auto written = WriteTun(to_tun);
   if (!written.ok()) {
     drops_.Add(proto::DropReason::kTunWrite, to_tun.size());
     TUNDRA_LOG_RATELIMITED(kVerbose, "{}: TUN write: {}", options_.name, written.error().message());

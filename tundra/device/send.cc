@@ -3,10 +3,13 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "tundra/base/log.h"
 #include "tundra/device/device.h"
+#include "tundra/device/icmp.h"
 #include "tundra/proto/constants.h"
 #include "tundra/proto/tai64n.h"
 
@@ -19,6 +22,9 @@ constexpr size_t kTailroom = proto::kPaddingMultiple + proto::kAeadTagLen;
 constexpr size_t kMaxPacket = 65535;
 constexpr size_t kBufSize = kHeadroom + kMaxPacket + kTailroom;
 constexpr size_t kMaxBatch = 128;
+// ICMP errors for undeliverable packets: Linux's default icmp_msgs_per_sec / icmp_msgs_burst.
+constexpr double kIcmpErrorsPerSecond = 1000;
+constexpr double kIcmpErrorBurst = 50;
 
 // Destination address of an IP packet, for the allowed-IPs lookup. Null when malformed.
 const uint8_t* Destination(const uint8_t* pkt, size_t len, bool& v6) {
@@ -90,6 +96,7 @@ void Device::TunLoop() {
           if (peer == nullptr) {
             drops_.Add(dst == nullptr ? proto::DropReason::kInvalidPacket
                                       : proto::DropReason::kNoRoute);
+            if (dst != nullptr) SendUnreachable(ByteSpan(bufs[i].data() + kHeadroom, sizes[i]));
             continue;
           }
           bool seen = false;
@@ -128,6 +135,9 @@ void Device::SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> b
   }
   if (!endpoint) {
     drops_.Add(proto::DropReason::kNoEndpoint, bufs.size());
+    for (size_t i = 0; i < bufs.size(); ++i) {
+      SendUnreachable(ByteSpan(bufs[i].data() + kHeadroom, lens[i]));
+    }
     return;
   }
   // Keep order behind packets already waiting for a session.
@@ -250,6 +260,31 @@ void Device::FlushStaged(const PeerPtr& peer, bool keepalive) {
   } else if (keypair) {
     KeepKeyFreshSending(peer, *keypair, now);
   }
+}
+
+Result<size_t> Device::WriteTun(std::span<const MutableByteSpan> packets) {
+  std::lock_guard lock(tun_write_mu_);
+  return tun_->Write(packets, proto::kDataHeaderSize);
+}
+
+void Device::SendUnreachable(ByteSpan packet) {
+  std::array<uint8_t, proto::kDataHeaderSize + kMaxIcmpError> buf;
+  const size_t len = BuildUnreachable(packet, MutableByteSpan(buf).subspan(proto::kDataHeaderSize));
+  if (len == 0) return;
+  {
+    std::lock_guard lock(tun_write_mu_);
+    const TimePoint now = clock_.Now();
+    const double elapsed =
+        icmp_refill_ ? std::chrono::duration<double>(now - *icmp_refill_).count() : 1e9;
+    icmp_refill_ = now;
+    icmp_tokens_ = std::min(kIcmpErrorBurst, icmp_tokens_ + elapsed * kIcmpErrorsPerSecond);
+    if (icmp_tokens_ < 1) return;
+    icmp_tokens_ -= 1;
+    const MutableByteSpan one(buf.data(), proto::kDataHeaderSize + len);
+    auto written = tun_->Write(std::span<const MutableByteSpan>(&one, 1), proto::kDataHeaderSize);
+    if (!written.ok() || *written != 1) return;
+  }
+  icmp_errors_sent_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Device::RequestInitiation(const PeerPtr& peer) {

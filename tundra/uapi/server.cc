@@ -241,6 +241,7 @@ void Server::ServeConnection(int fd) {
           counters.emplace_back(fmt::format("tun_drop_{}", tun::TunDropReasonName(reason)),
                                 device_.tun_drops().Get(reason));
         }
+        counters.emplace_back("icmp_unreachable_sent", device_.icmp_errors_sent());
         const tun::TunOffloadCounters::Snapshot off = device_.tun_offloads();
         counters.emplace_back("tun_super_packets_read", off.super_packets_read);
         counters.emplace_back("tun_segments_split", off.segments_split);
