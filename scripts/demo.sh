@@ -74,6 +74,9 @@ ip netns exec "$A" iperf3 -c 198.19.0.2 -t 3 | grep -E 'sender|receiver'
 step "wg show on host A"
 run wg show "$IF_A"
 
+step "tundra stats on host A: drops by reason, and the TUN offloads at work"
+run "$TUNDRA" stats "$IF_A"
+
 step "Tearing down: deleting the interfaces stops the daemons"
 ip -n "$A" link del "$IF_A"; ip -n "$B" link del "$IF_B"
 for _ in $(seq 50); do
