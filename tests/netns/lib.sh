@@ -79,13 +79,19 @@ in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # A unique interface name (<= 15 bytes): PREFIX + run id.
 ifname() { echo "${1}$((RUN_ID % 100000))"; }
 
-# start_impl NS IMPL IFNAME: tundra | tundra-no-offload | wireguard-go | wireguard-go-modern,
-# daemonized, then wait for the UAPI socket.
+# start_impl NS IMPL IFNAME: tundra | tundra-no-offload | tundra-tun-fd[-no-vnet] (the TUN
+# comes from a parent through WG_TUN_FD) | wireguard-go | wireguard-go-modern, daemonized, then
+# wait for the UAPI socket.
 start_impl() {
   local ns=$1 impl=$2 ifn=$3 bin args=()
   case $impl in
     tundra) bin=$TUNDRA_BIN ;;
     tundra-no-offload) bin=$TUNDRA_BIN args=(daemon --no-offload) ;;
+    tundra-tun-fd | tundra-tun-fd-no-vnet)  # a parent opens the TUN and passes WG_TUN_FD
+      args=("$TUNDRA_BIN")
+      [ "$impl" = tundra-tun-fd-no-vnet ] && args=(--no-vnet "$TUNDRA_BIN")
+      bin="$(dirname "${BASH_SOURCE[0]}")/tun_fd_exec.py"
+      ;;
     wireguard-go) bin=$WG_GO ;;
     wireguard-go-modern) bin=$WG_GO_MODERN ;;
     *) fail "unknown implementation $impl" ;;

@@ -7,6 +7,7 @@
 #   S8  a private key change re-handshakes at once: the next single ping gets through
 #   S15 configuration scale: 130,560 allowed IPs on one peer through `wg setconf`
 #   S18 peers with low-order public keys: not one byte is sent to their endpoint
+#   WG_TUN_FD: the daemon runs on a TUN a parent opened (with and without IFF_VNET_HDR)
 #   S13 a destination no peer owns gets ICMP host / address unreachable at once (v4 and v6),
 #       and so does a peer without an endpoint
 source "$(dirname "$0")/lib.sh"
@@ -126,6 +127,28 @@ done
 wait $LISTENER
 [ ! -s "$LOG_DIR/s18" ] || fail "bytes reached the low-order peers' endpoint: $(head -c 200 "$LOG_DIR/s18")"
 teardown
+
+for impl in tundra-tun-fd tundra-tun-fd-no-vnet; do
+  log "WG_TUN_FD ($impl): tundra serves a TUN its parent opened; deleting it ends the daemon"
+  setup $impl wireguard-go 4 no
+  ping_ok "$NS_A" 198.19.0.2 || fail "ping A->B"
+  ping_ok "$NS_B" 198.19.0.1 || fail "ping B->A"
+  in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
+  sleep 0.3
+  in_ns "$NS_A" iperf3 -c 198.19.0.2 -n 20M >/dev/null || fail "iperf3 over the inherited TUN"
+  n=$(stat_of "$IF_A" tun_super_packets_read)
+  if [ $impl = tundra-tun-fd ]; then
+    [ "${n:-0}" -gt 0 ] || fail "offloads unused on an inherited IFF_VNET_HDR TUN"
+  else
+    [ "${n:-1}" = 0 ] || fail "super-packets on a TUN without IFF_VNET_HDR"
+  fi
+  teardown
+done
+WG_TUN_FD=250 "$TUNDRA_BIN" -f tfdbad0 2>"$LOG_DIR/badfd" && fail "WG_TUN_FD=250 (closed) accepted"
+grep -q "WG_TUN_FD: ioctl(TUNGETIFF) on descriptor 250" "$LOG_DIR/badfd" ||
+  fail "WG_TUN_FD=250: $(cat "$LOG_DIR/badfd")"
+WG_TUN_FD=x "$TUNDRA_BIN" -f tfdbad0 2>"$LOG_DIR/badfd" && fail "WG_TUN_FD=x accepted"
+grep -q "WG_TUN_FD=x: not a descriptor number" "$LOG_DIR/badfd" || fail "WG_TUN_FD=x: $(cat "$LOG_DIR/badfd")"
 
 log "S13: no peer for the destination, or no endpoint: ICMP unreachable, not a timeout"
 setup tundra tundra 4 no

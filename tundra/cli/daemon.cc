@@ -91,9 +91,15 @@ int RunDaemonProcess(const DaemonOptions& options) {
   tun_options.no_pi = true;
   tun_options.vnet_hdr = options.offload;
   tun_options.batch_size = 128;
-  auto tun = tun::LinuxTun::Open(tun_options);
-  if (!tun.ok()) return fail(tun.error());
+  auto tun = options.tun_fd >= 0
+                 ? tun::LinuxTun::Adopt(UniqueFd(options.tun_fd), tun_options.batch_size)
+                 : tun::LinuxTun::Open(tun_options);
+  if (!tun.ok()) return fail(options.tun_fd >= 0 ? tun.error().Wrap("WG_TUN_FD") : tun.error());
   const std::string name = (*tun)->name();
+  if (name != options.ifname) {
+    TUNDRA_LOG(kInfo, "{}: the inherited TUN is {}: serving it under that name", options.ifname,
+               name);
+  }
   if ((*tun)->vnet_hdr()) {
     // Without offloads (an old kernel) the virtio-net header is still valid, one packet each.
     auto offloads = (*tun)->EnableOffloads();

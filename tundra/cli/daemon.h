@@ -21,6 +21,7 @@ struct DaemonOptions {
   int mtu = 1420;
   bool offload = true;  // IFF_VNET_HDR + TUNSETOFFLOAD: super-packets split on read, GRO on write
   int uapi_fd = -1;     // WG_UAPI_FD: an inherited listening socket
+  int tun_fd = -1;      // WG_TUN_FD: an inherited descriptor attached to a TUN (no PI)
   std::string socket_dir = "/var/run/wireguard";
 };
 

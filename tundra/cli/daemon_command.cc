@@ -21,7 +21,9 @@ int RunDaemon(CommandArgs args) {
               "interface and the socket are ready.\n\n"
               "Environment: LOG_LEVEL=silent|error|info|verbose|debug (default error; when set,\n"
               "the background daemon keeps logging to stderr), WG_PROCESS_FOREGROUND=1,\n"
-              "WG_UAPI_FD=N (an inherited listening socket).");
+              "WG_UAPI_FD=N (an inherited listening socket), WG_TUN_FD=N (an inherited\n"
+              "descriptor already attached to a TUN without PI: its device is used and named\n"
+              "as the kernel reports it).");
   p.Flag("foreground", "stay in the foreground", 'f');
   p.Option("mtu", "BYTES", "MTU of the new interface (default 1420)");
   p.Flag("no-offload",
@@ -62,9 +64,15 @@ int RunDaemon(CommandArgs args) {
     if (options.uapi_fd < 0)
       return ReportError(InvalidArgument("WG_UAPI_FD: not a descriptor"), kExitUsage);
   }
-  if (std::getenv("WG_TUN_FD") != nullptr) {
-    return ReportError(
-        InvalidArgument("WG_TUN_FD is not supported: let tundra create the interface"), kExitUsage);
+  if (const char* fd = std::getenv("WG_TUN_FD"); fd != nullptr) {
+    const std::string_view text(fd);
+    int v = -1;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || ptr != text.data() + text.size() || v < 0) {
+      return ReportError(InvalidArgument(fmt::format("WG_TUN_FD={}: not a descriptor number", fd)),
+                         kExitUsage);
+    }
+    options.tun_fd = v;
   }
   LogLevel level = LogLevel::kError;
   if (const char* l = std::getenv("LOG_LEVEL"); l != nullptr) {

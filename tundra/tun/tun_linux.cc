@@ -230,6 +230,38 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::OpenOnFd(UniqueFd tun_fd, const TunO
   return std::unique_ptr<LinuxTun>(new LinuxTun(kernel, std::move(tun_fd), name, flags, options));
 }
 
+Result<std::unique_ptr<LinuxTun>> LinuxTun::Adopt(UniqueFd tun_fd, size_t batch_size,
+                                                  KernelInterface& kernel) {
+  const int fd = tun_fd.get();
+  struct ifreq got;
+  std::memset(&got, 0, sizeof(got));
+  if (kernel.ioctl(fd, TUNGETIFF, &got) < 0) {
+    const int err = errno;
+    return Error(err, fmt::format("ioctl(TUNGETIFF) on descriptor {}", fd),
+                 std::string(std::strerror(err)) + " (not a descriptor attached to a TUN device)");
+  }
+  const std::string name(got.ifr_name, strnlen(got.ifr_name, IFNAMSIZ));
+  const uint16_t flags = static_cast<uint16_t>(got.ifr_flags) | IFF_NO_PI;
+  if ((flags & IFF_TUN) == 0) {
+    return MakeError(EINVAL, fmt::format("descriptor {} is attached to {}, a TAP device (a TUN "
+                                         "is needed)",
+                                         fd, name));
+  }
+  const int fl = kernel.fcntl(fd, F_GETFL, 0);
+  if (fl < 0 || kernel.fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    return ErrnoError("fcntl(O_NONBLOCK) " + name);
+  }
+  if (kernel.fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return ErrnoError("fcntl(FD_CLOEXEC) " + name);
+  TunOptions options;
+  options.name = name;
+  options.mode = TunMode::kTun;
+  options.no_pi = true;
+  options.vnet_hdr = (flags & IFF_VNET_HDR) != 0;
+  options.multi_queue = (flags & IFF_MULTI_QUEUE) != 0;
+  options.batch_size = batch_size;
+  return std::unique_ptr<LinuxTun>(new LinuxTun(kernel, std::move(tun_fd), name, flags, options));
+}
+
 LinuxTun::LinuxTun(KernelInterface& kernel, UniqueFd fd, std::string name, uint16_t flags,
                    const TunOptions& options)
     : kernel_(kernel),

@@ -81,6 +81,13 @@ class LinuxTun final : public TunDevice {
   static Result<std::unique_ptr<LinuxTun>> OpenOnFd(UniqueFd tun_fd, const TunOptions& options,
                                                     KernelInterface& kernel = RealKernel());
 
+  // Takes over a descriptor already attached to a TUN device elsewhere (wireguard-go's
+  // WG_TUN_FD: TUNSETIFF done by a privileged parent). TUNGETIFF supplies the name and flags;
+  // the device must be a TUN without the PI header (IFF_NO_PI cannot be read back: TUNGETIFF
+  // reports IFF_NOFILTER in that bit), which is what wireguard-go assumes too.
+  static Result<std::unique_ptr<LinuxTun>> Adopt(UniqueFd tun_fd, size_t batch_size = 64,
+                                                 KernelInterface& kernel = RealKernel());
+
   ~LinuxTun() override = default;
   LinuxTun(const LinuxTun&) = delete;
   LinuxTun& operator=(const LinuxTun&) = delete;

@@ -646,3 +646,42 @@ TEST_F(TunLinuxTest, OffloadNeedsVnetHdrAndPassesFlagsByValue) {
 
 }  // namespace
 }  // namespace tundra::tun
+
+namespace tundra::tun {
+namespace {
+
+TEST_F(TunLinuxTest, AdoptLearnsNameAndFlagsFromTheKernel) {
+  auto reply = [](uint16_t flags) {
+    return Invoke([flags](int, unsigned long, void* arg) {
+      auto* ifr = static_cast<struct ifreq*>(arg);
+      std::strcpy(ifr->ifr_name, "wg7");
+      ifr->ifr_flags = static_cast<short>(flags | IFF_NOFILTER);
+      return 0;
+    });
+  };
+  EXPECT_CALL(kernel_, ioctl(kFd, TUNGETIFF, _))
+      .WillOnce(reply(IFF_TUN | IFF_VNET_HDR))
+      .WillOnce(reply(IFF_TAP))
+      .WillOnce(::testing::SetErrnoAndReturn(EBADFD, -1));
+  EXPECT_CALL(kernel_, fcntl(kFd, _, _)).WillRepeatedly(Return(0));
+  EXPECT_CALL(kernel_, close(kFd)).Times(3).WillRepeatedly(Return(0));
+  auto tun = LinuxTun::Adopt(UniqueFd(kFd, &kernel_), 128, kernel_);
+  ASSERT_TRUE(tun.ok()) << tun.error().message();
+  EXPECT_EQ((*tun)->name(), "wg7");
+  EXPECT_TRUE((*tun)->vnet_hdr());
+  EXPECT_FALSE((*tun)->has_pi());
+  EXPECT_EQ((*tun)->BatchSize(), 128u);
+  tun->reset();
+  auto tap = LinuxTun::Adopt(UniqueFd(kFd, &kernel_), 128, kernel_);
+  ASSERT_FALSE(tap.ok());
+  EXPECT_EQ(tap.error().message(),
+            "descriptor 42 is attached to wg7, a TAP device (a TUN is needed)");
+  auto bad = LinuxTun::Adopt(UniqueFd(kFd, &kernel_), 128, kernel_);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), EBADFD);
+  EXPECT_NE(bad.error().message().find("not a descriptor attached to a TUN device"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace tundra::tun
