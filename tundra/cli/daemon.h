@@ -1,4 +1,5 @@
-// The tunnel daemon process (wireguard-go main.go's contract, see docs/daemon.md):
+// The tunnel daemon process (wireguard-go main.go's contract; see the README and
+// ../shared/reference/uapi-and-wg-quick.md §3.2):
 //
 //   tundra [daemon] [-f|--foreground] IFNAME
 //
