@@ -8,6 +8,9 @@
 #   S15 configuration scale: 130,560 allowed IPs on one peer through `wg setconf`
 #   S18 peers with low-order public keys: not one byte is sent to their endpoint
 #   WG_TUN_FD: the daemon runs on a TUN a parent opened (with and without IFF_VNET_HDR)
+#   S27 a peer restarts with the same key and only the other side sends: back within ~15 s
+#   S10 A behind a NAT with a 2 s UDP conntrack timeout: B learns the NAT's address, and A's
+#       persistent keepalive keeps the way back open (without it, it closes)
 #   S13 a destination no peer owns gets ICMP host / address unreachable at once (v4 and v6),
 #       and so does a peer without an endpoint
 source "$(dirname "$0")/lib.sh"
@@ -149,6 +152,59 @@ grep -q "WG_TUN_FD: ioctl(TUNGETIFF) on descriptor 250" "$LOG_DIR/badfd" ||
   fail "WG_TUN_FD=250: $(cat "$LOG_DIR/badfd")"
 WG_TUN_FD=x "$TUNDRA_BIN" -f tfdbad0 2>"$LOG_DIR/badfd" && fail "WG_TUN_FD=x accepted"
 grep -q "WG_TUN_FD=x: not a descriptor number" "$LOG_DIR/badfd" || fail "WG_TUN_FD=x: $(cat "$LOG_DIR/badfd")"
+
+log "S27: B restarts (same key) and only A sends: A re-handshakes after ~15 s of silence"
+setup tundra tundra 4 no
+ping_ok "$NS_A" 198.19.0.2 1 || fail "first ping"
+ip -n "$NS_B" link del "$IF_B"
+wait_for 50 test ! -S "/var/run/wireguard/$IF_B.sock" || fail "B did not stop"
+start_impl "$NS_B" tundra "$IF_B"
+wg set "$IF_B" listen-port 51821 private-key "$LOG_DIR/b.key" peer "$(cat "$LOG_DIR/a.pub")" \
+  allowed-ips 198.19.0.1/32,fd19::1/128
+ip -n "$NS_B" addr add 198.19.0.2/24 dev "$IF_B"
+ip -n "$NS_B" link set "$IF_B" mtu 1420 up
+start=$(date +%s%N)
+ok=no
+for _ in $(seq 30); do
+  if in_ns "$NS_A" ping -c 1 -W 1 -q 198.19.0.2 >/dev/null; then ok=yes; break; fi
+done
+took=$((($(date +%s%N) - start) / 1000000))
+[ $ok = yes ] || fail "A never reached the restarted B"
+log "back after $took ms"
+[ $took -ge 10000 ] && [ $took -le 22000 ] || fail "recovery after $took ms, want about 15 s"
+teardown
+
+log "S10: A behind a NAT: B learns the NAT's address; persistent keepalive keeps the way open"
+setup tundra tundra 4 no
+new_ns NS_R r
+ip -n "$NS_A" link del va  # re-plumb: A - R - B, R masquerades A
+ip link add va netns "$NS_A" type veth peer name ra netns "$NS_R"
+ip link add rb netns "$NS_R" type veth peer name vb netns "$NS_B"
+ip -n "$NS_A" addr add 198.18.1.2/24 dev va
+ip -n "$NS_R" addr add 198.18.1.1/24 dev ra
+ip -n "$NS_R" addr add 198.18.0.1/24 dev rb
+ip -n "$NS_B" addr add 198.18.0.2/24 dev vb
+for l in "$NS_A va" "$NS_R ra" "$NS_R rb" "$NS_B vb"; do set -- $l; ip -n "$1" link set "$2" up; done
+ip -n "$NS_A" route add default via 198.18.1.1
+in_ns "$NS_R" sysctl -qw net.ipv4.ip_forward=1
+in_ns "$NS_R" nft 'add table ip nat; add chain ip nat post { type nat hook postrouting priority 100; }; add rule ip nat post oifname "rb" masquerade'
+in_ns "$NS_R" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=2 \
+  net.netfilter.nf_conntrack_udp_timeout_stream=2
+# B does not know where A is: it learns it from A's packets.
+wg set "$IF_B" peer "$(cat "$LOG_DIR/a.pub")" remove
+wg set "$IF_B" peer "$(cat "$LOG_DIR/a.pub")" allowed-ips 198.19.0.1/32,fd19::1/128
+wg set "$IF_A" peer "$(cat "$LOG_DIR/b.pub")" persistent-keepalive 1
+ping_ok "$NS_A" 198.19.0.2 1 || fail "ping from behind the NAT"
+ep=$(wg show "$IF_B" endpoints | awk '{print $2}')
+case $ep in 198.18.0.1:*) ;; *) fail "B's endpoint for A is $ep, want the NAT's 198.18.0.1" ;; esac
+sleep 3
+in_ns "$NS_B" ping -c 1 -W 2 -q 198.19.0.1 >/dev/null || fail "B->A after 3 s idle with keepalive"
+wg set "$IF_A" peer "$(cat "$LOG_DIR/b.pub")" persistent-keepalive 0
+sleep 4
+! in_ns "$NS_B" ping -c 1 -W 2 -q 198.19.0.1 >/dev/null ||
+  fail "B->A still works without keepalive: the NAT mapping did not expire (test broken)"
+teardown
+ip netns del "$NS_R"
 
 log "S13: no peer for the destination, or no endpoint: ICMP unreachable, not a timeout"
 setup tundra tundra 4 no
