@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <vector>
 
 #include "tundra/tun/gso_split.h"
@@ -211,6 +212,64 @@ TEST(GroTest, CoalescedGroupsSplitBackIntoTheOriginals) {
         EXPECT_EQ(seg, originals[i]) << "v6=" << v6 << " tcp=" << tcp << " seg " << i;
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace tundra::tun
+
+namespace tundra::tun {
+namespace {
+
+// Random batches (similar flows, random lengths, flags, sequence gaps and corrupted bytes):
+// every packet is written exactly once, groups stay within the limits, and a merged group is
+// one that splits back into packets of the announced size (run under ASan in sanitizer builds).
+TEST(GroTest, RandomBatchesKeepEveryPacketOnceAndWithinLimits) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<std::vector<uint8_t>> packets;
+    const size_t n = 1 + rng() % 40;
+    uint32_t seq = 1;
+    for (size_t i = 0; i < n; ++i) {
+      testing::PacketSpec s;
+      s.v6 = rng() % 3 == 0;
+      s.tcp = rng() % 4 != 0;
+      s.dport = uint16_t(2000 + rng() % 2);
+      s.tcp_flags = std::vector<uint8_t>{0x10, 0x10, 0x10, 0x18, 0x11, 0x02}[rng() % 6];
+      s.payload = rng() % 5 == 0 ? rng() % 200 : 100;
+      s.seq = rng() % 8 == 0 ? seq + 7 : seq;
+      seq = s.seq + uint32_t(s.payload);
+      std::vector<uint8_t> p = testing::BuildPacket(s);
+      if (rng() % 10 == 0) p[rng() % p.size()] ^= uint8_t(1 + rng() % 255);
+      if (rng() % 20 == 0) p.resize(rng() % (p.size() + 1));
+      packets.push_back(std::move(p));
+    }
+    std::vector<MutableByteSpan> spans;
+    for (auto& p : packets) spans.emplace_back(p.data(), p.size());
+    GroTable table;
+    table.Coalesce(spans, rng() % 2 == 0);
+    std::vector<int> seen(n, 0);
+    for (const GroTable::Write& w : table.writes()) {
+      size_t len = packets[w.head].size();
+      size_t count = 1;
+      ++seen[w.head];
+      for (int32_t i = table.next(w.head); i >= 0; i = table.next(size_t(i))) {
+        ++seen[size_t(i)];
+        ++count;
+        ASSERT_LE(w.hdr_len, packets[size_t(i)].size());
+        len += packets[size_t(i)].size() - w.hdr_len;
+      }
+      ASSERT_EQ(count, w.segments);
+      ASSERT_LE(w.segments, kGroMaxSegments);
+      ASSERT_LE(len, 65535u);
+      if (w.segments > 1) {
+        ASSERT_NE(w.vnet.gso_type, kVirtioNetHdrGsoNone);
+        ASSERT_EQ(w.vnet.hdr_len, w.hdr_len);
+      } else {
+        ASSERT_EQ(w.vnet, VirtioNetHdr{});
+      }
+    }
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(seen[i], 1) << "packet " << i << " round " << round;
   }
 }
 
