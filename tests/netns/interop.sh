@@ -159,6 +159,19 @@ sleep 0.3
 in_ns "$NS_A" iperf3 -c fd19::2 -n 100M -R -J > "$LOG_DIR/iperf6r.json" || fail "iperf3 v6 B->A"
 check_offloads "$IF_A"
 check_offloads "$IF_B"
+# Unlimited-rate UDP (netns.sh S2's iperf3 -u -b 0) over IPv4 and IPv6 inside: loss is allowed
+# (the sender outruns everything), a crash or a stall is not.
+for dst in 198.19.0.2 fd19::2; do
+  in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
+  sleep 0.3
+  in_ns "$NS_A" timeout 30 iperf3 -c $dst -u -b 0 -t 2 -J > "$LOG_DIR/iperf-udp.json" ||
+    fail "iperf3 -u -b 0 to $dst"
+  python3 - "$LOG_DIR/iperf-udp.json" <<'PY' || fail "UDP to $dst: nothing arrived"
+import json, sys
+s = json.load(open(sys.argv[1]))["end"]["sum"]
+assert s["packets"] - s["lost_packets"] > 1000, s
+PY
+done
 # UDP super-packets (UDP_SEGMENT) sent into A's TUN come out of B's as the same datagrams.
 for dst in 198.19.0.2 fd19::2; do
   in_ns "$NS_B" python3 - "$dst" > "$LOG_DIR/udp-rx" <<'PY' &
