@@ -86,7 +86,7 @@ start_impl() {
   local ns=$1 impl=$2 ifn=$3 bin args=()
   case $impl in
     tundra) bin=$TUNDRA_BIN ;;
-    tundra-no-offload) bin=$TUNDRA_BIN args=(daemon --no-offload) ;;
+    tundra-no-offload) bin=$TUNDRA_BIN args=(--no-offload) ;;  # the wireguard-go-style form
     tundra-tun-fd | tundra-tun-fd-no-vnet)  # a parent opens the TUN and passes WG_TUN_FD
       args=("$TUNDRA_BIN")
       [ "$impl" = tundra-tun-fd-no-vnet ] && args=(--no-vnet "$TUNDRA_BIN")

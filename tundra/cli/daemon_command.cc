@@ -26,9 +26,7 @@ int RunDaemon(CommandArgs args) {
               "as the kernel reports it).");
   p.Flag("foreground", "stay in the foreground", 'f');
   p.Option("mtu", "BYTES", "MTU of the new interface (default 1420)");
-  p.Flag("no-offload",
-         "read and write one packet at a time (no virtio-net header, TSO/USO splitting or GRO\n"
-         "coalescing on the TUN; for comparison and for kernels without offloads)");
+  p.Flag("no-offload", "one packet per TUN read/write (no TSO/USO split, no GRO)");
   auto parsed = p.Parse(args, 1, 1);
   if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
   if (parsed->help_requested()) {

@@ -58,8 +58,11 @@ int main(int argc, char** argv) {
       return c.run(CommandArgs(args).subspan(1));
     }
   }
-  // wireguard-go's process contract: `IMPL [-f|--foreground] IFNAME`.
-  if (args[0][0] == '-' && args[0] != "-f" && args[0] != "--foreground") {
+  // wireguard-go's process contract: `IMPL [-f|--foreground] IFNAME` (and the daemon's options).
+  const std::string& first = args[0];
+  const bool daemon_option = first == "-f" || first == "--foreground" || first == "--no-offload" ||
+                             first.rfind("--mtu", 0) == 0;
+  if (first[0] == '-' && !daemon_option) {
     fmt::print(stderr, "tundra: unknown option '{}' (see 'tundra --help')\n", args[0]);
     return kExitUsage;
   }
