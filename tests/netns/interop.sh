@@ -256,6 +256,11 @@ ip -n "$NS_T" addr add 198.19.0.1/24 dev "$IF_A"
 ip -n "$NS_T" link set "$IF_A" up
 ping_ok "$NS_T" 198.19.0.2 || fail "ping from the namespace the interface moved to"
 [ -S "/var/run/wireguard/$IF_A.sock" ] || fail "the daemon stopped when its interface moved"
+# Its link events are followed over there: an MTU change in the new namespace is seen.
+ip -n "$NS_T" link set "$IF_A" mtu 1280
+wait_for 50 grep -q "MTU changed to 1280" "$LOG_DIR/tundra-$IF_A.log" ||
+  fail "MTU change in the new namespace not followed: $(tail -3 "$LOG_DIR/tundra-$IF_A.log")"
+ping_ok "$NS_T" 198.19.0.2 || fail "ping after the MTU change"
 ip -n "$NS_T" link del "$IF_A"
 wait_for 50 test ! -S "/var/run/wireguard/$IF_A.sock" || fail "deleting the moved interface did not end the daemon"
 ip -n "$NS_B" link del "$IF_B"

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -12,6 +13,7 @@
 
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "tundra/base/log.h"
 #include "tundra/base/scope_exit.h"
@@ -25,6 +27,31 @@
 
 namespace tundra::cli {
 namespace {
+
+// A link monitor in the network namespace `tun`'s device is in now (after `ip link set netns`),
+// and the device's ifindex there. Netlink sockets belong to the namespace of the thread that
+// creates them: a short-lived thread enters the namespace, opens the monitor and ends.
+struct MovedLink {
+  netlink::LinkMonitor monitor;
+  int ifindex;
+};
+Result<MovedLink> MonitorWhereTheDeviceIs(const tun::LinuxTun& tun) {
+  TUNDRA_ASSIGN_OR_RETURN(UniqueFd ns, tun.DeviceNetns());
+  TUNDRA_ASSIGN_OR_RETURN(std::string name, tun.CurrentName());
+  Result<netlink::LinkMonitor> opened = MakeError(ECHILD, "link monitor thread did not run");
+  std::thread([&] {
+    if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+      opened = ErrnoError("setns(the device's network namespace)");
+      return;
+    }
+    opened = netlink::LinkMonitor::Open();
+  }).join();
+  if (!opened.ok()) return std::move(opened).error();
+  const netlink::LinkInfo* link = opened->FindByName(name);
+  if (link == nullptr) return MakeError(ENODEV, name + " is not in its new namespace");
+  const int index = link->index;
+  return MovedLink{std::move(*opened), index};
+}
 
 // The child tells the waiting parent how start-up went: "0", or "1" followed by the error.
 class ReadyPipe {
@@ -96,6 +123,7 @@ int RunDaemonProcess(const DaemonOptions& options) {
                  : tun::LinuxTun::Open(tun_options);
   if (!tun.ok()) return fail(options.tun_fd >= 0 ? tun.error().Wrap("WG_TUN_FD") : tun.error());
   const std::string name = (*tun)->name();
+  const tun::LinuxTun* tun_raw = tun->get();  // owned by the device below; asked after a move
   if (name != options.ifname) {
     TUNDRA_LOG(kInfo, "{}: the inherited TUN is {}: serving it under that name", options.ifname,
                name);
@@ -113,7 +141,7 @@ int RunDaemonProcess(const DaemonOptions& options) {
   if (!nl.ok()) return fail(nl.error());
   auto link = netlink::GetLink(*nl, name);
   if (!link.ok()) return fail(link.error());
-  const int ifindex = link->index;
+  int ifindex = link->index;  // in the namespace the device is in (it can move)
   if (Status s = netlink::SetLinkMtu(*nl, name, options.mtu); !s.ok()) return fail(s.error());
 
   // 2. The UAPI socket.
@@ -226,9 +254,24 @@ int RunDaemonProcess(const DaemonOptions& options) {
         if (e.index != ifindex) continue;
         if (e.deleted && e.moved) {
           // Moved to another namespace (as netns.sh does): the TUN keeps working there and
-          // the daemon stays with its socket. A deletion over there shows up as a failing TUN
-          // read instead; MTU changes there are not seen from here.
-          TUNDRA_LOG(kInfo, "the interface moved to another network namespace");
+          // the daemon stays with its socket; its link events are followed over there. (A
+          // deletion there also shows up as a failing TUN read.)
+          auto moved = MonitorWhereTheDeviceIs(*tun_raw);
+          if (moved.ok()) {
+            TUNDRA_LOG(kInfo, "the interface moved to another network namespace (ifindex {} there)",
+                       moved->ifindex);
+            ifindex = moved->ifindex;
+            monitor = std::move(moved->monitor);
+            fds[3].fd = monitor->fd();
+            if (const netlink::LinkInfo* l = monitor->Find(ifindex);
+                l != nullptr && l->mtu != device->mtu()) {
+              TUNDRA_LOG(kInfo, "MTU changed to {}", l->mtu);
+              device->SetMtu(l->mtu);
+            }
+            break;  // the events left belong to the old namespace
+          }
+          TUNDRA_LOG(kInfo, "the interface moved to another network namespace ({})",
+                     moved.error().message());
         } else if (e.deleted) {
           reason = "the interface was deleted";
         } else if (e.mtu != 0 && e.mtu != device->mtu()) {

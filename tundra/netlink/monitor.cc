@@ -64,6 +64,13 @@ const LinkInfo* LinkMonitor::Find(int index) const {
   return it == links_.end() ? nullptr : &it->second;
 }
 
+const LinkInfo* LinkMonitor::FindByName(std::string_view name) const {
+  for (const auto& [index, link] : links_) {
+    if (link.name == name) return &link;
+  }
+  return nullptr;
+}
+
 Result<std::vector<LinkEvent>> LinkMonitor::Sync() {
   TUNDRA_ASSIGN_OR_RETURN(auto links, ListLinks(requests_));
   std::map<int, LinkInfo> now;

@@ -52,8 +52,9 @@ class LinkMonitor {
   // datagrams per call; poll again while the fd stays readable.
   Result<std::vector<LinkEvent>> Poll();
 
-  // The last known state of link `index`, or nullptr.
+  // The last known state of link `index` (or named `name`), or nullptr.
   const LinkInfo* Find(int index) const;
+  const LinkInfo* FindByName(std::string_view name) const;
   // How many times the kernel dropped events and the state was re-read.
   uint64_t overruns() const { return overruns_; }
 

@@ -61,6 +61,9 @@ TEST_F(LinkMonitorTest, ReportsMtuChangesOnlyWhenTheMtuChanged) {
   EXPECT_FALSE(events[0].deleted);
   EXPECT_EQ(events[0].ToString(), "ifindex 3 (tun0) mtu changed to 1280 (was 1420)");
   EXPECT_EQ(monitor_->Find(3)->mtu, 1280);
+  ASSERT_NE(monitor_->FindByName("tun0"), nullptr);
+  EXPECT_EQ(monitor_->FindByName("tun0")->index, 3);
+  EXPECT_EQ(monitor_->FindByName("tun9"), nullptr);
 }
 
 TEST_F(LinkMonitorTest, ReportsFlagChangesCreationAndDeletion) {

@@ -530,6 +530,19 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::OpenQueue() const {
   return queue;
 }
 
+Result<UniqueFd> LinuxTun::DeviceNetns() const {
+  const int ns = kernel_.ioctl(fd_.get(), TUNGETDEVNETNS, nullptr);
+  if (ns < 0) return ErrnoError("ioctl(TUNGETDEVNETNS) " + name_);
+  return UniqueFd(ns, &kernel_);
+}
+
+Result<std::string> LinuxTun::CurrentName() const {
+  struct ifreq got;
+  std::memset(&got, 0, sizeof(got));
+  if (kernel_.ioctl(fd_.get(), TUNGETIFF, &got) < 0) return ErrnoError("ioctl(TUNGETIFF) " + name_);
+  return std::string(got.ifr_name, strnlen(got.ifr_name, IFNAMSIZ));
+}
+
 Status LinuxTun::SetQueueAttached(bool attached) {
   struct ifreq ifr;
   std::memset(&ifr, 0, sizeof(ifr));

@@ -107,6 +107,11 @@ class LinuxTun final : public TunDevice {
   Result<size_t> Read(std::span<const MutableByteSpan> bufs, std::span<size_t> sizes, size_t offset,
                       std::span<PacketInfo> info);
 
+  // Where the device is now, which follows `ip link set DEV netns NS [name NEW]`: its network
+  // namespace (TUNGETDEVNETNS, Linux 5.2+) and its current name (TUNGETIFF).
+  Result<UniqueFd> DeviceNetns() const;
+  Result<std::string> CurrentName() const;
+
   // Opens one more queue of this multi-queue device (same name and flags, no owner/persist).
   Result<std::unique_ptr<LinuxTun>> OpenQueue() const;
   // TUNSETQUEUE with IFF_ATTACH_QUEUE / IFF_DETACH_QUEUE. A detached queue receives nothing
