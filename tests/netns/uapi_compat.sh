@@ -206,6 +206,24 @@ start_impl "$NS" tundra "$T"
 raw "$T" 'get=1\n\n' | grep -q errno=0 || fail "daemon over a stale socket does not answer"
 pid=$(daemon_pid "$T"); kill -INT "$pid"; gone "$T" "$pid"
 
+for how in "-f" "WG_PROCESS_FOREGROUND=1"; do
+  log "lifecycle: $how stays in the foreground and exits 0 when the interface is deleted"
+  if [ "$how" = -f ]; then
+    in_ns "$NS" "$TUNDRA_BIN" -f "$T" >"$LOG_DIR/fg.log" 2>&1 &
+  else
+    WG_PROCESS_FOREGROUND=1 in_ns "$NS" "$TUNDRA_BIN" "$T" >"$LOG_DIR/fg.log" 2>&1 &
+  fi
+  fg=$!
+  wait_for 50 test -S "/var/run/wireguard/$T.sock" || fail "$how: no UAPI socket"
+  sleep 0.3
+  kill -0 "$fg" 2>/dev/null || fail "$how: the process we started is gone (it forked away)"
+  raw "$T" 'get=1\n\n' | grep -q errno=0 || fail "$how: the socket does not answer"
+  ip -n "$NS" link del "$T"
+  rc=0; wait "$fg" || rc=$?
+  [ $rc = 0 ] || fail "$how: exit status $rc after the interface was deleted"
+  [ ! -e "/var/run/wireguard/$T.sock" ] || fail "$how: socket left behind"
+done
+
 log "wg-quick runs tundra as its userspace implementation (up and down)"
 Q=$(ifname tq)
 cat > "$LOG_DIR/$Q.conf" <<CONF
