@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -119,6 +120,60 @@ TEST(TunOffloadNetnsTest, CoalescedUdpIsDeliveredAsTheOriginalDatagrams) {
   EXPECT_EQ((*tun)->offloads().packets_coalesced, 10u);
   EXPECT_EQ(Receive(s4.get(), 5), payloads[0]);
   EXPECT_EQ(Receive(s6.get(), 5), payloads[1]);
+}
+
+// A persistent device outlives the queue that turned its offloads on: they are turned off again,
+// or the next reader without IFF_VNET_HDR would be handed a UDP super-packet as one packet.
+TEST(TunOffloadNetnsTest, PersistentDeviceGetsItsOffloadsBackOff) {
+  TUNDRA_REQUIRE_TUN_ACCESS();
+  if (NetNs("self") == NetNs("1")) GTEST_SKIP() << "not in a private network namespace";
+  TunOptions o;
+  o.name = "tpoff0";
+  o.vnet_hdr = true;
+  o.persist = true;
+  {
+    auto first = LinuxTun::Open(o);
+    ASSERT_TRUE(first.ok()) << first.error().message();
+    auto flags = (*first)->EnableOffloads();
+    ASSERT_TRUE(flags.ok()) << flags.error().message();
+    if ((*flags & kTunFUso4) == 0) GTEST_SKIP() << "kernel without USO (Linux < 6.2)";
+  }
+  o.vnet_hdr = false;
+  o.persist = false;
+  auto again = LinuxTun::Open(o);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  ASSERT_EQ(Sh("ip addr add 198.19.5.1/24 dev tpoff0"), 0);
+  ASSERT_EQ(Sh("ip link set tpoff0 up"), 0);
+  UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  const int segment = 1000;
+  ASSERT_EQ(::setsockopt(udp.get(), SOL_UDP, UDP_SEGMENT, &segment, sizeof(segment)), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9999);
+  ASSERT_EQ(inet_pton(AF_INET, "198.19.5.2", &to.sin_addr), 1);
+  std::vector<uint8_t> data(3000, 0x42);
+  ASSERT_EQ(::sendto(udp.get(), data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                     sizeof(to)),
+            3000);
+  std::vector<uint8_t> storage(4 * 70000);
+  std::vector<MutableByteSpan> bufs;
+  for (size_t i = 0; i < 4; ++i) bufs.emplace_back(storage.data() + i * 70000, 70000);
+  std::vector<size_t> sizes(4);
+  size_t datagrams = 0;
+  for (int tries = 0; tries < 40 && datagrams < 3; ++tries) {
+    struct pollfd p = {(*again)->poll_fd(), POLLIN, 0};
+    ::poll(&p, 1, 50);
+    auto n = (*again)->Read(bufs, sizes, kWriteHeadroom);
+    ASSERT_TRUE(n.ok());
+    for (size_t i = 0; i < *n; ++i) {
+      const uint8_t* pkt = bufs[i].data() + kWriteHeadroom;
+      if (sizes[i] < 28 || pkt[9] != IPPROTO_UDP || LoadBe16(pkt + 22) != 9999) continue;
+      EXPECT_EQ(sizes[i], 1028u) << "a super-packet reached a reader without IFF_VNET_HDR";
+      ++datagrams;
+    }
+  }
+  EXPECT_EQ(datagrams, 3u);
+  ASSERT_TRUE((*again)->SetPersist(false).ok());
 }
 
 }  // namespace

@@ -274,6 +274,12 @@ LinuxTun::LinuxTun(KernelInterface& kernel, UniqueFd fd, std::string name, uint1
       batch_size_(options.batch_size == 0 ? 1 : options.batch_size),
       options_(options) {}
 
+LinuxTun::~LinuxTun() {
+  if (offloads_set_ && persistent() && fd_) {
+    (void)kernel_.ioctl(fd_.get(), TUNSETOFFLOAD, ByValue(0));
+  }
+}
+
 bool LinuxTun::persistent() const { return (flags_ & IFF_PERSIST) != 0; }
 bool LinuxTun::multi_queue() const { return (flags_ & IFF_MULTI_QUEUE) != 0; }
 
@@ -571,6 +577,7 @@ Status LinuxTun::SetOffload(unsigned flags) {
   if (kernel_.ioctl(fd_.get(), TUNSETOFFLOAD, ByValue(flags)) < 0) {
     return ErrnoError(fmt::format("ioctl(TUNSETOFFLOAD {:#x}) {}", flags, name_));
   }
+  offloads_set_ = flags != 0;
   // Writing super-packets back needs a TUN (no Ethernet header) and checksum offload; UDP ones
   // (GSO_UDP_L4) are understood by the kernels that accept USO (6.2+).
   const bool csum = mode_ == TunMode::kTun && (flags & kTunFCsum) != 0;

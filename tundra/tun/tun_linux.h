@@ -88,7 +88,9 @@ class LinuxTun final : public TunDevice {
   static Result<std::unique_ptr<LinuxTun>> Adopt(UniqueFd tun_fd, size_t batch_size = 64,
                                                  KernelInterface& kernel = RealKernel());
 
-  ~LinuxTun() override = default;
+  // Turns the offloads this queue set back off when the device outlives it (persistent): a
+  // later reader without IFF_VNET_HDR would otherwise be handed 64 KiB super-packets.
+  ~LinuxTun() override;
   LinuxTun(const LinuxTun&) = delete;
   LinuxTun& operator=(const LinuxTun&) = delete;
 
@@ -185,6 +187,7 @@ class LinuxTun final : public TunDevice {
   // Write side: GRO coalescing (set by SetOffload).
   bool gro_tcp_ = false;
   bool gro_udp_ = false;
+  bool offloads_set_ = false;  // this queue changed TUNSETOFFLOAD
   GroTable gro_;
   std::vector<MutableByteSpan> gro_packets_;
 };
