@@ -115,6 +115,14 @@ std::string Bridge::FormatCounters() const {
   out += FormatDirection(b_.name(), a_.name(), b_to_a_);
   out += fmt::format("{} drops: {}\n", a_.name(), a_.drops().ToString());
   out += fmt::format("{} drops: {}\n", b_.name(), b_.drops().ToString());
+  for (const tun::TunDevice* side : {&a_, &b_}) {
+    const tun::TunOffloadCounters::Snapshot o = side->offloads();
+    if (o.super_packets_read == 0 && o.super_packets_written == 0) continue;
+    out +=
+        fmt::format("{} offloads: {} super-packets read as {} packets, {} packets written as {}\n",
+                    side->name(), o.super_packets_read, o.segments_split, o.packets_coalesced,
+                    o.super_packets_written);
+  }
   return out;
 }
 

@@ -33,12 +33,17 @@ Result<UniqueFd> StopSignals() {
   return fd;
 }
 
+// TUN sides use the offloads: TCP/UDP super-packets are split on read and coalesced again on
+// write, so a bulk transfer costs a few syscalls per 64 KiB instead of one per packet.
 Result<std::unique_ptr<tun::LinuxTun>> OpenSide(const std::string& name, tun::TunMode mode) {
   tun::TunOptions options;
   options.name = name;
   options.mode = mode;
   options.no_pi = true;
-  return tun::LinuxTun::Open(options);
+  options.vnet_hdr = mode == tun::TunMode::kTun;
+  TUNDRA_ASSIGN_OR_RETURN(auto side, tun::LinuxTun::Open(options));
+  if (side->vnet_hdr()) (void)side->EnableOffloads();  // without: one packet at a time
+  return side;
 }
 
 }  // namespace
