@@ -53,7 +53,8 @@ int RunBridge(CommandArgs args) {
               "Join two TAP (or two TUN) interfaces in user space: every frame read from one\n"
               "is written to the other. Interfaces that do not exist are created and disappear\n"
               "when the bridge exits; existing persistent ones are attached to. Runs until\n"
-              "SIGINT or SIGTERM, then prints per-direction counters and drops by reason.");
+              "SIGINT or SIGTERM, then prints per-direction counters and drops by reason. TUN\n"
+              "sides use the kernel's TSO/USO offloads (super-packets split, then coalesced).");
   p.Option("mode", "MODE", "tap (default) or tun").Option("batch", "N", "frames per batch (32)");
   auto parsed = p.Parse(args, 2, 2);
   if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
