@@ -391,10 +391,14 @@ bool LinuxTun::AcceptRead(const uint8_t* hdr, MutableByteSpan packet, size_t cap
   }
   if (vnet_hdr_size_ == 0) return true;
   const VirtioNetHdr vnet = DecodeVirtioNetHdr(hdr + pi_size_);
-  if (vnet.gso_type == kVirtioNetHdrGsoNone) {
-    if (ProcessVnetRead(vnet, packet) == VnetReadAction::kDeliver) return true;
-    drops_.Add(TunDropReason::kBadVnetHdr);
-    return false;
+  switch (ProcessVnetRead(vnet, packet)) {
+    case VnetReadAction::kDeliver:
+      return true;
+    case VnetReadAction::kBadHeader:
+      drops_.Add(TunDropReason::kBadVnetHdr);
+      return false;
+    case VnetReadAction::kSuperPacket:
+      break;
   }
   // Super-packets are only split for TUN (a TAP frame has an Ethernet header in front).
   GsoError error = GsoError::kUnsupportedType;

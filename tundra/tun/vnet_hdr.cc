@@ -26,9 +26,7 @@ void EncodeVirtioNetHdr(const VirtioNetHdr& h, uint8_t* p) {
 }
 
 VnetReadAction ProcessVnetRead(const VirtioNetHdr& hdr, MutableByteSpan packet) {
-  if ((hdr.gso_type & ~kVirtioNetHdrGsoEcn) != kVirtioNetHdrGsoNone) {
-    return VnetReadAction::kUnsupportedGso;
-  }
+  if (hdr.gso_type != kVirtioNetHdrGsoNone) return VnetReadAction::kSuperPacket;
   if ((hdr.flags & kVirtioNetHdrFNeedsCsum) != 0 &&
       !CompleteChecksum(packet, hdr.csum_start, hdr.csum_offset)) {
     return VnetReadAction::kBadHeader;

@@ -10,8 +10,8 @@
 //
 // The 16-bit fields are host-native for TUN (tundra never calls TUNSETVNETLE/BE).
 //
-// GSO_NONE packets are handled here (ProcessVnetRead completes a partial checksum); super-packets
-// are split by gso_split.h on read, and gro.h builds them on write.
+// ProcessVnetRead sorts what a read brings: complete GSO_NONE packets (a partial checksum is
+// finished here) from super-packets, which gso_split.h splits; gro.h builds them on write.
 #pragma once
 
 #include <cstddef>
@@ -65,9 +65,9 @@ void EncodeVirtioNetHdr(const VirtioNetHdr& hdr, uint8_t* p);
 
 // What to do with a packet read together with `hdr`.
 enum class VnetReadAction {
-  kDeliver,         // complete (its checksum was finished in place if NEEDS_CSUM was set)
-  kBadHeader,       // NEEDS_CSUM with csum_start/csum_offset outside the packet
-  kUnsupportedGso,  // a GSO super-packet: see gso_split.h
+  kDeliver,      // complete (its checksum was finished in place if NEEDS_CSUM was set)
+  kBadHeader,    // NEEDS_CSUM with csum_start/csum_offset outside the packet
+  kSuperPacket,  // any other gso_type: split it (gso_split.h) or drop it
 };
 // Applies `hdr` to `packet` in place (offloads.md §2.1 step 2).
 VnetReadAction ProcessVnetRead(const VirtioNetHdr& hdr, MutableByteSpan packet);

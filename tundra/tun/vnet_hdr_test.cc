@@ -135,9 +135,9 @@ TEST(VnetHdrTest, ProcessReadActions) {
   EXPECT_EQ(ProcessVnetRead(none, packet), VnetReadAction::kDeliver);
 
   VirtioNetHdr gso{kVirtioNetHdrFNeedsCsum, kVirtioNetHdrGsoUdpL4, 28, 1000, 20, 6};
-  EXPECT_EQ(ProcessVnetRead(gso, packet), VnetReadAction::kUnsupportedGso);
+  EXPECT_EQ(ProcessVnetRead(gso, packet), VnetReadAction::kSuperPacket);
   gso.gso_type = kVirtioNetHdrGsoTcpV4 | kVirtioNetHdrGsoEcn;
-  EXPECT_EQ(ProcessVnetRead(gso, packet), VnetReadAction::kUnsupportedGso);
+  EXPECT_EQ(ProcessVnetRead(gso, packet), VnetReadAction::kSuperPacket);
 
   VirtioNetHdr bad{kVirtioNetHdrFNeedsCsum, kVirtioNetHdrGsoNone, 0, 0, 20, 200};
   EXPECT_EQ(ProcessVnetRead(bad, packet), VnetReadAction::kBadHeader);
