@@ -45,6 +45,20 @@ const char* FeatureName(uint16_t bit) {
   }
 }
 
+// The interface name the kernel put in an ifreq (not necessarily NUL-terminated).
+std::string IfrName(const struct ifreq& ifr) {
+  return std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+}
+
+// O_NONBLOCK on a queue's fd, before it can reach epoll.
+Status SetNonBlocking(KernelInterface& kernel, int fd, const std::string& name) {
+  const int fl = kernel.fcntl(fd, F_GETFL, 0);
+  if (fl < 0 || kernel.fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    return ErrnoError("fcntl(O_NONBLOCK) " + name);
+  }
+  return OkStatus();
+}
+
 std::string ModeUpper(TunMode mode) { return mode == TunMode::kTap ? "TAP" : "TUN"; }
 
 // Turns the kernel's bare EINVAL/EBUSY from TUNSETIFF on an existing device into the reason.
@@ -199,7 +213,7 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::OpenOnFd(UniqueFd tun_fd, const TunO
     const int err = errno;
     return ExplainSetIffFailure(ErrnoError("ioctl(TUNSETIFF) " + options.name, err), err, options);
   }
-  const std::string name(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+  const std::string name = IfrName(ifr);
 
   struct ifreq got;
   std::memset(&got, 0, sizeof(got));
@@ -216,10 +230,7 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::OpenOnFd(UniqueFd tun_fd, const TunO
   if (options.group && kernel.ioctl(fd, TUNSETGROUP, ByValue(*options.group)) < 0) {
     return ErrnoError(fmt::format("ioctl(TUNSETGROUP {}) {}", *options.group, name));
   }
-  const int fl = kernel.fcntl(fd, F_GETFL, 0);
-  if (fl < 0 || kernel.fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-    return ErrnoError("fcntl(O_NONBLOCK) " + name);
-  }
+  TUNDRA_RETURN_IF_ERROR(SetNonBlocking(kernel, fd, name));
   // Last: from here on the device survives the close of its fd.
   if (options.persist) {
     if (kernel.ioctl(fd, TUNSETPERSIST, ByValue(1)) < 0) {
@@ -240,17 +251,14 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::Adopt(UniqueFd tun_fd, size_t batch_
     return Error(err, fmt::format("ioctl(TUNGETIFF) on descriptor {}", fd),
                  std::string(std::strerror(err)) + " (not a descriptor attached to a TUN device)");
   }
-  const std::string name(got.ifr_name, strnlen(got.ifr_name, IFNAMSIZ));
+  const std::string name = IfrName(got);
   const uint16_t flags = static_cast<uint16_t>(got.ifr_flags) | IFF_NO_PI;
   if ((flags & IFF_TUN) == 0) {
     return MakeError(EINVAL, fmt::format("descriptor {} is attached to {}, a TAP device (a TUN "
                                          "is needed)",
                                          fd, name));
   }
-  const int fl = kernel.fcntl(fd, F_GETFL, 0);
-  if (fl < 0 || kernel.fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-    return ErrnoError("fcntl(O_NONBLOCK) " + name);
-  }
+  TUNDRA_RETURN_IF_ERROR(SetNonBlocking(kernel, fd, name));
   if (kernel.fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return ErrnoError("fcntl(FD_CLOEXEC) " + name);
   TunOptions options;
   options.name = name;
@@ -550,7 +558,7 @@ Result<std::string> LinuxTun::CurrentName() const {
   struct ifreq got;
   std::memset(&got, 0, sizeof(got));
   if (kernel_.ioctl(fd_.get(), TUNGETIFF, &got) < 0) return ErrnoError("ioctl(TUNGETIFF) " + name_);
-  return std::string(got.ifr_name, strnlen(got.ifr_name, IFNAMSIZ));
+  return IfrName(got);
 }
 
 Status LinuxTun::SetQueueAttached(bool attached) {
