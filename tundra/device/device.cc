@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <limits>
 
 #include "tundra/base/log.h"
 #include "tundra/crypto/x25519.h"
@@ -159,7 +158,7 @@ Status Device::SetPrivateKeyLocked(const crypto::PrivateKey& key) {
       if (kp) kp->sending_valid.store(false);
     }
     peer->last_sent_handshake.reset();
-    peer->last_initiation_ns.store(std::numeric_limits<int64_t>::min() / 2);
+    peer->last_initiation_ns.store(Peer::kNeverInitiated);
   }
   return OkStatus();
 }

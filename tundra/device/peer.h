@@ -64,7 +64,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::atomic<bool> initiation_wanted{false};
   // Boot-clock ns of the last initiation sent: lets data threads skip requests that the
   // REKEY_TIMEOUT rate limit would refuse anyway.
-  std::atomic<int64_t> last_initiation_ns{INT64_MIN / 2};
+  static constexpr int64_t kNeverInitiated = INT64_MIN / 2;  // far enough in the past
+  std::atomic<int64_t> last_initiation_ns{kNeverInitiated};
   std::atomic<bool> flush_wanted{false};
   std::atomic<bool> keepalive_wanted{false};
 };
