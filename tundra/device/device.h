@@ -85,12 +85,8 @@ class Device {
 
   // Wakes the control thread to re-run the timers now (tests that move a FakeClock).
   void PokeTimers();
-  // Runs one pass of the control work synchronously (tests). Threads must not be running.
-  void RunControlOnceForTest();
 
  private:
-  friend class DeviceInternals;
-
   struct IndexEntry {
     PeerPtr peer;
     proto::KeypairPtr keypair;  // null: the index names the peer's pending handshake
@@ -106,7 +102,25 @@ class Device {
   Status SetPrivateKeyLocked(const crypto::PrivateKey& key);
   Status SetListenPortLocked(uint16_t port);
   Status ApplyPeerLocked(const PeerUpdate& update);
-  void RemovePeerLocked(const PeerPtr& peer, proto::DropReason why);
+  // Takes its own reference: `peer` may be the map's, which the removal erases.
+  void RemovePeerLocked(PeerPtr peer, proto::DropReason why);
+
+  // --- sessions and the index table (device.cc) ---
+  // The rule they keep: a peer's handshake_index is in indices_ exactly while its handshake is
+  // pending, and every keypair leaves indices_ when a Keypairs change evicts it.
+  //
+  // Caller holds peer.mu. Registers a fresh index for a handshake that begins now (replacing
+  // any pending one) and returns it.
+  uint32_t BeginPendingHandshakeLocked(const PeerPtr& peer);
+  // Caller holds peer.mu. Forgets the pending handshake, if any: its index leaves the table.
+  void ClearPendingHandshakeLocked(Peer& peer);
+  // Caller holds peer.mu; the handshake is complete (response created or consumed). Derives the
+  // session keys, gives the handshake's index to the new keypair (so it is no longer pending),
+  // rotates it into the peer's keypairs (evicted ones leave the table) and notes the new
+  // session in the timers (kernel wg_noise_handshake_begin_session).
+  proto::KeypairPtr InstallSessionLocked(const PeerPtr& peer, TimePoint now);
+  // Drops all of a peer's sessions: handshake state and keypairs, and their indices.
+  void ClearSessions(const PeerPtr& peer, bool forget_timestamp);
   void FreeIndices(const proto::Keypairs::Evicted& evicted);
 
   // --- send path (send.cc) ---
@@ -138,8 +152,9 @@ class Device {
 
   // --- receive path (receive.cc) ---
   void UdpLoop();
-  // Caller holds config_mu_ and bind_mu_ shared.
-  void ReceiveBatch(std::span<transport::RecvPacket> packets);
+  // Caller holds config_mu_ and bind_mu_ shared. `to_tun` is scratch space (no allocation per
+  // batch once it has grown).
+  void ReceiveBatch(std::span<transport::RecvPacket> packets, std::vector<MutableByteSpan>& to_tun);
   // Returns the length of the inner packet to hand to the TUN, or 0 (consumed/dropped).
   size_t ConsumeData(transport::RecvPacket& packet, TimePoint now);
   void EnqueueHandshake(const transport::RecvPacket& packet);
@@ -156,10 +171,10 @@ class Device {
   void ZeroKeyMaterial(const PeerPtr& peer);
   void WakeControl();
   void WakeUdp();
-  // Called after a data thread touched a peer's timers: wakes the control thread when a
-  // deadline earlier than its planned wake-up appeared.
-  void NoteTimers(const Peer& peer);
-  std::vector<PeerPtr> PeersSnapshot() const;
+  // Caller holds peer.mu, after any timer event: puts the peer's next deadline into timers_
+  // when it is earlier than its entry there, and wakes the control thread when that is earlier
+  // than its planned wake-up.
+  void ScheduleTimersLocked(const PeerPtr& peer);
 
   DeviceOptions options_;
   const Clock& clock_;
@@ -198,8 +213,8 @@ class Device {
   std::mutex work_mu_;
   std::deque<QueuedHandshake> handshake_queue_;  // guarded by work_mu_
   std::vector<PeerPtr> peer_work_;               // guarded by work_mu_
-  std::atomic<size_t> handshake_queue_len_{0};
-  std::optional<TimePoint> last_under_load_;  // control thread only
+  TimerQueue<Peer> timers_;                      // every peer's next deadline
+  std::optional<TimePoint> last_under_load_;     // control thread only
   std::atomic<int64_t> control_wake_at_ns_{0};
 
   UniqueFd stop_fd_;      // eventfd: set once on Close

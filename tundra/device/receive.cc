@@ -73,14 +73,16 @@ void Device::UdpLoop() {
     while (::read(udp_wake_fd_.get(), &drained, sizeof(drained)) > 0) {
     }
 
-    // Lock order: configuration before bind (ReceiveBatch needs both, and the packets live in
-    // the bind's buffers until the batch is done).
-    std::shared_lock config(config_mu_);
-    std::shared_lock bind(bind_mu_);
-    if (generation != bind_generation_.load()) continue;
+    // One round of batches at a time under the locks, released in between: a configuration
+    // writer waits for one round at most, never for a whole inbound stream (RwMutex prefers
+    // writers, so the readers behind it are not held up either). Lock order: configuration
+    // before bind; the packets live in the bind's buffers until their batch is done.
     bool more = true;
     while (more && !stopping_.load(std::memory_order_relaxed)) {
       more = false;
+      std::shared_lock config(config_mu_);
+      std::shared_lock bind(bind_mu_);
+      if (generation != bind_generation_.load()) break;
       for (size_t r = 0; r < bind_->receiver_count(); ++r) {
         auto got = bind_->Receive(r, packets);
         if (!got.ok()) {
@@ -90,16 +92,16 @@ void Device::UdpLoop() {
         }
         if (*got == 0) continue;
         more |= *got == packets.size();
-        ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got));
+        ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got), to_tun);
       }
     }
   }
 }
 
-void Device::ReceiveBatch(std::span<transport::RecvPacket> packets) {
+void Device::ReceiveBatch(std::span<transport::RecvPacket> packets,
+                          std::vector<MutableByteSpan>& to_tun) {
   const TimePoint now = clock_.Now();
-  std::vector<MutableByteSpan> to_tun;
-  to_tun.reserve(packets.size());
+  to_tun.clear();
   for (transport::RecvPacket& packet : packets) {
     proto::MessageType type;
     proto::DropReason r = proto::Classify(packet.data, type);
@@ -186,7 +188,7 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
     peer->timers.OnAnyAuthenticatedPacketReceived(now);
     peer->timers.OnAnyAuthenticatedPacketTraversal(now);
     if (plain_len != 0) peer->timers.OnDataReceived(now);
-    NoteTimers(*peer);
+    ScheduleTimersLocked(peer);
   }
   if (confirmed) {
     FreeIndices(evicted);
@@ -230,7 +232,6 @@ void Device::EnqueueHandshake(const transport::RecvPacket& packet) {
     std::memcpy(q.bytes.data(), packet.data.data(), packet.data.size());
     q.size = packet.data.size();
     q.from = packet.from;
-    handshake_queue_len_.store(handshake_queue_.size(), std::memory_order_relaxed);
   }
   WakeControl();
 }

@@ -25,6 +25,8 @@ constexpr size_t kMaxBatch = 128;
 // ICMP errors for undeliverable packets: Linux's default icmp_msgs_per_sec / icmp_msgs_burst.
 constexpr double kIcmpErrorsPerSecond = 1000;
 constexpr double kIcmpErrorBurst = 50;
+constexpr int64_t kRekeyTimeoutNs =
+    std::chrono::duration_cast<Duration>(proto::kRekeyTimeout).count();
 
 // Destination address of an IP packet, for the allowed-IPs lookup. Null when malformed.
 const uint8_t* Destination(const uint8_t* pkt, size_t len, bool& v6) {
@@ -195,7 +197,7 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
   peer->timers.OnAnyAuthenticatedPacketTraversal(now);
   peer->timers.OnAnyAuthenticatedPacketSent(now);
   if (data_sent) peer->timers.OnDataSent(now);
-  NoteTimers(*peer);
+  ScheduleTimersLocked(peer);
   return sent;
 }
 
@@ -289,8 +291,7 @@ void Device::SendUnreachable(ByteSpan packet) {
 
 void Device::RequestInitiation(const PeerPtr& peer) {
   const int64_t now = clock_.Now().time_since_epoch().count();
-  const int64_t rekey = std::chrono::duration_cast<Duration>(proto::kRekeyTimeout).count();
-  if (now - peer->last_initiation_ns.load(std::memory_order_relaxed) < rekey) return;
+  if (now - peer->last_sent_handshake_ns.load(std::memory_order_relaxed) < kRekeyTimeoutNs) return;
   if (peer->initiation_wanted.exchange(true)) return;
   {
     std::lock_guard lock(work_mu_);
@@ -319,19 +320,15 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
     if (peer->removed) return;
     if (!is_retry) peer->timers.ResetHandshakeAttempts();
     // Rate limit: at most one initiation per REKEY_TIMEOUT.
-    if (peer->last_sent_handshake && now - *peer->last_sent_handshake < proto::kRekeyTimeout) {
-      return;
-    }
-    peer->last_sent_handshake = now;
-    peer->last_initiation_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    const int64_t now_ns = now.time_since_epoch().count();
+    if (now_ns - peer->last_sent_handshake_ns.load() < kRekeyTimeoutNs) return;
+    peer->last_sent_handshake_ns.store(now_ns);
 
-    if (peer->handshake_index != 0) indices_.Remove(peer->handshake_index);
-    peer->handshake_index = indices_.Insert(IndexEntry{peer, nullptr});
-    proto::DropReason r = peer->handshake.CreateInitiation(identity_, peer->handshake_index,
-                                                           proto::Tai64nNow(clock_.WallNow()), msg);
+    const uint32_t index = BeginPendingHandshakeLocked(peer);
+    proto::DropReason r =
+        peer->handshake.CreateInitiation(identity_, index, proto::Tai64nNow(clock_.WallNow()), msg);
     if (r != proto::DropReason::kNone) {
-      indices_.Remove(peer->handshake_index);
-      peer->handshake_index = 0;
+      ClearPendingHandshakeLocked(*peer);
       TUNDRA_LOG_RATELIMITED(kVerbose, "{}: cannot create initiation for peer {}: {}",
                              options_.name, peer->id(), proto::DropReasonName(r));
       return;
@@ -342,6 +339,7 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
     // Retransmission is armed whether or not the datagram can leave (no endpoint yet): the
     // attempt counts, as in the kernel.
     peer->timers.OnHandshakeInitiated(now);
+    ScheduleTimersLocked(peer);
     endpoint = peer->endpoint;
   }
   if (!endpoint) return;
