@@ -4,8 +4,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "tundra/base/ip_header.h"
 #include "tundra/base/log.h"
 #include "tundra/device/device.h"
 #include "tundra/proto/constants.h"
@@ -13,34 +15,24 @@
 namespace tundra::device {
 namespace {
 
-constexpr size_t kMaxBatch = 128;
-
 // Length of a well-formed IPv4/IPv6 packet within `len` bytes of plaintext, else 0, plus its
 // source address.
 size_t InnerPacketLength(const uint8_t* p, size_t len, const uint8_t*& src, bool& v6) {
-  if (len >= 20 && (p[0] >> 4) == 4) {
-    const size_t total = LoadBe16(p + 2);
-    if (total < 20 || total > len) return 0;
-    src = p + 12;
-    v6 = false;
-    return total;
-  }
-  if (len >= 40 && (p[0] >> 4) == 6) {
-    const size_t total = 40 + size_t(LoadBe16(p + 4));
-    if (total > len) return 0;
-    src = p + 8;
-    v6 = true;
-    return total;
-  }
-  return 0;
+  src = ip::Source(ByteSpan(p, len), v6);
+  if (src == nullptr) return 0;
+  const size_t total = v6 ? ip::Ipv6TotalLength(p) : ip::Ipv4TotalLength(p);
+  if (total < (v6 ? ip::kIpv6HeaderSize : ip::kIpv4HeaderSize) || total > len) return 0;
+  return total;
 }
 
 }  // namespace
 
 void Device::UdpLoop() {
-  std::vector<transport::RecvPacket> packets(kMaxBatch);
+  // Received packets go to the TUN in one write per batch: as many as the TUN takes at once,
+  // or as the bind offers (a GRO burst hands out more packets than it has recvmmsg slots).
+  std::vector<transport::RecvPacket> packets(std::max(tun_->BatchSize(), bind_->BatchSize()));
   std::vector<MutableByteSpan> to_tun;
-  to_tun.reserve(kMaxBatch);
+  to_tun.reserve(packets.size());
   uint64_t generation = ~uint64_t{0};
   UniqueFd epoll_fd;
 

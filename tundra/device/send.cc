@@ -7,6 +7,7 @@
 #include <array>
 #include <cstring>
 
+#include "tundra/base/ip_header.h"
 #include "tundra/base/log.h"
 #include "tundra/device/device.h"
 #include "tundra/device/icmp.h"
@@ -19,27 +20,15 @@ namespace {
 // Header room in front of a packet, and room behind it for padding (< 16) and the tag.
 constexpr size_t kHeadroom = proto::kDataHeaderSize;
 constexpr size_t kTailroom = proto::kPaddingMultiple + proto::kAeadTagLen;
-constexpr size_t kMaxPacket = 65535;
-constexpr size_t kBufSize = kHeadroom + kMaxPacket + kTailroom;
-constexpr size_t kMaxBatch = 128;
+constexpr size_t kBufSize = kHeadroom + tun::kMaxPacketSize + kTailroom;
+// The data message header doubles as the TUN's write headroom: a packet decrypted in place is
+// handed to TunDevice::Write at offset kDataHeaderSize.
+static_assert(proto::kDataHeaderSize >= tun::kWriteHeadroom);
 // ICMP errors for undeliverable packets: Linux's default icmp_msgs_per_sec / icmp_msgs_burst.
 constexpr double kIcmpErrorsPerSecond = 1000;
 constexpr double kIcmpErrorBurst = 50;
 constexpr int64_t kRekeyTimeoutNs =
     std::chrono::duration_cast<Duration>(proto::kRekeyTimeout).count();
-
-// Destination address of an IP packet, for the allowed-IPs lookup. Null when malformed.
-const uint8_t* Destination(const uint8_t* pkt, size_t len, bool& v6) {
-  if (len >= 20 && (pkt[0] >> 4) == 4) {
-    v6 = false;
-    return pkt + 16;
-  }
-  if (len >= 40 && (pkt[0] >> 4) == 6) {
-    v6 = true;
-    return pkt + 24;
-  }
-  return nullptr;
-}
 
 }  // namespace
 
@@ -54,7 +43,7 @@ void Device::TunLoop() {
   ev.data.fd = stop_fd_.get();
   TUNDRA_CHECK(::epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd_.get(), &ev) == 0);
 
-  const size_t batch = kMaxBatch;
+  const size_t batch = tun_->BatchSize();
   std::vector<uint8_t> storage(batch * kBufSize);
   std::vector<MutableByteSpan> bufs(batch);
   for (size_t i = 0; i < batch; ++i)
@@ -91,7 +80,7 @@ void Device::TunLoop() {
         std::shared_lock config(config_mu_);
         for (size_t i = 0; i < count; ++i) {
           bool v6 = false;
-          const uint8_t* dst = Destination(bufs[i].data() + kHeadroom, sizes[i], v6);
+          const uint8_t* dst = ip::Destination(ByteSpan(bufs[i].data() + kHeadroom, sizes[i]), v6);
           Peer* peer = nullptr;
           if (dst != nullptr) peer = v6 ? allowed_ips_.LookupV6(dst) : allowed_ips_.LookupV4(dst);
           owner[i] = peer;
@@ -163,7 +152,7 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
                            const transport::Endpoint& to, std::span<const MutableByteSpan> bufs,
                            std::span<const size_t> lens, TimePoint now) {
   if (!keypair) return 0;
-  std::array<ByteSpan, kMaxBatch> out_storage;
+  std::array<ByteSpan, kIdealBatchSize> out_storage;
   std::vector<ByteSpan> big_out;
   ByteSpan* out = out_storage.data();
   if (bufs.size() > out_storage.size()) {

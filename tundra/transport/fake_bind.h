@@ -56,6 +56,7 @@ class FakeBind final : public Bind {
   int receiver_fd(size_t) const override { return event_fd_.get(); }
   Result<size_t> Receive(size_t receiver, std::span<RecvPacket> out) override;
   Status Send(std::span<const ByteSpan> datagrams, const Endpoint& to) override;
+  size_t BatchSize() const override { return kIdealBatchSize; }
 
   // This bind's endpoint (address + bound port).
   Endpoint local() const;

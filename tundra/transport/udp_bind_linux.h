@@ -22,7 +22,10 @@
 namespace tundra::transport {
 
 struct UdpBindOptions {
-  size_t batch = 64;  // datagrams per recvmmsg
+  // Datagrams per recvmmsg: fewer than kIdealBatchSize because each slot holds a whole
+  // 64 KiB GRO burst (2 sockets x 64 slots = 8 MiB); a burst's segments are handed out in
+  // batches of whatever size the caller offers.
+  size_t batch = 64;
   bool udp_gro = true;
   bool udp_gso = true;
   int socket_buffer = 7 << 20;  // SO_RCVBUF / SO_SNDBUF, as wireguard-go
@@ -40,6 +43,7 @@ class UdpBind final : public Bind {
   int receiver_fd(size_t i) const override;
   Result<size_t> Receive(size_t receiver, std::span<RecvPacket> out) override;
   Status Send(std::span<const ByteSpan> datagrams, const Endpoint& to) override;
+  size_t BatchSize() const override { return options_.batch; }
 
   uint16_t port() const { return port_; }
   bool gro_enabled(size_t receiver) const;
