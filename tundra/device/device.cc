@@ -27,7 +27,7 @@ UniqueFd MakeEventFd() {
 Device::Device(std::unique_ptr<tun::TunDevice> tun, std::unique_ptr<transport::Bind> bind,
                DeviceOptions options)
     : options_(std::move(options)),
-      clock_(options_.clock != nullptr ? *options_.clock : SystemClock()),
+      clock_(options_.clock != nullptr ? *options_.clock : Clock::Real()),
       jitter_(options_.jitter != nullptr ? *options_.jitter : proto::RandomJitter()),
       tun_(std::move(tun)),
       bind_(std::move(bind)),

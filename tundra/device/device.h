@@ -32,6 +32,7 @@
 #include "tundra/device/config.h"
 #include "tundra/device/counters.h"
 #include "tundra/device/peer.h"
+#include "tundra/proto/constants.h"
 #include "tundra/proto/cookie.h"
 #include "tundra/proto/index_table.h"
 #include "tundra/proto/ratelimiter.h"
@@ -43,10 +44,10 @@ namespace tundra::device {
 
 struct DeviceOptions {
   std::string name = "tundra";            // for logs
-  int mtu = 1420;                         // TUN MTU: padding limit and largest packet accepted
-  const Clock* clock = nullptr;           // default SystemClock(); must outlive the Device
+  int mtu = int(proto::kDefaultMtu);      // TUN MTU: padding limit and largest packet accepted
+  const Clock* clock = nullptr;           // default Clock::Real(); must outlive the Device
   proto::JitterSource* jitter = nullptr;  // default proto::RandomJitter()
-  size_t max_queued_handshakes = 1024;    // "under load" at 1/8 of this
+  size_t max_queued_handshakes = proto::kMaxQueuedHandshakes;  // "under load" at 1/8 of this
   // Called (from the tun thread) when the TUN device fails for good, e.g. EBADFD after the
   // interface was deleted. The tun thread then stops; the owner should Close() the device.
   std::function<void(const Error&)> on_tun_failure;
