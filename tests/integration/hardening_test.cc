@@ -89,5 +89,28 @@ TEST_F(PairTest, ConfigWriteIsNotStalledByAnInboundFlood) {
               milliseconds(60000)));
 }
 
+// The route to a peer's endpoint leads back into the tunnel (allowed IPs 0.0.0.0/0 and no
+// fwmark rule): each of our own datagrams to it comes out of the TUN again. Sealing it again
+// would circle it at full speed; it is dropped and counted as routing_loop, while the same
+// datagram from another port is ordinary traffic.
+TEST_F(PairTest, OwnDatagramsRoutedIntoTheTunnelAreARoutingLoop) {
+  StartBoth();
+  Apply(a_, {"public_key=" + ToHex(b_.pub), "allowed_ip=0.0.0.0/0"});
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  const std::vector<uint8_t> wg_data(48, 4);  // looks like a data message; content is moot
+  const size_t sent_before = a_.bind->sent();
+  a_.tun->Inject(testing::Udp4(a_.inner4, 51820, b_.underlay, 51821, wg_data));
+  EXPECT_TRUE(WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kRoutingLoop) == 1; }));
+  EXPECT_EQ(a_.bind->sent(), sent_before);
+  // Not a loop: another source port, or our port to an address that is not the endpoint.
+  b_.tun->TakeWritten();
+  const auto other_port = testing::Udp4(a_.inner4, 40000, b_.underlay, 51821, wg_data);
+  const auto other_dst = testing::Udp4(a_.inner4, 51820, "198.18.0.9", 51821, wg_data);
+  a_.tun->Inject(other_port);
+  a_.tun->Inject(other_dst);
+  EXPECT_TRUE(b_.tun->WaitForWritten(2, milliseconds(5000)));
+  EXPECT_EQ(a_.dev->drops().Get(proto::DropReason::kRoutingLoop), 1u);
+}
+
 }  // namespace
 }  // namespace tundra

@@ -61,4 +61,25 @@ inline size_t Ipv6TotalLength(const uint8_t* p) {
   return kIpv6HeaderSize + LoadBe16(p + kIpv6PayloadLength);
 }
 
+// The UDP source and destination ports of an IPv4 packet (any header length, first fragment)
+// or an IPv6 packet whose first next header is UDP; false when it is not such a packet.
+inline bool UdpPorts(ByteSpan p, uint16_t& src, uint16_t& dst) {
+  size_t l4 = 0;
+  if (IsIpv4(p)) {
+    if (p[kIpv4Protocol] != kProtoUdp || (LoadBe16(p.data() + kIpv4Fragment) & 0x1fff) != 0) {
+      return false;
+    }
+    l4 = size_t(p[0] & 0x0f) * 4;
+  } else if (IsIpv6(p)) {
+    if (p[kIpv6NextHeader] != kProtoUdp) return false;
+    l4 = kIpv6HeaderSize;
+  } else {
+    return false;
+  }
+  if (l4 < kIpv4HeaderSize || p.size() < l4 + 8) return false;
+  src = LoadBe16(p.data() + l4);
+  dst = LoadBe16(p.data() + l4 + 2);
+  return true;
+}
+
 }  // namespace tundra::ip

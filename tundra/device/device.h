@@ -135,6 +135,11 @@ class Device {
   size_t SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair,
                      const transport::Endpoint& to, std::span<const MutableByteSpan> bufs,
                      std::span<const size_t> lens, TimePoint now);
+  // Caller holds config_mu_ shared. True for a packet read from the TUN that is one of our own
+  // datagrams to `peer`'s endpoint (from the listen port): the route to the endpoint leads
+  // back into the tunnel, and sealing it again would circle it at full speed (the kernel's
+  // "routing loop" check on its output route).
+  bool IsRoutingLoopLocked(ByteSpan packet, Peer& peer);
   void StagePackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,
                     std::span<const size_t> lens);
   // Drops the oldest staged packets beyond kMaxStagedPackets. Caller holds peer.mu.

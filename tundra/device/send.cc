@@ -83,6 +83,15 @@ void Device::TunLoop() {
           const uint8_t* dst = ip::Destination(ByteSpan(bufs[i].data() + kHeadroom, sizes[i]), v6);
           Peer* peer = nullptr;
           if (dst != nullptr) peer = v6 ? allowed_ips_.LookupV6(dst) : allowed_ips_.LookupV4(dst);
+          if (peer != nullptr &&
+              IsRoutingLoopLocked(ByteSpan(bufs[i].data() + kHeadroom, sizes[i]), *peer)) {
+            drops_.Add(proto::DropReason::kRoutingLoop);
+            TUNDRA_LOG_RATELIMITED(
+                kVerbose, "{}: routing loop: the route to peer {}'s endpoint leads into the tunnel",
+                options_.name, peer->id());
+            owner[i] = nullptr;
+            continue;
+          }
           owner[i] = peer;
           if (peer == nullptr) {
             drops_.Add(dst == nullptr ? proto::DropReason::kInvalidPacket
@@ -108,6 +117,17 @@ void Device::TunLoop() {
       if (count < batch) break;
     }
   }
+}
+
+bool Device::IsRoutingLoopLocked(ByteSpan packet, Peer& peer) {
+  uint16_t src_port = 0, dst_port = 0;
+  if (!ip::UdpPorts(packet, src_port, dst_port) || src_port != listen_port_) return false;
+  bool v6 = false;
+  const uint8_t* dst = ip::Destination(packet, v6);
+  std::lock_guard lock(peer.mu);
+  if (!peer.endpoint || peer.endpoint->port() != dst_port) return false;
+  const ByteSpan addr = peer.endpoint->AddressBytes();
+  return addr.size() == (v6 ? 16u : 4u) && std::memcmp(addr.data(), dst, addr.size()) == 0;
 }
 
 void Device::SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,

@@ -40,6 +40,7 @@ enum class DropReason : uint8_t {
   kStagedOverflow,   // staged queue full while waiting for a handshake (oldest dropped)
   kHandshakeGaveUp,  // staged packets discarded after REKEY_ATTEMPT_TIME
   kSendFailed,       // the socket refused the datagram
+  kRoutingLoop,      // our own datagram to the peer's endpoint came back through the tunnel
   kPeerRemoved,      // the peer was removed with packets still staged
   kCount
 };
