@@ -7,7 +7,8 @@
 // /var/run/wireguard/IFNAME.sock, then — unless in the foreground — forks; the parent exits 0
 // only once the child runs the device and serves the socket, or 1 with the child's error. The
 // daemon exits cleanly on SIGINT/SIGTERM, when the socket file is removed, and when the
-// interface is deleted, removing its socket and interface on the way out.
+// interface is deleted (or the namespace it was moved into), removing its socket and interface
+// on the way out.
 #pragma once
 
 #include <string>

@@ -7,6 +7,8 @@
 // - UDP GRO on receive (coalesced datagrams split without copying) and UDP GSO on send (runs of
 //   equal-size datagrams to one endpoint leave in one sendmsg), each detected at Open() and
 //   switched off if the kernel refuses it.
+// - Socket options: the ones the bind depends on fail Open() with the call's name; the ones that
+//   only make it faster are logged and counted (options_unavailable()) when refused.
 // - No IPv6 on the host: IPv4 only.
 #pragma once
 
@@ -50,6 +52,10 @@ class UdpBind final : public Bind {
   bool gso_enabled() const { return gso_.load(std::memory_order_relaxed); }
   // Datagrams dropped on receive because they did not fit (MSG_TRUNC).
   uint64_t truncated() const { return truncated_.load(std::memory_order_relaxed); }
+  // Optional socket options the kernel refused at Open() (socket buffers, UDP_GRO; see Open).
+  uint64_t options_unavailable() const {
+    return options_unavailable_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Receiver;
@@ -65,6 +71,7 @@ class UdpBind final : public Bind {
   // Runs of datagrams larger than this are not offloaded (EMSGSIZE: beyond the path MTU).
   std::atomic<size_t> gso_segment_limit_{SIZE_MAX};
   std::atomic<uint64_t> truncated_{0};
+  std::atomic<uint64_t> options_unavailable_{0};
 };
 
 }  // namespace tundra::transport
