@@ -122,10 +122,8 @@ Result<std::unique_ptr<tun::LinuxTun>> OpenTun(const DaemonOptions& options) {
   tun_options.mode = tun::TunMode::kTun;
   tun_options.no_pi = true;
   tun_options.vnet_hdr = options.offload;
-  tun_options.batch_size = 128;
-  auto tun = options.tun_fd >= 0
-                 ? tun::LinuxTun::Adopt(UniqueFd(options.tun_fd), tun_options.batch_size)
-                 : tun::LinuxTun::Open(tun_options);
+  auto tun = options.tun_fd >= 0 ? tun::LinuxTun::Adopt(UniqueFd(options.tun_fd))
+                                 : tun::LinuxTun::Open(tun_options);
   if (!tun.ok()) return options.tun_fd >= 0 ? tun.error().Wrap("WG_TUN_FD") : tun.error();
   const std::string& name = (*tun)->name();
   if (name != options.ifname) {

@@ -14,13 +14,14 @@
 #include <string>
 
 #include "tundra/base/result.h"
+#include "tundra/proto/constants.h"
 
 namespace tundra::cli {
 
 struct DaemonOptions {
   std::string ifname;
   bool foreground = false;
-  int mtu = 1420;
+  int mtu = int(proto::kDefaultMtu);
   bool offload = true;  // IFF_VNET_HDR + TUNSETOFFLOAD: super-packets split on read, GRO on write
   int uapi_fd = -1;     // WG_UAPI_FD: an inherited listening socket
   int tun_fd = -1;      // WG_TUN_FD: an inherited descriptor attached to a TUN (no PI)
