@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "tundra/base/check.h"
+#include "tundra/crypto/sodium_init.h"
 
 namespace tundra::crypto {
 namespace {
@@ -79,12 +80,12 @@ bool Open(const SymmetricKey& key, const uint8_t* nonce, ByteSpan sealed, ByteSp
   return EVP_DecryptFinal_ex(ctx, out.data() + plain_len, &len) == 1;
 }
 
+}  // namespace
+
 void EnsureSodium() {
   static const bool ok = sodium_init() >= 0;
   TUNDRA_CHECK(ok);
 }
-
-}  // namespace
 
 void ChaChaPolySeal(const SymmetricKey& key, uint64_t counter, ByteSpan plain, ByteSpan aad,
                     MutableByteSpan out) {
