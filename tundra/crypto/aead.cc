@@ -98,33 +98,36 @@ ChaChaPolyKey::~ChaChaPolyKey() {
   for (Slot& slot : slots_) EVP_CIPHER_CTX_free(slot.ctx);
 }
 
-ChaChaPolyKey::Slot& ChaChaPolyKey::Acquire() const {
+template <typename F>
+auto ChaChaPolyKey::WithContext(uint64_t counter, F use) const {
+  uint8_t nonce[kNonceSize];
+  CounterNonce(counter, nonce);
   const size_t first = ThreadSlotHint() % kSlots;
-  for (size_t i = 0; i < kSlots; ++i) {
-    Slot& slot = slots_[(first + i) % kSlots];
-    if (slot.mu.try_lock()) return slot;
+  Slot* slot = nullptr;
+  for (size_t i = 0; i < kSlots && slot == nullptr; ++i) {
+    Slot& s = slots_[(first + i) % kSlots];
+    if (s.mu.try_lock()) slot = &s;
   }
-  Slot& slot = slots_[first];
-  slot.mu.lock();
-  return slot;
+  if (slot == nullptr) {  // all busy: wait for our own
+    slot = &slots_[first];
+    slot->mu.lock();
+  }
+  std::lock_guard lock(slot->mu, std::adopt_lock);
+  return use(slot->ctx, nonce);
 }
 
 void ChaChaPolyKey::Seal(uint64_t counter, ByteSpan plain, ByteSpan aad,
                          MutableByteSpan out) const {
-  uint8_t nonce[kNonceSize];
-  CounterNonce(counter, nonce);
-  Slot& slot = Acquire();
-  std::lock_guard lock(slot.mu, std::adopt_lock);
-  crypto::Seal(slot.ctx, nonce, plain, aad, out);
+  WithContext(counter, [&](EVP_CIPHER_CTX* ctx, const uint8_t* nonce) {
+    crypto::Seal(ctx, nonce, plain, aad, out);
+  });
 }
 
 bool ChaChaPolyKey::Open(uint64_t counter, ByteSpan sealed, ByteSpan aad,
                          MutableByteSpan out) const {
-  uint8_t nonce[kNonceSize];
-  CounterNonce(counter, nonce);
-  Slot& slot = Acquire();
-  std::lock_guard lock(slot.mu, std::adopt_lock);
-  return crypto::Open(slot.ctx, nonce, sealed, aad, out);
+  return WithContext(counter, [&](EVP_CIPHER_CTX* ctx, const uint8_t* nonce) {
+    return crypto::Open(ctx, nonce, sealed, aad, out);
+  });
 }
 
 void ChaChaPolySeal(const SymmetricKey& key, uint64_t counter, ByteSpan plain, ByteSpan aad,

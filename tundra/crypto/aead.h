@@ -48,7 +48,9 @@ class ChaChaPolyKey {
     std::mutex mu;
     evp_cipher_ctx_st* ctx = nullptr;  // guarded by mu
   };
-  Slot& Acquire() const;  // returns with slot.mu held
+  // Runs use(ctx, nonce) on a free slot's context, the slot locked.
+  template <typename F>
+  auto WithContext(uint64_t counter, F use) const;
 
   mutable std::array<Slot, kSlots> slots_;
 };
