@@ -1,4 +1,6 @@
 # tundra_cc_library(NAME x SRCS ... [HDRS ...] [DEPS ...])  -> target tundra_x
+# tundra_cc_testonly_library(NAME x_testing ...) -> target tundra_x_testing, built only with the
+#   tests and never linked into the tundra binary (fakes, mocks, packet builders; abseil's TESTONLY)
 # tundra_cc_test(NAME x_test SRCS ... [DEPS ...] [LABELS ...]) -> gtest binary + ctest entry
 # The pattern of abseil's absl_cc_library/absl_cc_test: each library sits beside its test.
 
@@ -24,6 +26,12 @@ function(tundra_cc_library)
     add_library(${target} INTERFACE)
     target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR})
     target_link_libraries(${target} INTERFACE ${L_DEPS})
+  endif()
+endfunction()
+
+function(tundra_cc_testonly_library)
+  if(TUNDRA_BUILD_TESTS)
+    tundra_cc_library(${ARGN})
   endif()
 endfunction()
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "packets.h"
+#include "tundra/base/fake_clock.h"
 #include "tundra/base/log.h"
 #include "tundra/config/key.h"
 #include "tundra/crypto/random.h"

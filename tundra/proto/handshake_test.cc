@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tundra/base/fake_clock.h"
 #include "tundra/crypto/aead.h"
 #include "tundra/crypto/x25519.h"
 #include "tundra/proto/constants.h"
