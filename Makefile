@@ -34,9 +34,11 @@ sanitize: deps
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
 
-# Throughput against wireguard-go-modern and Debian's wireguard-go in the lab (root; ../shared).
+# Throughput against wireguard-go-modern and Debian's wireguard-go in the lab (root; ../shared:
+# the one target that still needs something beside the clone).
 BENCH_FLAGS ?= -t 5 -r 3
 bench: build
+	@[ -x ../shared/lab/bench ] || { echo "make bench: needs the lab at ../shared/lab beside the clone" >&2; exit 1; }
 	@../shared/lab/bench $(BENCH_FLAGS) wireguard-go-modern tundra=$(CURDIR)/scripts/bench-peer wireguard-go
 
 format:

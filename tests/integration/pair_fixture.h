@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "packets.h"
+#include "tundra/base/fake_clock.h"
 #include "tundra/base/log.h"
 #include "tundra/config/key.h"
 #include "tundra/crypto/x25519.h"

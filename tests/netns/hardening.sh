@@ -131,5 +131,6 @@ stats "$IF_B" | grep -E '^drop_(cookie_sent|rate_limited|handshake_queue_full|in
 ping_ok "$NS_A" 198.19.0.2 2 || fail "the session broke under the flood"
 kill "$(cat "$LOG_DIR/iperf.pid")"
 teardown
+ip netns del "$NS_C"
 
 log "PASS"

@@ -3,14 +3,21 @@
 #   tundra <-> wireguard-go (Debian) both ways round, handshakes initiated from either side,
 #   IPv4 and IPv6 inner addresses over IPv4 and IPv6 underlays, a preshared key, persistent
 #   keepalive, `wg show` counters on tundra, a 200 MB iperf3 transfer each way against
-#   wireguard-go-modern, tundra <-> tundra TCP over IPv6 and UDP GSO (the TUN offloads: super-
-#   packets split on read and coalesced on write, none refused by the kernel), and the failure cases: a wrong public key, a wrong preshared key and
-#   garbage datagrams (no tunnel, no crash, counted drops, nothing sent back).
+#   wireguard-go and, when TUNDRA_PEER2 names one, a second implementation (CI: the newer
+#   wireguard-go with offloads), tundra <-> tundra TCP over IPv6 and UDP GSO (the TUN offloads:
+#   super-packets split on read and coalesced on write, none refused by the kernel), and the
+#   failure cases: a wrong public key, a wrong preshared key and garbage datagrams (no tunnel, no
+#   crash, counted drops, nothing sent back).
 source "$(dirname "$0")/lib.sh"
 require_root
 command -v wg >/dev/null || fail "wg (wireguard-tools) is not installed"
 
 source "$(dirname "$0")/wg_pair.sh"
+if [ -n "$TUNDRA_PEER2" ]; then
+  log "second interop peer (peer2): TUNDRA_PEER2=$TUNDRA_PEER2"
+else
+  log "NOTICE: TUNDRA_PEER2 unset: step 5 runs against Debian's wireguard-go only"
+fi
 
 check_tundra_show() {
   local ifn=$1 hs rx tx
@@ -84,26 +91,28 @@ rx1=$(peer_dump "$IF_B" | awk '{print $2}')
 wg show "$IF_A" | grep -q "persistent keepalive: every 1 second" || fail "keepalive not shown"
 teardown
 
-log "5. 200 MB each way with iperf3: tundra (A) <-> wireguard-go-modern (B)"
-setup tundra wireguard-go-modern 4 yes
-ping_all a
-in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
-sleep 0.3
-in_ns "$NS_A" iperf3 -c 198.19.0.2 -n 210M -J > "$LOG_DIR/iperf-fwd.json" || fail "iperf3 A->B"
-in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
-sleep 0.3
-in_ns "$NS_A" iperf3 -c 198.19.0.2 -n 210M -R -J > "$LOG_DIR/iperf-rev.json" || fail "iperf3 B->A"
-for d in fwd rev; do
-  python3 - "$LOG_DIR/iperf-$d.json" "$d" <<'PY' || fail "iperf3 $d incomplete"
+for peer in $(interop_peers); do
+  log "5. 200 MB each way with iperf3: tundra (A) <-> $peer (B)"
+  setup tundra "$peer" 4 yes
+  ping_all a
+  in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
+  sleep 0.3
+  in_ns "$NS_A" iperf3 -c 198.19.0.2 -n 210M -J > "$LOG_DIR/iperf-fwd.json" || fail "iperf3 A->B"
+  in_ns "$NS_B" iperf3 -s -D -1 -I "$LOG_DIR/iperf.pid" >/dev/null
+  sleep 0.3
+  in_ns "$NS_A" iperf3 -c 198.19.0.2 -n 210M -R -J > "$LOG_DIR/iperf-rev.json" || fail "iperf3 B->A"
+  for d in fwd rev; do
+    python3 - "$LOG_DIR/iperf-$d.json" "$d" "$peer" <<'PY' || fail "iperf3 $d with $peer incomplete"
 import json, sys
 r = json.load(open(sys.argv[1]))["end"]["sum_received"]
 assert r["bytes"] >= 200_000_000, r  # 200 MB received (iperf3 -n counts what was sent)
-print(f"iperf3 {sys.argv[2]}: {r['bytes'] / 2**20:.0f} MiB at {r['bits_per_second'] / 1e6:.0f} Mbit/s", file=sys.stderr)
+print(f"iperf3 {sys.argv[2]} ({sys.argv[3]}): {r['bytes'] / 2**20:.0f} MiB at {r['bits_per_second'] / 1e6:.0f} Mbit/s", file=sys.stderr)
 PY
+  done
+  check_tundra_show "$IF_A"
+  check_offloads "$IF_A"
+  teardown
 done
-check_tundra_show "$IF_A"
-check_offloads "$IF_A"
-teardown
 
 log "6. wrong public key: no tunnel, no crash, the handshake never completes"
 A_PEER_KEY=$(wg genkey | wg pubkey) setup tundra tundra 4 no

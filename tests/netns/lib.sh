@@ -6,9 +6,11 @@
 set -euo pipefail
 
 : "${TUNDRA_BIN:?TUNDRA_BIN must point at the tundra binary}"
-SHARED_DIR=${TUNDRA_SHARED_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared" 2>/dev/null && pwd || echo /nonexistent)}
+# Interop peers: Debian's wireguard-go (package wireguard-go; WG_GO overrides the path), and a
+# second implementation with wireguard-go's contract (`BIN IFNAME` creates the interface and
+# serves /var/run/wireguard/IFNAME.sock) only when TUNDRA_PEER2 names its binary.
 WG_GO=${WG_GO:-/usr/bin/wireguard-go}
-WG_GO_MODERN=${WG_GO_MODERN:-$SHARED_DIR/lab/bin/wireguard-go-modern}
+TUNDRA_PEER2=${TUNDRA_PEER2:-}
 export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
 
 TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
@@ -79,8 +81,14 @@ in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # A unique interface name (<= 15 bytes): PREFIX + run id.
 ifname() { echo "${1}$((RUN_ID % 100000))"; }
 
+# The interop peers of this run: wireguard-go, and peer2 when TUNDRA_PEER2 is set.
+interop_peers() {
+  echo wireguard-go
+  if [ -n "$TUNDRA_PEER2" ]; then echo peer2; fi
+}
+
 # start_impl NS IMPL IFNAME: tundra | tundra-no-offload | tundra-tun-fd[-no-vnet] (the TUN
-# comes from a parent through WG_TUN_FD) | wireguard-go | wireguard-go-modern, daemonized, then
+# comes from a parent through WG_TUN_FD) | wireguard-go | peer2 (TUNDRA_PEER2), daemonized, then
 # wait for the UAPI socket.
 start_impl() {
   local ns=$1 impl=$2 ifn=$3 bin args=()
@@ -93,7 +101,10 @@ start_impl() {
       bin="$(dirname "${BASH_SOURCE[0]}")/tun_fd_exec.py"
       ;;
     wireguard-go) bin=$WG_GO ;;
-    wireguard-go-modern) bin=$WG_GO_MODERN ;;
+    peer2)
+      [ -n "$TUNDRA_PEER2" ] || fail "peer2 asked for, but TUNDRA_PEER2 is not set"
+      bin=$TUNDRA_PEER2
+      ;;
     *) fail "unknown implementation $impl" ;;
   esac
   [ -x "$bin" ] || fail "$impl not found at $bin"

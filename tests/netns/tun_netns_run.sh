@@ -10,5 +10,7 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
   echo "tun_netns_run: SKIP: needs root and /dev/net/tun" >&2
   exit 77
 fi
-exec unshare --net --mount -- sh -c 'mount -t sysfs sysfs /sys && ip link set lo up && exec "$@"' \
-  tun_netns_run "$@"
+# TUNDRA_PRIVATE_NETNS records the namespace made here: the tests run only inside it.
+exec unshare --net --mount -- sh -c 'mount -t sysfs sysfs /sys && ip link set lo up &&
+  TUNDRA_PRIVATE_NETNS=$(readlink /proc/self/ns/net) && export TUNDRA_PRIVATE_NETNS &&
+  exec "$@"' tun_netns_run "$@"

@@ -51,13 +51,6 @@ Addr6 V6(const char* text) {
   return a;
 }
 
-std::string NetNs(const char* pid) {
-  char buf[256] = {};
-  std::string link = std::string("/proc/") + pid + "/ns/net";
-  ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
-  return n > 0 ? std::string(buf, size_t(n)) : std::string();
-}
-
 int Sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
 
 class TunNetnsTest : public ::testing::Test {
@@ -65,7 +58,7 @@ class TunNetnsTest : public ::testing::Test {
   void SetUp() override {
     TUNDRA_REQUIRE_TUN_ACCESS();
     // Never touch the root namespace: insist on the private one ctest gives us.
-    if (NetNs("self") == NetNs("1")) {
+    if (!::tundra::testing::InRecordedPrivateNetns()) {
       GTEST_SKIP() << "not in a private network namespace (run through tun_netns_run.sh)";
     }
   }

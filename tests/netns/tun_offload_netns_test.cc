@@ -28,13 +28,6 @@ using testing::PacketSpec;
 
 int Sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
 
-std::string NetNs(const char* pid) {
-  char buf[256] = {};
-  std::string link = std::string("/proc/") + pid + "/ns/net";
-  ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
-  return n > 0 ? std::string(buf, size_t(n)) : std::string();
-}
-
 // A UDP socket bound to `addr`:7777 (IPv4 or IPv6).
 UniqueFd BoundUdp(bool v6, const char* addr) {
   UniqueFd s(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -74,7 +67,9 @@ std::vector<std::vector<uint8_t>> Receive(int fd, size_t count) {
 
 TEST(TunOffloadNetnsTest, CoalescedUdpIsDeliveredAsTheOriginalDatagrams) {
   TUNDRA_REQUIRE_TUN_ACCESS();
-  if (NetNs("self") == NetNs("1")) GTEST_SKIP() << "not in a private network namespace";
+  if (!::tundra::testing::InRecordedPrivateNetns()) {
+    GTEST_SKIP() << "not in a private network namespace (run through tun_netns_run.sh)";
+  }
   TunOptions o;
   o.name = "tgro0";
   o.vnet_hdr = true;
@@ -126,7 +121,9 @@ TEST(TunOffloadNetnsTest, CoalescedUdpIsDeliveredAsTheOriginalDatagrams) {
 // or the next reader without IFF_VNET_HDR would be handed a UDP super-packet as one packet.
 TEST(TunOffloadNetnsTest, PersistentDeviceGetsItsOffloadsBackOff) {
   TUNDRA_REQUIRE_TUN_ACCESS();
-  if (NetNs("self") == NetNs("1")) GTEST_SKIP() << "not in a private network namespace";
+  if (!::tundra::testing::InRecordedPrivateNetns()) {
+    GTEST_SKIP() << "not in a private network namespace (run through tun_netns_run.sh)";
+  }
   TunOptions o;
   o.name = "tpoff0";
   o.vnet_hdr = true;

@@ -6,6 +6,7 @@
 #include "tundra/base/bytes.h"
 #include "tundra/base/clock.h"
 #include "tundra/base/error.h"
+#include "tundra/base/fake_clock.h"
 #include "tundra/base/log.h"
 #include "tundra/base/mock_kernel.h"
 #include "tundra/base/result.h"

@@ -1,4 +1,5 @@
-// Time. Protocol code reads time only through a Clock so tests can drive it (FakeClock).
+// Time. Protocol code reads time only through a Clock so tests can drive it (FakeClock,
+// fake_clock.h, test-only).
 //   Now():     monotonic, includes suspend (CLOCK_BOOTTIME), for every timer and age.
 //   WallNow(): realtime, only for TAI64N timestamps and last-handshake reporting.
 #pragma once
@@ -6,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 #include <ctime>
-#include <mutex>
 
 namespace tundra {
 
@@ -36,23 +36,6 @@ class Clock {
 
   // The process-wide real clock: Now() is BootClock, WallNow() is CLOCK_REALTIME.
   static const Clock& Real();
-};
-
-// A clock that moves only when told. Thread-safe.
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(TimePoint start = TimePoint(std::chrono::hours(1)),
-                     WallTime wall = {1577836800, 0})  // 2020-01-01T00:00:00Z
-      : now_(start), wall_(wall) {}
-  TimePoint Now() const override;
-  WallTime WallNow() const override;
-  void Advance(Duration d);
-  void SetWall(WallTime w);
-
- private:
-  mutable std::mutex mu_;
-  TimePoint now_;
-  WallTime wall_;
 };
 
 }  // namespace tundra

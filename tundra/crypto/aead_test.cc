@@ -12,9 +12,7 @@ namespace {
 using ::tundra::testing::FromHex;
 using Json = nlohmann::json;
 
-Json Load(const char* file) {
-  return ::tundra::testing::LoadSharedJson(std::string("vectors/") + file);
-}
+Json Load(const char* file) { return ::tundra::testing::LoadVectorJson(file); }
 
 template <size_t N>
 std::array<uint8_t, N> Fixed(const std::string& hex) {

@@ -12,9 +12,7 @@ namespace {
 using ::tundra::testing::FromHex;
 using Json = nlohmann::json;
 
-Json Load(const char* file) {
-  return ::tundra::testing::LoadSharedJson(std::string("vectors/") + file);
-}
+Json Load(const char* file) { return ::tundra::testing::LoadVectorJson(file); }
 
 std::vector<uint8_t> Sequence(size_t n) {
   std::vector<uint8_t> v(n);

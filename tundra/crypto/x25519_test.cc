@@ -12,7 +12,7 @@ namespace {
 using ::tundra::testing::FromHex;
 using Json = nlohmann::json;
 
-Json Vectors() { return ::tundra::testing::LoadSharedJson("vectors/x25519.json"); }
+Json Vectors() { return ::tundra::testing::LoadVectorJson("x25519.json"); }
 
 PrivateKey Priv(const std::string& hex) { return PrivateKey(FromHex(hex)); }
 PublicKey Pub(const std::string& hex) {

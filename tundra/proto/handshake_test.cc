@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tundra/base/fake_clock.h"
 #include "tundra/crypto/aead.h"
 #include "tundra/crypto/x25519.h"
 #include "tundra/proto/constants.h"
@@ -19,9 +20,7 @@ using Json = nlohmann::json;
 using crypto::PrivateKey;
 using crypto::PublicKey;
 
-Json Load(const char* file) {
-  return ::tundra::testing::LoadSharedJson(std::string("vectors/") + file);
-}
+Json Load(const char* file) { return ::tundra::testing::LoadVectorJson(file); }
 
 PrivateKey Priv(const std::string& hex) { return PrivateKey(FromHex(hex)); }
 PublicKey Pub(const std::string& hex) {
@@ -125,7 +124,7 @@ TEST(NoiseCoreTest, CacophonyIKpsk2) {
 
 class DerivedVectorTest : public ::testing::TestWithParam<const char*> {};
 
-// A fixed-key WireGuard handshake (shared/vectors/wireguard_derived.json): initiation, response,
+// A fixed-key WireGuard handshake (tests/vectors/wireguard_derived.json): initiation, response,
 // transport keys, a data message and keepalives, byte for byte.
 TEST_P(DerivedVectorTest, HandshakeBytesMatch) {
   Json v = Load("wireguard_derived.json")[GetParam()];

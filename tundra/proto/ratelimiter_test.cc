@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "tundra/base/fake_clock.h"
+
 namespace tundra::proto {
 namespace {
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tundra/base/fake_clock.h"
 #include "tundra/proto/constants.h"
 
 namespace tundra::proto {

@@ -7,10 +7,8 @@
 
 namespace tundra::testing {
 
-std::string SharedPath(const std::string& relative) {
-  const char* env = std::getenv("TUNDRA_SHARED_DIR");
-  std::string base = env != nullptr ? env : TUNDRA_SHARED_DIR;
-  return base + "/" + relative;
+std::string VectorPath(const std::string& file) {
+  return std::string(TUNDRA_VECTORS_DIR) + "/" + file;
 }
 
 std::string ReadFileOrDie(const std::string& path) {
@@ -24,8 +22,8 @@ std::string ReadFileOrDie(const std::string& path) {
   return ss.str();
 }
 
-nlohmann::json LoadSharedJson(const std::string& relative) {
-  return nlohmann::json::parse(ReadFileOrDie(SharedPath(relative)));
+nlohmann::json LoadVectorJson(const std::string& file) {
+  return nlohmann::json::parse(ReadFileOrDie(VectorPath(file)));
 }
 
 std::vector<uint8_t> FromHex(const std::string& hex) {
@@ -46,6 +44,13 @@ std::string WhyNoTunAccess() {
   if (geteuid() != 0) return "needs root (CAP_NET_ADMIN)";
   if (access("/dev/net/tun", R_OK | W_OK) != 0) return "/dev/net/tun is not accessible";
   return {};
+}
+
+bool InRecordedPrivateNetns() {
+  const char* recorded = std::getenv("TUNDRA_PRIVATE_NETNS");
+  char buf[256] = {};
+  ssize_t n = ::readlink("/proc/self/ns/net", buf, sizeof(buf) - 1);
+  return recorded != nullptr && n > 0 && std::string(buf, size_t(n)) == recorded;
 }
 
 }  // namespace tundra::testing

@@ -11,12 +11,12 @@
 
 namespace tundra::testing {
 
-// Absolute path of a file under ../shared (e.g. "vectors/x25519.json").
-std::string SharedPath(const std::string& relative);
+// Absolute path of a test-vector file in the repository's tests/vectors/ (e.g. "x25519.json").
+std::string VectorPath(const std::string& file);
 // Whole file as a string; aborts the test with a message if unreadable.
 std::string ReadFileOrDie(const std::string& path);
-// A JSON file under ../shared (e.g. "vectors/x25519.json"), parsed.
-nlohmann::json LoadSharedJson(const std::string& relative);
+// A test-vector file from tests/vectors/ (e.g. "x25519.json"), parsed.
+nlohmann::json LoadVectorJson(const std::string& file);
 // Hex string -> bytes (aborts on bad hex: test data is trusted).
 std::vector<uint8_t> FromHex(const std::string& hex);
 
@@ -24,6 +24,9 @@ std::vector<uint8_t> FromHex(const std::string& hex);
 bool SkippingForbidden();
 // Empty when the process can create TUN devices (root + /dev/net/tun); else why not.
 std::string WhyNoTunAccess();
+// True only inside the private network namespace a runner made and recorded in
+// TUNDRA_PRIVATE_NETNS (tests/netns/tun_netns_run.sh): fails safe where /proc/1 is unreadable.
+bool InRecordedPrivateNetns();
 
 }  // namespace tundra::testing
 
