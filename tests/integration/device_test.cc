@@ -143,23 +143,8 @@ TEST_F(PairTest, NoRouteIsAnsweredWithIcmpUnreachable) {
 }
 
 TEST_F(PairTest, ReplayedDataIsDroppedAndEndpointDoesNotMove) {
-  std::vector<std::vector<uint8_t>> captured;
-  std::mutex mu;
-  net_.set_filter([&](const transport::Endpoint&, const transport::Endpoint&, ByteSpan d) {
-    if (TypeOf(d) == 4 && d.size() > 32) {
-      std::lock_guard lock(mu);
-      captured.emplace_back(d.begin(), d.end());
-    }
-    return true;
-  });
-  StartBoth();
-  ASSERT_TRUE(Ping(a_, b_, 1));
-  std::vector<uint8_t> replay;
-  {
-    std::lock_guard lock(mu);
-    ASSERT_FALSE(captured.empty());
-    replay = captured[0];
-  }
+  const std::vector<uint8_t> replay = StartAndCaptureDataMessage();
+  ASSERT_FALSE(replay.empty());
   // Replayed from another address: dropped, and B keeps A's real endpoint.
   ASSERT_TRUE(
       net_.Inject(*transport::Endpoint::Parse("198.18.7.7:4444"), b_.bind->local(), replay));

@@ -47,21 +47,8 @@ TEST_F(PairTest, SetconfWithTheKeyOfAConfiguredPeer) {
 // config_mu_ for as long as its batches came back full, so the writer (and, behind the
 // writer-preferring lock, every reader) waited for the whole flood.
 TEST_F(PairTest, ConfigWriteIsNotStalledByAnInboundFlood) {
-  std::vector<uint8_t> data;
-  std::mutex mu;
-  net_.set_filter([&](const transport::Endpoint&, const transport::Endpoint&, ByteSpan d) {
-    std::lock_guard lock(mu);
-    if (TypeOf(d) == 4 && d.size() > 32 && data.empty()) data.assign(d.begin(), d.end());
-    return true;
-  });
-  StartBoth();
-  ASSERT_TRUE(Ping(a_, b_, 1));
-  std::vector<uint8_t> forged;
-  {
-    std::lock_guard lock(mu);
-    ASSERT_FALSE(data.empty());
-    forged = data;
-  }
+  std::vector<uint8_t> forged = StartAndCaptureDataMessage();
+  ASSERT_FALSE(forged.empty());
   forged.back() ^= 1;  // the tag no longer verifies
   // A deep receive queue: while B's socket is paused the forgeries pile up, then B's udp
   // thread works through them in full batches.

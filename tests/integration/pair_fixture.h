@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -148,6 +149,24 @@ class PairTest : public ::testing::Test {
   }
 
   static uint32_t TypeOf(ByteSpan d) { return d.size() >= 4 ? LoadLe32(d.data()) : 0; }
+
+  // Starts both devices, pings A -> B and returns the first data message (with a payload)
+  // that crossed the network: a real message under a live receiver index.
+  std::vector<uint8_t> StartAndCaptureDataMessage() {
+    auto captured = std::make_shared<std::pair<std::mutex, std::vector<uint8_t>>>();
+    net_.set_filter([captured](const transport::Endpoint&, const transport::Endpoint&, ByteSpan d) {
+      std::lock_guard lock(captured->first);
+      if (TypeOf(d) == 4 && d.size() > 32 && captured->second.empty()) {
+        captured->second.assign(d.begin(), d.end());
+      }
+      return true;
+    });
+    StartBoth();
+    EXPECT_TRUE(Ping(a_, b_, 1));
+    std::lock_guard lock(captured->first);
+    EXPECT_FALSE(captured->second.empty());
+    return captured->second;
+  }
 
   FakeClock clock_;
   transport::FakeNetwork net_;
