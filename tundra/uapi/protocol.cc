@@ -9,7 +9,6 @@ namespace tundra::uapi {
 namespace {
 
 constexpr char kHexKey[] = "64 hex digits";
-constexpr char kTrue[] = "'true'";
 
 template <typename T>
 bool ParseUint(std::string_view s, T& out) {
@@ -53,6 +52,25 @@ void SetParser::BadValue(std::string_view key, const char* want) {
   Fail(kErrnoInvalid, fmt::format("invalid value for {} (want {})", key, want));
 }
 
+void SetParser::Flag(std::string_view key, std::string_view value, bool& out) {
+  if (value == "true") {
+    out = true;
+  } else {
+    BadValue(key, "'true'");
+  }
+}
+
+template <typename T>
+void SetParser::Number(std::string_view key, std::string_view value, const char* want,
+                       std::optional<T>& out) {
+  T v;
+  if (ParseUint(value, v)) {
+    out = v;
+  } else {
+    BadValue(key, want);
+  }
+}
+
 void SetParser::Line(std::string_view line) {
   ++line_number_;
   if (req_.error != 0) return;
@@ -70,16 +88,11 @@ void SetParser::DeviceLine(std::string_view key, std::string_view value) {
     if (!ParseSecret(value, k)) return BadValue(key, kHexKey);
     u.private_key = k;
   } else if (key == "listen_port") {
-    uint16_t port;
-    if (!ParseUint(value, port)) return BadValue(key, "a port 0-65535");
-    u.listen_port = port;
+    Number(key, value, "a port 0-65535", u.listen_port);
   } else if (key == "fwmark") {
-    uint32_t mark;
-    if (!ParseUint(value, mark)) return BadValue(key, "a 32-bit number");
-    u.fwmark = mark;
+    Number(key, value, "a 32-bit number", u.fwmark);
   } else if (key == "replace_peers") {
-    if (value != "true") return BadValue(key, kTrue);
-    u.replace_peers = true;
+    Flag(key, value, u.replace_peers);
   } else {
     Fail(kErrnoInvalid, fmt::format("invalid UAPI device key {}", LoggableKey(key)));
   }
@@ -95,11 +108,9 @@ void SetParser::PeerLine(std::string_view key, std::string_view value) {
   }
   device::PeerUpdate& peer = req_.update.peers.back();
   if (key == "remove") {
-    if (value != "true") return BadValue(key, kTrue);
-    peer.remove = true;
+    Flag(key, value, peer.remove);
   } else if (key == "update_only") {
-    if (value != "true") return BadValue(key, kTrue);
-    peer.update_only = true;
+    Flag(key, value, peer.update_only);
   } else if (key == "preshared_key") {
     crypto::SymmetricKey k;
     if (!ParseSecret(value, k)) return BadValue(key, kHexKey);
@@ -109,12 +120,9 @@ void SetParser::PeerLine(std::string_view key, std::string_view value) {
     if (!ep.ok()) return BadValue(key, "IPv4:port or [IPv6]:port");
     peer.endpoint = *ep;
   } else if (key == "persistent_keepalive_interval") {
-    uint16_t secs;
-    if (!ParseUint(value, secs)) return BadValue(key, "seconds 0-65535");
-    peer.persistent_keepalive = secs;
+    Number(key, value, "seconds 0-65535", peer.persistent_keepalive);
   } else if (key == "replace_allowed_ips") {
-    if (value != "true") return BadValue(key, kTrue);
-    peer.replace_allowed_ips = true;
+    Flag(key, value, peer.replace_allowed_ips);
   } else if (key == "allowed_ip") {
     device::AllowedIpChange change;
     change.remove = !value.empty() && value[0] == '-';

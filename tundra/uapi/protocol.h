@@ -67,6 +67,10 @@ class SetParser {
   void PeerLine(std::string_view key, std::string_view value);
   void Fail(int code, std::string detail);
   void BadValue(std::string_view key, const char* want);
+  void Flag(std::string_view key, std::string_view value, bool& out);  // "true" only
+  template <typename T>
+  void Number(std::string_view key, std::string_view value, const char* want,
+              std::optional<T>& out);
 
   SetRequest req_;
   bool in_peer_ = false;  // a public_key line started the peer at req_.update.peers.back()
