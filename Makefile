@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR ?= OFF
 
-.PHONY: all deps configure build test unit demo bench format clean
+.PHONY: all deps configure build test unit sanitize demo bench format clean
 
 all: build
 
@@ -26,6 +26,10 @@ test: build
 # Unit tests only (no root needed).
 unit: build
 	@cd $(BUILD_DIR) && ctest -L unit --output-on-failure -j $(JOBS)
+
+# Unit and in-process tests under ASan+UBSan, the threaded suites under TSan (own build dirs).
+sanitize: deps
+	@JOBS=$(JOBS) WERROR=$(WERROR) scripts/sanitize-tests.sh
 
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)

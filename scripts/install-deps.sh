@@ -6,6 +6,7 @@ pkgs=(
   g++ cmake make pkg-config
   libssl-dev libsodium-dev libfmt-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev clang-format
+  libbenchmark-dev libgcrypt20-dev  # the AEAD micro-benchmark (tundra/crypto/aead_bench.cc)
   iproute2 iputils-ping iperf3 nftables procps psmisc util-linux python3
   wireguard-tools wireguard-go
 )

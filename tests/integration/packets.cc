@@ -29,6 +29,30 @@ std::vector<uint8_t> Ping4(const std::string& src, const std::string& dst, uint1
   return p;
 }
 
+std::vector<uint8_t> Udp4(const std::string& src, uint16_t sport, const std::string& dst,
+                          uint16_t dport, const std::vector<uint8_t>& payload) {
+  std::vector<uint8_t> p = Ping4(src, dst, 0, payload.size());
+  p[9] = 17;  // UDP
+  p[10] = p[11] = 0;
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += (p[i] << 8) | p[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  p[10] = uint8_t(~sum >> 8);
+  p[11] = uint8_t(~sum);
+  const uint16_t udp_len = uint16_t(8 + payload.size());
+  const uint8_t udp[8] = {uint8_t(sport >> 8),
+                          uint8_t(sport),
+                          uint8_t(dport >> 8),
+                          uint8_t(dport),
+                          uint8_t(udp_len >> 8),
+                          uint8_t(udp_len),
+                          0,
+                          0};
+  std::memcpy(p.data() + 20, udp, 8);
+  std::memcpy(p.data() + 28, payload.data(), payload.size());
+  return p;
+}
+
 std::vector<uint8_t> Ping6(const std::string& src, const std::string& dst, uint16_t seq,
                            size_t payload) {
   std::vector<uint8_t> p(40 + 8 + payload, 0);

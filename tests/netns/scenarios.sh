@@ -13,6 +13,9 @@
 #       persistent keepalive keeps the way back open (without it, it closes)
 #   S13 a destination no peer owns gets ICMP host / address unreachable at once (v4 and v6),
 #       and so does a peer without an endpoint
+#   LOOP the route to the peer's endpoint leads into the tunnel (allowed IPs 0.0.0.0/0, no
+#       fwmark rule): the daemon's own datagrams come back out of the TUN and are dropped as
+#       routing_loop instead of circling at full speed (kernel netns.sh "routing loop" test)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/wg_pair.sh"
 require_root
@@ -228,6 +231,22 @@ except OSError as e:
 sys.exit("connected")' || fail "TCP connect to 198.19.0.99 did not fail with EHOSTUNREACH"
 n=$(stat_of "$IF_A" icmp_unreachable_sent)
 [ "${n:-0}" -ge 4 ] || fail "icmp_unreachable_sent=$n"
+teardown
+
+log "LOOP: a route to the endpoint through the tunnel is a counted routing loop, not a storm"
+setup tundra tundra 4 no
+wg set "$IF_A" peer "$(cat "$LOG_DIR/b.pub")" allowed-ips 0.0.0.0/0
+ip -n "$NS_A" route add 198.18.0.2/32 dev "$IF_A"
+in_ns "$NS_A" ping -c 2 -i 0.5 -W 1 -q 198.19.0.2 >/dev/null 2>&1 && fail "ping through a looping route"
+sleep 1
+loops=$(stat_of "$IF_A" drop_routing_loop)
+[ "${loops:-0}" -ge 1 ] || fail "no routing_loop drop counted"
+read -r _ _ tx <<< "$(peer_dump "$IF_A")"
+# Without the check every initiation circles through wg0 until it exceeds the MTU, at full
+# speed (hundreds of MB per second); with it, a few initiations of 148 bytes leave at most.
+[ "$tx" -le 4096 ] || fail "A sent $tx bytes to B in 2 s: the loop was not broken"
+log "  routing_loop drops: $loops, bytes sent to the peer: $tx"
+ip -n "$NS_A" route del 198.18.0.2/32 dev "$IF_A"
 teardown
 
 log "PASS"

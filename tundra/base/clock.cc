@@ -8,14 +8,22 @@ BootClock::time_point BootClock::now() {
   return time_point(duration(int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec));
 }
 
-WallTime RealClock::WallNow() const {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return {ts.tv_sec, ts.tv_nsec};
-}
+namespace {
 
-Clock& SystemClock() {
-  static RealClock clock;
+class RealClock final : public Clock {
+ public:
+  TimePoint Now() const override { return BootClock::now(); }
+  WallTime WallNow() const override {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return {ts.tv_sec, ts.tv_nsec};
+  }
+};
+
+}  // namespace
+
+const Clock& Clock::Real() {
+  static const RealClock clock;
   return clock;
 }
 

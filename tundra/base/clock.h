@@ -33,15 +33,10 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint Now() const = 0;
   virtual WallTime WallNow() const = 0;
-};
 
-// The real clocks. Process-wide instance: SystemClock().
-class RealClock final : public Clock {
- public:
-  TimePoint Now() const override { return BootClock::now(); }
-  WallTime WallNow() const override;
+  // The process-wide real clock: Now() is BootClock, WallNow() is CLOCK_REALTIME.
+  static const Clock& Real();
 };
-Clock& SystemClock();
 
 // A clock that moves only when told. Thread-safe.
 class FakeClock final : public Clock {

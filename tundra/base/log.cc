@@ -40,7 +40,7 @@ namespace internal {
 
 void LogLine(LogLevel level, std::string_view text) {
   static constexpr const char* kNames[] = {"", "ERROR", "WARN", "INFO", "VERBOSE", "DEBUG"};
-  WallTime now = SystemClock().WallNow();
+  WallTime now = Clock::Real().WallNow();
   time_t secs = static_cast<time_t>(now.sec);
   struct tm tm;
   localtime_r(&secs, &tm);

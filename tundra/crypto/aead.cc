@@ -3,7 +3,12 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <atomic>
+#include <cstring>
+#include <memory>
+
 #include "tundra/base/check.h"
+#include "tundra/crypto/sodium_init.h"
 
 namespace tundra::crypto {
 namespace {
@@ -14,25 +19,18 @@ const EVP_CIPHER* ChaChaPolyCipher() {
   return cipher;
 }
 
-// One encryption and one decryption context per thread, initialised with the cipher once; each
-// packet only sets key and nonce (cheap), which keeps the per-packet path allocation-free.
-struct ThreadContexts {
-  EVP_CIPHER_CTX* enc;
-  EVP_CIPHER_CTX* dec;
-  ThreadContexts() : enc(EVP_CIPHER_CTX_new()), dec(EVP_CIPHER_CTX_new()) {
-    TUNDRA_CHECK(enc != nullptr && dec != nullptr);
-    TUNDRA_CHECK(EVP_EncryptInit_ex2(enc, ChaChaPolyCipher(), nullptr, nullptr, nullptr) == 1);
-    TUNDRA_CHECK(EVP_DecryptInit_ex2(dec, ChaChaPolyCipher(), nullptr, nullptr, nullptr) == 1);
-  }
-  ~ThreadContexts() {
-    EVP_CIPHER_CTX_free(enc);
-    EVP_CIPHER_CTX_free(dec);
-  }
+// A context holding `key`, ready for nonces. Freed (and wiped, see aead.h) by CtxPtr.
+struct CtxFree {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
 };
+using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 
-ThreadContexts& Contexts() {
-  thread_local ThreadContexts contexts;
-  return contexts;
+CtxPtr NewKeyedContext(const SymmetricKey& key) {
+  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  TUNDRA_CHECK(ctx != nullptr);
+  TUNDRA_CHECK(EVP_CipherInit_ex2(ctx.get(), ChaChaPolyCipher(), key.data(), nullptr, 1, nullptr) ==
+               1);
+  return ctx;
 }
 
 void CounterNonce(uint64_t counter, uint8_t nonce[kNonceSize]) {
@@ -40,12 +38,12 @@ void CounterNonce(uint64_t counter, uint8_t nonce[kNonceSize]) {
   StoreLe64(nonce + 4, counter);
 }
 
-void Seal(const SymmetricKey& key, const uint8_t* nonce, ByteSpan plain, ByteSpan aad,
+// Per message only the nonce (and direction) is set: no key, no cipher, no parameters.
+void Seal(EVP_CIPHER_CTX* ctx, const uint8_t* nonce, ByteSpan plain, ByteSpan aad,
           MutableByteSpan out) {
   TUNDRA_CHECK(out.size() >= plain.size() + kTagSize);
-  EVP_CIPHER_CTX* ctx = Contexts().enc;
   int len = 0;
-  TUNDRA_CHECK(EVP_EncryptInit_ex2(ctx, nullptr, key.data(), nonce, nullptr) == 1);
+  TUNDRA_CHECK(EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce, 1) == 1);
   if (!aad.empty()) {
     TUNDRA_CHECK(EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), int(aad.size())) == 1);
   }
@@ -57,14 +55,13 @@ void Seal(const SymmetricKey& key, const uint8_t* nonce, ByteSpan plain, ByteSpa
                                    out.data() + plain.size()) == 1);
 }
 
-bool Open(const SymmetricKey& key, const uint8_t* nonce, ByteSpan sealed, ByteSpan aad,
+bool Open(EVP_CIPHER_CTX* ctx, const uint8_t* nonce, ByteSpan sealed, ByteSpan aad,
           MutableByteSpan out) {
   if (sealed.size() < kTagSize) return false;
   const size_t plain_len = sealed.size() - kTagSize;
   TUNDRA_CHECK(out.size() >= plain_len);
-  EVP_CIPHER_CTX* ctx = Contexts().dec;
   int len = 0;
-  if (EVP_DecryptInit_ex2(ctx, nullptr, key.data(), nonce, nullptr) != 1) return false;
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce, 0) != 1) return false;
   // The tag is copied out first: in-place decryption may overwrite the input buffer's head.
   uint8_t tag[kTagSize];
   std::memcpy(tag, sealed.data() + plain_len, kTagSize);
@@ -79,35 +76,82 @@ bool Open(const SymmetricKey& key, const uint8_t* nonce, ByteSpan sealed, ByteSp
   return EVP_DecryptFinal_ex(ctx, out.data() + plain_len, &len) == 1;
 }
 
+// The slot a thread tries first: threads are dealt slots in turn as they first use one.
+size_t ThreadSlotHint() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t hint = next.fetch_add(1, std::memory_order_relaxed);
+  return hint;
+}
+
+}  // namespace
+
 void EnsureSodium() {
   static const bool ok = sodium_init() >= 0;
   TUNDRA_CHECK(ok);
 }
 
-}  // namespace
+ChaChaPolyKey::ChaChaPolyKey(const SymmetricKey& key) {
+  for (Slot& slot : slots_) slot.ctx = NewKeyedContext(key).release();
+}
+
+ChaChaPolyKey::~ChaChaPolyKey() {
+  for (Slot& slot : slots_) EVP_CIPHER_CTX_free(slot.ctx);
+}
+
+template <typename F>
+auto ChaChaPolyKey::WithContext(uint64_t counter, F use) const {
+  uint8_t nonce[kNonceSize];
+  CounterNonce(counter, nonce);
+  const size_t first = ThreadSlotHint() % kSlots;
+  Slot* slot = nullptr;
+  for (size_t i = 0; i < kSlots && slot == nullptr; ++i) {
+    Slot& s = slots_[(first + i) % kSlots];
+    if (s.mu.try_lock()) slot = &s;
+  }
+  if (slot == nullptr) {  // all busy: wait for our own
+    slot = &slots_[first];
+    slot->mu.lock();
+  }
+  std::lock_guard lock(slot->mu, std::adopt_lock);
+  return use(slot->ctx, nonce);
+}
+
+void ChaChaPolyKey::Seal(uint64_t counter, ByteSpan plain, ByteSpan aad,
+                         MutableByteSpan out) const {
+  WithContext(counter, [&](EVP_CIPHER_CTX* ctx, const uint8_t* nonce) {
+    crypto::Seal(ctx, nonce, plain, aad, out);
+  });
+}
+
+bool ChaChaPolyKey::Open(uint64_t counter, ByteSpan sealed, ByteSpan aad,
+                         MutableByteSpan out) const {
+  return WithContext(counter, [&](EVP_CIPHER_CTX* ctx, const uint8_t* nonce) {
+    return crypto::Open(ctx, nonce, sealed, aad, out);
+  });
+}
 
 void ChaChaPolySeal(const SymmetricKey& key, uint64_t counter, ByteSpan plain, ByteSpan aad,
                     MutableByteSpan out) {
   uint8_t nonce[kNonceSize];
   CounterNonce(counter, nonce);
-  Seal(key, nonce, plain, aad, out);
+  Seal(NewKeyedContext(key).get(), nonce, plain, aad, out);
 }
 
 bool ChaChaPolyOpen(const SymmetricKey& key, uint64_t counter, ByteSpan sealed, ByteSpan aad,
                     MutableByteSpan out) {
   uint8_t nonce[kNonceSize];
   CounterNonce(counter, nonce);
-  return Open(key, nonce, sealed, aad, out);
+  return Open(NewKeyedContext(key).get(), nonce, sealed, aad, out);
 }
 
 void ChaChaPolySealNonce(const SymmetricKey& key, std::span<const uint8_t, kNonceSize> nonce,
                          ByteSpan plain, ByteSpan aad, MutableByteSpan out) {
-  Seal(key, nonce.data(), plain, aad, out);
+  Seal(NewKeyedContext(key).get(), nonce.data(), plain, aad, out);
 }
 
 bool ChaChaPolyOpenNonce(const SymmetricKey& key, std::span<const uint8_t, kNonceSize> nonce,
                          ByteSpan sealed, ByteSpan aad, MutableByteSpan out) {
-  return Open(key, nonce.data(), sealed, aad, out);
+  return Open(NewKeyedContext(key).get(), nonce.data(), sealed, aad, out);
 }
 
 void XChaChaPolySeal(const SymmetricKey& key, std::span<const uint8_t, kXNonceSize> nonce,

@@ -98,6 +98,78 @@ TEST(ChaChaPolyTest, CounterNonceMatchesExplicitNonceAndTamperFails) {
   EXPECT_TRUE(ChaChaPolyOpen(key, 7, tag, {}, MutableByteSpan()));
 }
 
+bool IsCounterNonce(const std::string& nonce_hex) { return nonce_hex.rfind("00000000", 0) == 0; }
+
+// The keyed object with the vectors whose nonce has WireGuard's form (4 zero bytes, then the
+// little-endian counter). Each key object seals and opens three times: the key set once at
+// construction must survive the per-message nonce changes.
+TEST(ChaChaPolyKeyTest, ZincVectorsWithCounterNonces) {
+  int used = 0;
+  const Json all = Load("chacha20poly1305.json");
+  for (const auto& v : all["encrypt"]) {
+    if (!IsCounterNonce(v["nonce"].get<std::string>())) continue;
+    ++used;
+    const ChaChaPolyKey key(SymmetricKey(FromHex(v["key"])));
+    const uint64_t counter = LoadLe64(FromHex(v["nonce"]).data() + 4);
+    auto aad = FromHex(v["aad"]);
+    auto plain = FromHex(v["plaintext"]);
+    for (int round = 0; round < 3; ++round) {
+      std::vector<uint8_t> out(plain.size() + kTagSize);
+      key.Seal(counter, plain, aad, out);
+      EXPECT_EQ(ToHex(out), v["ciphertext_and_tag"].get<std::string>()) << v["name"];
+      ASSERT_TRUE(key.Open(counter, out, aad, out)) << v["name"];
+      EXPECT_TRUE(std::equal(plain.begin(), plain.end(), out.begin())) << v["name"];
+      std::vector<uint8_t> other(plain.size() + kTagSize);
+      key.Seal(counter + 1, plain, aad, other);  // a different nonce in between
+    }
+  }
+  EXPECT_GT(used, 50);
+}
+
+TEST(ChaChaPolyKeyTest, ZincDecryptVectorsIncludingMustFail) {
+  int failures = 0;
+  const Json all = Load("chacha20poly1305.json");
+  for (const auto& v : all["decrypt"]) {
+    if (!IsCounterNonce(v["nonce"].get<std::string>())) continue;
+    const ChaChaPolyKey key(SymmetricKey(FromHex(v["key"])));
+    const uint64_t counter = LoadLe64(FromHex(v["nonce"]).data() + 4);
+    auto aad = FromHex(v["aad"]);
+    auto sealed = FromHex(v["ciphertext_and_tag"]);
+    std::vector<uint8_t> out(sealed.size() >= kTagSize ? sealed.size() - kTagSize : 0);
+    const bool ok = key.Open(counter, sealed, aad, out);
+    if (v["must_fail"].get<bool>()) {
+      ++failures;
+      EXPECT_FALSE(ok) << v["name"];
+      // A failed open leaves the object usable.
+      std::vector<uint8_t> tag(kTagSize);
+      key.Seal(counter, {}, {}, tag);
+      EXPECT_TRUE(key.Open(counter, tag, {}, MutableByteSpan()));
+    } else {
+      ASSERT_TRUE(ok) << v["name"];
+      EXPECT_EQ(ToHex(out), v["plaintext"].get<std::string>()) << v["name"];
+    }
+  }
+  EXPECT_EQ(failures, 1);
+}
+
+TEST(ChaChaPolyKeyTest, MatchesOneShotAndTamperFails) {
+  const SymmetricKey raw(
+      FromHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+  const ChaChaPolyKey key(raw);
+  std::vector<uint8_t> plain(1424, 0xab), a(1440), b(1440), out(1424);
+  for (uint64_t counter : {0ull, 1ull, 0xfffffffffffffffeull}) {
+    key.Seal(counter, plain, {}, a);
+    ChaChaPolySeal(raw, counter, plain, {}, b);
+    EXPECT_EQ(a, b);
+    EXPECT_TRUE(key.Open(counter, a, {}, out));
+    EXPECT_EQ(out, plain);
+    EXPECT_FALSE(key.Open(counter + 1, a, {}, out));
+    a[700] ^= 1;
+    EXPECT_FALSE(key.Open(counter, a, {}, out));
+  }
+  EXPECT_FALSE(key.Open(0, ByteSpan(a.data(), 15), {}, out));
+}
+
 TEST(XChaChaPolyTest, HChaCha20DraftVector) {
   Json v = Load("xchacha20poly1305.json")["hchacha20"];
   SymmetricKey key(FromHex(v["key"]));

@@ -33,21 +33,22 @@ void Device::ControlLoop() {
     TUNDRA_CHECK(::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   }
   while (!stopping_.load(std::memory_order_relaxed)) {
-    // Sleep until the earliest timer of any peer (or until woken).
-    std::optional<TimePoint> next;
-    for (const PeerPtr& peer : PeersSnapshot()) {
-      std::lock_guard lock(peer->mu);
-      auto t = peer->timers.NextDeadline();
-      if (t && (!next || *t < *next)) next = t;
-    }
-    // The rate limiter's garbage collection wants a pass about once a second.
+    // Sleep until the earliest peer deadline, or a second at most: the rate limiter's garbage
+    // collection wants a pass about once a second.
     const TimePoint now = clock_.Now();
-    const TimePoint gc_at = now + std::chrono::seconds(1);
-    if (!next || *next > gc_at) next = gc_at;
-    control_wake_at_ns_.store(next->time_since_epoch().count(), std::memory_order_relaxed);
+    auto plan = [&] {
+      const TimePoint gc_at = now + std::chrono::seconds(1);
+      const auto next = timers_.Earliest();
+      return next && *next < gc_at ? *next : gc_at;
+    };
+    TimePoint wake_at = plan();
+    // Publish the plan, then look again: a deadline scheduled before the store is seen here,
+    // one scheduled after it sees the plan and wakes this thread (ScheduleTimersLocked).
+    control_wake_at_ns_.store(wake_at.time_since_epoch().count());
+    wake_at = std::min(wake_at, plan());
     int timeout_ms = 0;
-    if (*next > now) {
-      timeout_ms = int(std::chrono::ceil<std::chrono::milliseconds>(*next - now).count());
+    if (wake_at > now) {
+      timeout_ms = int(std::chrono::ceil<std::chrono::milliseconds>(wake_at - now).count());
     }
     epoll_event events[2];
     int n = ::epoll_wait(ep, events, 2, timeout_ms);
@@ -56,7 +57,7 @@ void Device::ControlLoop() {
       return;
     }
     if (stopping_.load()) break;
-    control_wake_at_ns_.store(0, std::memory_order_relaxed);  // awake: no pokes needed
+    control_wake_at_ns_.store(0);  // awake: no pokes needed
     uint64_t drained;
     while (::read(control_fd_.get(), &drained, sizeof(drained)) > 0) {
     }
@@ -64,15 +65,12 @@ void Device::ControlLoop() {
   }
 }
 
-void Device::RunControlOnceForTest() { ControlPass(); }
-
 void Device::ControlPass() {
   // 1. Handshake messages, oldest first.
   std::deque<QueuedHandshake> queue;
   {
     std::lock_guard lock(work_mu_);
     queue.swap(handshake_queue_);
-    handshake_queue_len_.store(0, std::memory_order_relaxed);
   }
   const TimePoint now = clock_.Now();
   size_t remaining = queue.size();
@@ -192,26 +190,19 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
                peer->id(), msg.from.ToString());
 
     // Answer it (kernel wg_packet_send_handshake_response).
-    peer->last_sent_handshake = now;
-    peer->last_initiation_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-    if (peer->handshake_index != 0) indices_.Remove(peer->handshake_index);
-    peer->handshake_index = 0;
-    const uint32_t index = indices_.Insert(IndexEntry{peer, nullptr});
-    proto::SessionKeys keys;
+    peer->last_sent_handshake_ns.store(now.time_since_epoch().count());
+    const uint32_t index = BeginPendingHandshakeLocked(peer);
     if (peer->handshake.CreateResponse(index, resp) != proto::DropReason::kNone) {
-      indices_.Remove(index);
+      ClearPendingHandshakeLocked(*peer);
       drops_.Add(proto::DropReason::kLowOrderKey);
       return;
     }
     peer->cookie_jar.AddMacs(proto::AsMutableBytes(resp), now);
-    TUNDRA_CHECK(peer->handshake.BeginSession(keys));
-    auto keypair = std::make_shared<proto::Keypair>(keys, now);
-    indices_.Replace(index, IndexEntry{peer, keypair});
-    FreeIndices(peer->keypairs.Add(keypair));
-    peer->timers.OnSessionDerived(now);
+    InstallSessionLocked(peer, now);
     peer->timers.OnAnyAuthenticatedPacketTraversal(now);
     peer->timers.OnAnyAuthenticatedPacketSent(now);
     peer->timers.OnAnyAuthenticatedPacketReceived(now);
+    ScheduleTimersLocked(peer);
   }
   // Lock order: the peer lock is released before the bind's.
   const ByteSpan datagram = proto::AsBytes(resp);
@@ -247,20 +238,15 @@ void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
       drops_.Add(r);
       return;
     }
-    proto::SessionKeys keys;
-    TUNDRA_CHECK(peer->handshake.BeginSession(keys));
-    auto keypair = std::make_shared<proto::Keypair>(keys, now);
-    indices_.Replace(m.receiver_index, IndexEntry{peer, keypair});
-    peer->handshake_index = 0;
-    FreeIndices(peer->keypairs.Add(keypair));
+    InstallSessionLocked(peer, now);
     peer->endpoint = msg.from;
     peer->rx_bytes.fetch_add(msg.size, std::memory_order_relaxed);
-    peer->timers.OnSessionDerived(now);
     peer->timers.OnHandshakeComplete(now);
     peer->sent_lastminute_handshake = false;
     peer->last_handshake = clock_.WallNow();
     peer->timers.OnAnyAuthenticatedPacketReceived(now);
     peer->timers.OnAnyAuthenticatedPacketTraversal(now);
+    ScheduleTimersLocked(peer);
     TUNDRA_LOG(kDebug, "{}: receiving handshake response from peer {} ({})", options_.name,
                peer->id(), msg.from.ToString());
   }
@@ -287,12 +273,17 @@ void Device::HandleCookieReply(QueuedHandshake& msg) {
 }
 
 void Device::RunTimers(TimePoint now) {
-  for (const PeerPtr& peer : PeersSnapshot()) {
+  // Only the peers whose entry is due: each is polled, acted on and scheduled again.
+  while (auto entry = timers_.PopDue(now)) {
+    PeerPtr peer = entry->owner.lock();
+    if (!peer) continue;
     proto::TimerActions a;
     size_t gave_up = 0;
     {
       std::lock_guard lock(peer->mu);
+      if (peer->removed || !TimerQueue<Peer>::Claim(*entry, peer->timer_slot)) continue;
       a = peer->timers.Poll(now);
+      ScheduleTimersLocked(peer);
       if (!a.any()) continue;
       if (a.clear_endpoint_source && peer->endpoint) peer->endpoint->ClearSource();
       if (a.give_up) {
@@ -312,13 +303,7 @@ void Device::RunTimers(TimePoint now) {
 }
 
 void Device::ZeroKeyMaterial(const PeerPtr& peer) {
-  {
-    std::lock_guard lock(peer->mu);
-    if (peer->handshake_index != 0) indices_.Remove(peer->handshake_index);
-    peer->handshake_index = 0;
-    peer->handshake.Clear();
-  }
-  FreeIndices(peer->keypairs.Clear());
+  ClearSessions(peer, /*forget_timestamp=*/false);
   TUNDRA_LOG(
       kDebug, "{}: zeroing out all keys for peer {}, none new in {} seconds", options_.name,
       peer->id(),

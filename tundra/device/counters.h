@@ -1,5 +1,5 @@
 // Device-wide counters of dropped packets, one per proto::DropReason. Lock-free; incremented on
-// the data path, read by `tundra show` and tests.
+// the data path, read by `tundra stats` (the UAPI tundra_stats=1 reply) and tests.
 #pragma once
 
 #include <array>

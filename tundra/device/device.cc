@@ -27,7 +27,7 @@ UniqueFd MakeEventFd() {
 Device::Device(std::unique_ptr<tun::TunDevice> tun, std::unique_ptr<transport::Bind> bind,
                DeviceOptions options)
     : options_(std::move(options)),
-      clock_(options_.clock != nullptr ? *options_.clock : SystemClock()),
+      clock_(options_.clock != nullptr ? *options_.clock : Clock::Real()),
       jitter_(options_.jitter != nullptr ? *options_.jitter : proto::RandomJitter()),
       tun_(std::move(tun)),
       bind_(std::move(bind)),
@@ -147,18 +147,14 @@ Status Device::SetPrivateKeyLocked(const crypto::PrivateKey& key) {
   for (auto& [k, peer] : peers_) {
     std::lock_guard lock(peer->mu);
     peer->handshake.Configure(identity_, peer->public_key());
-    if (peer->handshake_index != 0) {
-      indices_.Remove(peer->handshake_index);
-      peer->handshake_index = 0;
-    }
+    ClearPendingHandshakeLocked(*peer);
     peer->handshake.Clear();
     // Current and next sessions may no longer send: the next packet starts a handshake, at
     // once (the kernel's wg_noise_expire_current_peer_keypairs lifts the REKEY_TIMEOUT limit).
     for (const auto& kp : {peer->keypairs.current(), peer->keypairs.next()}) {
       if (kp) kp->sending_valid.store(false);
     }
-    peer->last_sent_handshake.reset();
-    peer->last_initiation_ns.store(Peer::kNeverInitiated);
+    peer->last_sent_handshake_ns.store(Peer::kNeverSent);
   }
   return OkStatus();
 }
@@ -237,7 +233,7 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
   return OkStatus();
 }
 
-void Device::RemovePeerLocked(const PeerPtr& peer, proto::DropReason why) {
+void Device::RemovePeerLocked(PeerPtr peer, proto::DropReason why) {
   allowed_ips_.RemoveByPeer(peer.get());
   peers_.erase(KeyOf(peer->public_key()));
   {
@@ -246,12 +242,46 @@ void Device::RemovePeerLocked(const PeerPtr& peer, proto::DropReason why) {
     peer->timers.StopAll();
     if (!peer->staged.empty()) drops_.Add(why, peer->staged.size());
     peer->staged.clear();
-    if (peer->handshake_index != 0) indices_.Remove(peer->handshake_index);
-    peer->handshake_index = 0;
-    peer->handshake.ClearAll();
+  }
+  ClearSessions(peer, /*forget_timestamp=*/true);
+  TUNDRA_LOG(kDebug, "{}: peer {} destroyed", options_.name, peer->id());
+}
+
+// ---------------------------------------------------------------- sessions and indices
+
+uint32_t Device::BeginPendingHandshakeLocked(const PeerPtr& peer) {
+  ClearPendingHandshakeLocked(*peer);
+  peer->handshake_index = indices_.Insert(IndexEntry{peer, nullptr});
+  return peer->handshake_index;
+}
+
+void Device::ClearPendingHandshakeLocked(Peer& peer) {
+  if (peer.handshake_index != 0) indices_.Remove(peer.handshake_index);
+  peer.handshake_index = 0;
+}
+
+proto::KeypairPtr Device::InstallSessionLocked(const PeerPtr& peer, TimePoint now) {
+  proto::SessionKeys keys;
+  TUNDRA_CHECK(peer->handshake.BeginSession(keys));
+  auto keypair = std::make_shared<proto::Keypair>(keys, now);
+  TUNDRA_CHECK(indices_.Replace(keys.local_index, IndexEntry{peer, keypair}));
+  if (peer->handshake_index == keys.local_index) peer->handshake_index = 0;
+  FreeIndices(peer->keypairs.Add(keypair));
+  peer->timers.OnSessionDerived(now);
+  return keypair;
+}
+
+void Device::ClearSessions(const PeerPtr& peer, bool forget_timestamp) {
+  {
+    std::lock_guard lock(peer->mu);
+    ClearPendingHandshakeLocked(*peer);
+    if (forget_timestamp) {
+      peer->handshake.ClearAll();
+    } else {
+      peer->handshake.Clear();
+    }
   }
   FreeIndices(peer->keypairs.Clear());
-  TUNDRA_LOG(kDebug, "{}: peer {} destroyed", options_.name, peer->id());
 }
 
 void Device::FreeIndices(const proto::Keypairs::Evicted& evicted) {
@@ -288,14 +318,6 @@ DeviceStatus Device::GetStatus() const {
   return s;
 }
 
-std::vector<PeerPtr> Device::PeersSnapshot() const {
-  std::shared_lock config(config_mu_);
-  std::vector<PeerPtr> out;
-  out.reserve(peers_.size());
-  for (const auto& [k, peer] : peers_) out.push_back(peer);
-  return out;
-}
-
 void Device::WakeControl() {
   uint64_t one = 1;
   ssize_t r = ::write(control_fd_.get(), &one, sizeof(one));
@@ -310,12 +332,13 @@ void Device::WakeUdp() {
   (void)r;
 }
 
-void Device::NoteTimers(const Peer& peer) {
-  // Caller holds peer.mu.
-  auto next = peer.timers.NextDeadline();
-  if (!next) return;
-  const int64_t at = next->time_since_epoch().count();
-  if (at < control_wake_at_ns_.load(std::memory_order_relaxed)) WakeControl();
+void Device::ScheduleTimersLocked(const PeerPtr& peer) {
+  const auto next = peer->timers.NextDeadline();
+  if (!timers_.Schedule(peer, peer->timer_slot, next)) return;
+  // Pairs with ControlLoop: it publishes its wake-up time, then looks at timers_ once more.
+  if (next->time_since_epoch().count() < control_wake_at_ns_.load()) {
+    WakeControl();
+  }
 }
 
 std::vector<std::pair<std::string, uint64_t>> Device::Counters() const {

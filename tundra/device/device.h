@@ -32,6 +32,7 @@
 #include "tundra/device/config.h"
 #include "tundra/device/counters.h"
 #include "tundra/device/peer.h"
+#include "tundra/proto/constants.h"
 #include "tundra/proto/cookie.h"
 #include "tundra/proto/index_table.h"
 #include "tundra/proto/ratelimiter.h"
@@ -43,10 +44,10 @@ namespace tundra::device {
 
 struct DeviceOptions {
   std::string name = "tundra";            // for logs
-  int mtu = 1420;                         // TUN MTU: padding limit and largest packet accepted
-  const Clock* clock = nullptr;           // default SystemClock(); must outlive the Device
+  int mtu = int(proto::kDefaultMtu);      // TUN MTU: padding limit and largest packet accepted
+  const Clock* clock = nullptr;           // default Clock::Real(); must outlive the Device
   proto::JitterSource* jitter = nullptr;  // default proto::RandomJitter()
-  size_t max_queued_handshakes = 1024;    // "under load" at 1/8 of this
+  size_t max_queued_handshakes = proto::kMaxQueuedHandshakes;  // "under load" at 1/8 of this
   // Called (from the tun thread) when the TUN device fails for good, e.g. EBADFD after the
   // interface was deleted. The tun thread then stops; the owner should Close() the device.
   std::function<void(const Error&)> on_tun_failure;
@@ -88,12 +89,8 @@ class Device {
 
   // Wakes the control thread to re-run the timers now (tests that move a FakeClock).
   void PokeTimers();
-  // Runs one pass of the control work synchronously (tests). Threads must not be running.
-  void RunControlOnceForTest();
 
  private:
-  friend class DeviceInternals;
-
   struct IndexEntry {
     PeerPtr peer;
     proto::KeypairPtr keypair;  // null: the index names the peer's pending handshake
@@ -109,7 +106,25 @@ class Device {
   Status SetPrivateKeyLocked(const crypto::PrivateKey& key);
   Status SetListenPortLocked(uint16_t port);
   Status ApplyPeerLocked(const PeerUpdate& update);
-  void RemovePeerLocked(const PeerPtr& peer, proto::DropReason why);
+  // Takes its own reference: `peer` may be the map's, which the removal erases.
+  void RemovePeerLocked(PeerPtr peer, proto::DropReason why);
+
+  // --- sessions and the index table (device.cc) ---
+  // The rule they keep: a peer's handshake_index is in indices_ exactly while its handshake is
+  // pending, and every keypair leaves indices_ when a Keypairs change evicts it.
+  //
+  // Caller holds peer.mu. Registers a fresh index for a handshake that begins now (replacing
+  // any pending one) and returns it.
+  uint32_t BeginPendingHandshakeLocked(const PeerPtr& peer);
+  // Caller holds peer.mu. Forgets the pending handshake, if any: its index leaves the table.
+  void ClearPendingHandshakeLocked(Peer& peer);
+  // Caller holds peer.mu; the handshake is complete (response created or consumed). Derives the
+  // session keys, gives the handshake's index to the new keypair (so it is no longer pending),
+  // rotates it into the peer's keypairs (evicted ones leave the table) and notes the new
+  // session in the timers (kernel wg_noise_handshake_begin_session).
+  proto::KeypairPtr InstallSessionLocked(const PeerPtr& peer, TimePoint now);
+  // Drops all of a peer's sessions: handshake state and keypairs, and their indices.
+  void ClearSessions(const PeerPtr& peer, bool forget_timestamp);
   void FreeIndices(const proto::Keypairs::Evicted& evicted);
 
   // --- send path (send.cc) ---
@@ -123,6 +138,11 @@ class Device {
   size_t SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair,
                      const transport::Endpoint& to, std::span<const MutableByteSpan> bufs,
                      std::span<const size_t> lens, TimePoint now);
+  // Caller holds config_mu_ shared. True for a packet read from the TUN that is one of our own
+  // datagrams to `peer`'s endpoint (from the listen port): the route to the endpoint leads
+  // back into the tunnel, and sealing it again would circle it at full speed (the kernel's
+  // "routing loop" check on its output route).
+  bool IsRoutingLoopLocked(ByteSpan packet, Peer& peer);
   void StagePackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,
                     std::span<const size_t> lens);
   // Drops the oldest staged packets beyond kMaxStagedPackets. Caller holds peer.mu.
@@ -141,8 +161,9 @@ class Device {
 
   // --- receive path (receive.cc) ---
   void UdpLoop();
-  // Caller holds config_mu_ and bind_mu_ shared.
-  void ReceiveBatch(std::span<transport::RecvPacket> packets);
+  // Caller holds config_mu_ and bind_mu_ shared. `to_tun` is scratch space (no allocation per
+  // batch once it has grown).
+  void ReceiveBatch(std::span<transport::RecvPacket> packets, std::vector<MutableByteSpan>& to_tun);
   // Returns the length of the inner packet to hand to the TUN, or 0 (consumed/dropped).
   size_t ConsumeData(transport::RecvPacket& packet, TimePoint now);
   void EnqueueHandshake(const transport::RecvPacket& packet);
@@ -159,10 +180,10 @@ class Device {
   void ZeroKeyMaterial(const PeerPtr& peer);
   void WakeControl();
   void WakeUdp();
-  // Called after a data thread touched a peer's timers: wakes the control thread when a
-  // deadline earlier than its planned wake-up appeared.
-  void NoteTimers(const Peer& peer);
-  std::vector<PeerPtr> PeersSnapshot() const;
+  // Caller holds peer.mu, after any timer event: puts the peer's next deadline into timers_
+  // when it is earlier than its entry there, and wakes the control thread when that is earlier
+  // than its planned wake-up.
+  void ScheduleTimersLocked(const PeerPtr& peer);
 
   DeviceOptions options_;
   const Clock& clock_;
@@ -201,8 +222,8 @@ class Device {
   std::mutex work_mu_;
   std::deque<QueuedHandshake> handshake_queue_;  // guarded by work_mu_
   std::vector<PeerPtr> peer_work_;               // guarded by work_mu_
-  std::atomic<size_t> handshake_queue_len_{0};
-  std::optional<TimePoint> last_under_load_;  // control thread only
+  TimerQueue<Peer> timers_;                      // every peer's next deadline
+  std::optional<TimePoint> last_under_load_;     // control thread only
   std::atomic<int64_t> control_wake_at_ns_{0};
 
   UniqueFd stop_fd_;      // eventfd: set once on Close

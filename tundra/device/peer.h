@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tundra/base/clock.h"
+#include "tundra/device/timer_queue.h"
 #include "tundra/proto/cookie.h"
 #include "tundra/proto/handshake.h"
 #include "tundra/proto/keypair.h"
@@ -45,27 +46,31 @@ class Peer : public std::enable_shared_from_this<Peer> {
   uint64_t id() const { return id_; }
 
   std::mutex mu;
-  proto::Handshake handshake;                    // guarded by mu
-  proto::CookieJar cookie_jar;                   // guarded by mu
-  proto::PeerTimers timers;                      // guarded by mu
-  std::optional<transport::Endpoint> endpoint;   // guarded by mu
-  std::deque<StagedPacket> staged;               // guarded by mu: plaintext awaiting a session
-  uint32_t handshake_index = 0;                  // guarded by mu: index of the pending handshake
-  std::optional<TimePoint> last_sent_handshake;  // guarded by mu
-  bool sent_lastminute_handshake = false;        // guarded by mu
-  WallTime last_handshake{};                     // guarded by mu
-  bool removed = false;                          // guarded by mu
+  proto::Handshake handshake;                   // guarded by mu
+  proto::CookieJar cookie_jar;                  // guarded by mu
+  proto::PeerTimers timers;                     // guarded by mu
+  std::optional<transport::Endpoint> endpoint;  // guarded by mu
+  std::deque<StagedPacket> staged;              // guarded by mu: plaintext awaiting a session
+  // Index of the pending handshake: in the device's index table exactly while it is non-zero
+  // (Device::ClearPendingHandshakeLocked and InstallSessionLocked keep this).
+  uint32_t handshake_index = 0;            // guarded by mu
+  bool sent_lastminute_handshake = false;  // guarded by mu
+  WallTime last_handshake{};               // guarded by mu
+  bool removed = false;                    // guarded by mu
+  TimerSlot timer_slot;                    // guarded by mu: this peer's TimerQueue entry
 
   proto::Keypairs keypairs;
   std::atomic<uint64_t> rx_bytes{0};
   std::atomic<uint64_t> tx_bytes{0};
 
+  // Boot-clock ns of the last handshake message sent (initiation or response; kernel
+  // `last_sent_handshake`): the REKEY_TIMEOUT rate limit of initiations. Written under mu,
+  // read lock-free by data threads to skip requests the limit would refuse anyway.
+  static constexpr int64_t kNeverSent = INT64_MIN / 2;  // far enough in the past
+  std::atomic<int64_t> last_sent_handshake_ns{kNeverSent};
+
   // Work the control thread owes this peer (set by data threads, cleared by the worker).
   std::atomic<bool> initiation_wanted{false};
-  // Boot-clock ns of the last initiation sent: lets data threads skip requests that the
-  // REKEY_TIMEOUT rate limit would refuse anyway.
-  static constexpr int64_t kNeverInitiated = INT64_MIN / 2;  // far enough in the past
-  std::atomic<int64_t> last_initiation_ns{kNeverInitiated};
   std::atomic<bool> flush_wanted{false};
   std::atomic<bool> keepalive_wanted{false};
 };

@@ -4,8 +4,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "tundra/base/ip_header.h"
 #include "tundra/base/log.h"
 #include "tundra/device/device.h"
 #include "tundra/proto/constants.h"
@@ -13,34 +15,24 @@
 namespace tundra::device {
 namespace {
 
-constexpr size_t kMaxBatch = 128;
-
 // Length of a well-formed IPv4/IPv6 packet within `len` bytes of plaintext, else 0, plus its
 // source address.
 size_t InnerPacketLength(const uint8_t* p, size_t len, const uint8_t*& src, bool& v6) {
-  if (len >= 20 && (p[0] >> 4) == 4) {
-    const size_t total = LoadBe16(p + 2);
-    if (total < 20 || total > len) return 0;
-    src = p + 12;
-    v6 = false;
-    return total;
-  }
-  if (len >= 40 && (p[0] >> 4) == 6) {
-    const size_t total = 40 + size_t(LoadBe16(p + 4));
-    if (total > len) return 0;
-    src = p + 8;
-    v6 = true;
-    return total;
-  }
-  return 0;
+  src = ip::Source(ByteSpan(p, len), v6);
+  if (src == nullptr) return 0;
+  const size_t total = v6 ? ip::Ipv6TotalLength(p) : ip::Ipv4TotalLength(p);
+  if (total < (v6 ? ip::kIpv6HeaderSize : ip::kIpv4HeaderSize) || total > len) return 0;
+  return total;
 }
 
 }  // namespace
 
 void Device::UdpLoop() {
-  std::vector<transport::RecvPacket> packets(kMaxBatch);
+  // Received packets go to the TUN in one write per batch: as many as the TUN takes at once,
+  // or as the bind offers (a GRO burst hands out more packets than it has recvmmsg slots).
+  std::vector<transport::RecvPacket> packets(std::max(tun_->BatchSize(), bind_->BatchSize()));
   std::vector<MutableByteSpan> to_tun;
-  to_tun.reserve(kMaxBatch);
+  to_tun.reserve(packets.size());
   uint64_t generation = ~uint64_t{0};
   UniqueFd epoll_fd;
 
@@ -73,14 +65,16 @@ void Device::UdpLoop() {
     while (::read(udp_wake_fd_.get(), &drained, sizeof(drained)) > 0) {
     }
 
-    // Lock order: configuration before bind (ReceiveBatch needs both, and the packets live in
-    // the bind's buffers until the batch is done).
-    std::shared_lock config(config_mu_);
-    std::shared_lock bind(bind_mu_);
-    if (generation != bind_generation_.load()) continue;
+    // One round of batches at a time under the locks, released in between: a configuration
+    // writer waits for one round at most, never for a whole inbound stream (RwMutex prefers
+    // writers, so the readers behind it are not held up either). Lock order: configuration
+    // before bind; the packets live in the bind's buffers until their batch is done.
     bool more = true;
     while (more && !stopping_.load(std::memory_order_relaxed)) {
       more = false;
+      std::shared_lock config(config_mu_);
+      std::shared_lock bind(bind_mu_);
+      if (generation != bind_generation_.load()) break;
       for (size_t r = 0; r < bind_->receiver_count(); ++r) {
         auto got = bind_->Receive(r, packets);
         if (!got.ok()) {
@@ -90,16 +84,16 @@ void Device::UdpLoop() {
         }
         if (*got == 0) continue;
         more |= *got == packets.size();
-        ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got));
+        ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got), to_tun);
       }
     }
   }
 }
 
-void Device::ReceiveBatch(std::span<transport::RecvPacket> packets) {
+void Device::ReceiveBatch(std::span<transport::RecvPacket> packets,
+                          std::vector<MutableByteSpan>& to_tun) {
   const TimePoint now = clock_.Now();
-  std::vector<MutableByteSpan> to_tun;
-  to_tun.reserve(packets.size());
+  to_tun.clear();
   for (transport::RecvPacket& packet : packets) {
     proto::MessageType type;
     proto::DropReason r = proto::Classify(packet.data, type);
@@ -186,7 +180,7 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
     peer->timers.OnAnyAuthenticatedPacketReceived(now);
     peer->timers.OnAnyAuthenticatedPacketTraversal(now);
     if (plain_len != 0) peer->timers.OnDataReceived(now);
-    NoteTimers(*peer);
+    ScheduleTimersLocked(peer);
   }
   if (confirmed) {
     FreeIndices(evicted);
@@ -230,7 +224,6 @@ void Device::EnqueueHandshake(const transport::RecvPacket& packet) {
     std::memcpy(q.bytes.data(), packet.data.data(), packet.data.size());
     q.size = packet.data.size();
     q.from = packet.from;
-    handshake_queue_len_.store(handshake_queue_.size(), std::memory_order_relaxed);
   }
   WakeControl();
 }

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstring>
 
+#include "tundra/base/ip_header.h"
 #include "tundra/base/log.h"
 #include "tundra/device/device.h"
 #include "tundra/device/icmp.h"
@@ -19,25 +20,15 @@ namespace {
 // Header room in front of a packet, and room behind it for padding (< 16) and the tag.
 constexpr size_t kHeadroom = proto::kDataHeaderSize;
 constexpr size_t kTailroom = proto::kPaddingMultiple + proto::kAeadTagLen;
-constexpr size_t kMaxPacket = 65535;
-constexpr size_t kBufSize = kHeadroom + kMaxPacket + kTailroom;
-constexpr size_t kMaxBatch = 128;
+constexpr size_t kBufSize = kHeadroom + tun::kMaxPacketSize + kTailroom;
+// The data message header doubles as the TUN's write headroom: a packet decrypted in place is
+// handed to TunDevice::Write at offset kDataHeaderSize.
+static_assert(proto::kDataHeaderSize >= tun::kWriteHeadroom);
 // ICMP errors for undeliverable packets: Linux's default icmp_msgs_per_sec / icmp_msgs_burst.
 constexpr double kIcmpErrorsPerSecond = 1000;
 constexpr double kIcmpErrorBurst = 50;
-
-// Destination address of an IP packet, for the allowed-IPs lookup. Null when malformed.
-const uint8_t* Destination(const uint8_t* pkt, size_t len, bool& v6) {
-  if (len >= 20 && (pkt[0] >> 4) == 4) {
-    v6 = false;
-    return pkt + 16;
-  }
-  if (len >= 40 && (pkt[0] >> 4) == 6) {
-    v6 = true;
-    return pkt + 24;
-  }
-  return nullptr;
-}
+constexpr int64_t kRekeyTimeoutNs =
+    std::chrono::duration_cast<Duration>(proto::kRekeyTimeout).count();
 
 }  // namespace
 
@@ -52,7 +43,7 @@ void Device::TunLoop() {
   ev.data.fd = stop_fd_.get();
   TUNDRA_CHECK(::epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd_.get(), &ev) == 0);
 
-  const size_t batch = kMaxBatch;
+  const size_t batch = tun_->BatchSize();
   std::vector<uint8_t> storage(batch * kBufSize);
   std::vector<MutableByteSpan> bufs(batch);
   for (size_t i = 0; i < batch; ++i)
@@ -89,9 +80,18 @@ void Device::TunLoop() {
         std::shared_lock config(config_mu_);
         for (size_t i = 0; i < count; ++i) {
           bool v6 = false;
-          const uint8_t* dst = Destination(bufs[i].data() + kHeadroom, sizes[i], v6);
+          const uint8_t* dst = ip::Destination(ByteSpan(bufs[i].data() + kHeadroom, sizes[i]), v6);
           Peer* peer = nullptr;
           if (dst != nullptr) peer = v6 ? allowed_ips_.LookupV6(dst) : allowed_ips_.LookupV4(dst);
+          if (peer != nullptr &&
+              IsRoutingLoopLocked(ByteSpan(bufs[i].data() + kHeadroom, sizes[i]), *peer)) {
+            drops_.Add(proto::DropReason::kRoutingLoop);
+            TUNDRA_LOG_RATELIMITED(
+                kVerbose, "{}: routing loop: the route to peer {}'s endpoint leads into the tunnel",
+                options_.name, peer->id());
+            owner[i] = nullptr;
+            continue;
+          }
           owner[i] = peer;
           if (peer == nullptr) {
             drops_.Add(dst == nullptr ? proto::DropReason::kInvalidPacket
@@ -117,6 +117,17 @@ void Device::TunLoop() {
       if (count < batch) break;
     }
   }
+}
+
+bool Device::IsRoutingLoopLocked(ByteSpan packet, Peer& peer) {
+  uint16_t src_port = 0, dst_port = 0;
+  if (!ip::UdpPorts(packet, src_port, dst_port) || src_port != listen_port_) return false;
+  bool v6 = false;
+  const uint8_t* dst = ip::Destination(packet, v6);
+  std::lock_guard lock(peer.mu);
+  if (!peer.endpoint || peer.endpoint->port() != dst_port) return false;
+  const ByteSpan addr = peer.endpoint->AddressBytes();
+  return addr.size() == (v6 ? 16u : 4u) && std::memcmp(addr.data(), dst, addr.size()) == 0;
 }
 
 void Device::SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,
@@ -161,7 +172,7 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
                            const transport::Endpoint& to, std::span<const MutableByteSpan> bufs,
                            std::span<const size_t> lens, TimePoint now) {
   if (!keypair) return 0;
-  std::array<ByteSpan, kMaxBatch> out_storage;
+  std::array<ByteSpan, kIdealBatchSize> out_storage;
   std::vector<ByteSpan> big_out;
   ByteSpan* out = out_storage.data();
   if (bufs.size() > out_storage.size()) {
@@ -195,7 +206,7 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
   peer->timers.OnAnyAuthenticatedPacketTraversal(now);
   peer->timers.OnAnyAuthenticatedPacketSent(now);
   if (data_sent) peer->timers.OnDataSent(now);
-  NoteTimers(*peer);
+  ScheduleTimersLocked(peer);
   return sent;
 }
 
@@ -289,8 +300,7 @@ void Device::SendUnreachable(ByteSpan packet) {
 
 void Device::RequestInitiation(const PeerPtr& peer) {
   const int64_t now = clock_.Now().time_since_epoch().count();
-  const int64_t rekey = std::chrono::duration_cast<Duration>(proto::kRekeyTimeout).count();
-  if (now - peer->last_initiation_ns.load(std::memory_order_relaxed) < rekey) return;
+  if (now - peer->last_sent_handshake_ns.load(std::memory_order_relaxed) < kRekeyTimeoutNs) return;
   if (peer->initiation_wanted.exchange(true)) return;
   {
     std::lock_guard lock(work_mu_);
@@ -319,19 +329,15 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
     if (peer->removed) return;
     if (!is_retry) peer->timers.ResetHandshakeAttempts();
     // Rate limit: at most one initiation per REKEY_TIMEOUT.
-    if (peer->last_sent_handshake && now - *peer->last_sent_handshake < proto::kRekeyTimeout) {
-      return;
-    }
-    peer->last_sent_handshake = now;
-    peer->last_initiation_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    const int64_t now_ns = now.time_since_epoch().count();
+    if (now_ns - peer->last_sent_handshake_ns.load() < kRekeyTimeoutNs) return;
+    peer->last_sent_handshake_ns.store(now_ns);
 
-    if (peer->handshake_index != 0) indices_.Remove(peer->handshake_index);
-    peer->handshake_index = indices_.Insert(IndexEntry{peer, nullptr});
-    proto::DropReason r = peer->handshake.CreateInitiation(identity_, peer->handshake_index,
-                                                           proto::Tai64nNow(clock_.WallNow()), msg);
+    const uint32_t index = BeginPendingHandshakeLocked(peer);
+    proto::DropReason r =
+        peer->handshake.CreateInitiation(identity_, index, proto::Tai64nNow(clock_.WallNow()), msg);
     if (r != proto::DropReason::kNone) {
-      indices_.Remove(peer->handshake_index);
-      peer->handshake_index = 0;
+      ClearPendingHandshakeLocked(*peer);
       TUNDRA_LOG_RATELIMITED(kVerbose, "{}: cannot create initiation for peer {}: {}",
                              options_.name, peer->id(), proto::DropReasonName(r));
       return;
@@ -342,6 +348,7 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
     // Retransmission is armed whether or not the datagram can leave (no endpoint yet): the
     // attempt counts, as in the kernel.
     peer->timers.OnHandshakeInitiated(now);
+    ScheduleTimersLocked(peer);
     endpoint = peer->endpoint;
   }
   if (!endpoint) return;

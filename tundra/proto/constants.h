@@ -33,7 +33,6 @@ inline constexpr std::chrono::seconds kUnderLoadAfterTime{1};
 
 // Queues.
 inline constexpr size_t kMaxStagedPackets = 128;
-inline constexpr size_t kMaxQueuedPackets = 1024;
 inline constexpr size_t kMaxQueuedHandshakes = 1024;  // wireguard-go QueueHandshakeSize
 inline constexpr size_t kMaxPeers = size_t{1} << 16;  // wireguard-go MaxPeers
 

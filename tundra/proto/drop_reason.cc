@@ -58,8 +58,8 @@ const char* DropReasonName(DropReason reason) {
       return "staged_overflow";
     case DropReason::kHandshakeGaveUp:
       return "handshake_gave_up";
-    case DropReason::kTooBig:
-      return "too_big";
+    case DropReason::kRoutingLoop:
+      return "routing_loop";
     case DropReason::kSendFailed:
       return "send_failed";
     case DropReason::kPeerRemoved:

@@ -39,15 +39,15 @@ enum class DropReason : uint8_t {
   kNoEndpoint,       // the peer has no known endpoint
   kStagedOverflow,   // staged queue full while waiting for a handshake (oldest dropped)
   kHandshakeGaveUp,  // staged packets discarded after REKEY_ATTEMPT_TIME
-  kTooBig,           // packet larger than the MTU allows
   kSendFailed,       // the socket refused the datagram
+  kRoutingLoop,      // our own datagram to the peer's endpoint came back through the tunnel
   kPeerRemoved,      // the peer was removed with packets still staged
   kCount
 };
 
 inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
 
-// Stable snake_case name, used in logs and `tundra show`.
+// Stable snake_case name, used in logs and `tundra stats`.
 const char* DropReasonName(DropReason reason);
 
 }  // namespace tundra::proto

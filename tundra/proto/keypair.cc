@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "tundra/base/check.h"
-#include "tundra/crypto/aead.h"
 #include "tundra/proto/constants.h"
 
 namespace tundra::proto {
@@ -106,14 +105,14 @@ size_t SealDataMessage(const Keypair& keypair, uint64_t counter, MutableByteSpan
   StoreLe32(p + 4, keypair.remote_index);
   StoreLe64(p + 8, counter);
   MutableByteSpan body = buf.subspan(kDataHeaderSize, padded_len + kAeadTagLen);
-  crypto::ChaChaPolySeal(keypair.send_key, counter, body.first(padded_len), {}, body);
+  keypair.send_key.Seal(counter, body.first(padded_len), {}, body);
   return total;
 }
 
 bool OpenDataMessage(const Keypair& keypair, MutableByteSpan msg) {
   if (msg.size() < kDataMinSize) return false;
   MutableByteSpan body = msg.subspan(kDataHeaderSize);
-  return crypto::ChaChaPolyOpen(keypair.recv_key, DataCounter(msg.data()), body, {}, body);
+  return keypair.recv_key.Open(DataCounter(msg.data()), body, {}, body);
 }
 
 }  // namespace tundra::proto

@@ -2,9 +2,10 @@
 // encrypt/decrypt).
 //
 // A Keypair is shared (std::shared_ptr) between the peer, the index table and in-flight packet
-// batches; it dies when the last holder lets go. Keys are immutable after creation, the send
-// counter is atomic, and the replay window is guarded by its own mutex, so data-path threads
-// may use one keypair concurrently.
+// batches; it dies when the last holder lets go. Its keys live only in their AEAD contexts
+// (crypto::ChaChaPolyKey), set once at creation and wiped when the keypair dies; those are
+// thread-safe, the send counter is atomic, and the replay window is guarded by its own mutex,
+// so data-path threads may use one keypair concurrently.
 //
 // Keypairs holds a peer's previous/current/next slots with the kernel's rotation rules; it is
 // thread-safe (one internal mutex) and returns whatever it evicts so the caller can free the
@@ -19,7 +20,7 @@
 
 #include "tundra/base/bytes.h"
 #include "tundra/base/clock.h"
-#include "tundra/crypto/secret.h"
+#include "tundra/crypto/aead.h"
 #include "tundra/proto/handshake.h"
 #include "tundra/proto/replay.h"
 
@@ -34,8 +35,8 @@ struct Keypair {
         local_index(keys.local_index),
         remote_index(keys.remote_index) {}
 
-  const crypto::SymmetricKey send_key;
-  const crypto::SymmetricKey recv_key;
+  const crypto::ChaChaPolyKey send_key;
+  const crypto::ChaChaPolyKey recv_key;
   const TimePoint birthdate;
   const bool i_am_initiator;
   const uint32_t local_index;

@@ -1,9 +1,14 @@
 // WireGuard wire messages (whitepaper §5.4; kernel messages.h). All integers little-endian.
 //
-//   1 initiation   148 bytes  type|sender|ephemeral 32|enc(static) 48|enc(TAI64N) 28|mac1 16|mac2
-//   16 2 response      92 bytes  type|sender|receiver|ephemeral 32|enc(empty) 16|mac1 16|mac2 16 3
-//   cookie reply  64 bytes  type|receiver|nonce 24|enc(cookie) 32 4 data        >= 32 bytes
-//   type|receiver|counter 8|enc(padded packet)|tag 16
+// clang-format off
+//   type  message       size        fields
+//   1     initiation    148 bytes   type | sender | ephemeral 32 | enc(static) 48 |
+//                                   enc(TAI64N) 28 | mac1 16 | mac2 16
+//   2     response       92 bytes   type | sender | receiver | ephemeral 32 | enc(empty) 16 |
+//                                   mac1 16 | mac2 16
+//   3     cookie reply   64 bytes   type | receiver | nonce 24 | enc(cookie) 32
+//   4     data         >= 32 bytes  type | receiver | counter 8 | enc(padded packet) | tag 16
+// clang-format on
 //
 // The "type" is a full 32-bit word: the three reserved bytes must be zero.
 #pragma once

@@ -1,5 +1,6 @@
 #include "tundra/proto/ratelimiter.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "tundra/proto/constants.h"
@@ -13,14 +14,13 @@ constexpr int64_t kMaxTokens = kPacketCost * kRateLimitBurst;
 }  // namespace
 
 size_t RateLimiter::KeyHash::operator()(const Key& k) const {
-  uint64_t a, b;
-  std::memcpy(&a, k.data(), 8);
-  b = k[8];
-  return size_t((a ^ (b << 56)) * 0x9e3779b97f4a7c15ull);
+  return size_t(crypto::ShortHash(key, k));
 }
 
 RateLimiter::RateLimiter(const Clock& clock, size_t max_entries)
-    : clock_(clock), max_entries_(max_entries) {}
+    : clock_(clock),
+      max_entries_(max_entries),
+      entries_(0, KeyHash{crypto::RandomShortHashKey()}) {}
 
 bool RateLimiter::Allow(ByteSpan address) {
   Key key{};
@@ -69,6 +69,15 @@ void RateLimiter::GarbageCollect() {
 size_t RateLimiter::size() const {
   std::lock_guard lock(mu_);
   return entries_.size();
+}
+
+size_t RateLimiter::max_bucket_size() const {
+  std::lock_guard lock(mu_);
+  size_t largest = 0;
+  for (size_t b = 0; b < entries_.bucket_count(); ++b) {
+    largest = std::max(largest, entries_.bucket_size(b));
+  }
+  return largest;
 }
 
 }  // namespace tundra::proto

@@ -1,7 +1,8 @@
 // Per-source token bucket for handshake messages, consulted only under load (kernel
 // ratelimiter.c, wireguard-go ratelimiter/). 20 per second with a burst of 5; IPv4 sources
 // are keyed by address, IPv6 by /64. Idle entries are garbage collected after a second; past
-// `max_entries` sources, new ones are refused (fail closed).
+// `max_entries` sources, new ones are refused (fail closed). The table is hashed with SipHash
+// under a random key per limiter (kernel ratelimiter.c), so sources cannot be chosen to collide.
 //
 // Thread-safe (one mutex: it only runs under load, on the handshake path).
 #pragma once
@@ -13,6 +14,7 @@
 
 #include "tundra/base/bytes.h"
 #include "tundra/base/clock.h"
+#include "tundra/crypto/shorthash.h"
 
 namespace tundra::proto {
 
@@ -26,6 +28,8 @@ class RateLimiter {
   // Drops entries idle for more than a second. Cheap when called more often.
   void GarbageCollect();
   size_t size() const;
+  // Entries in the fullest bucket of the table (the hash-spread regression test).
+  size_t max_bucket_size() const;
 
  private:
   struct Entry {
@@ -34,6 +38,7 @@ class RateLimiter {
   };
   using Key = std::array<uint8_t, 9>;  // family tag + 4 or 8 address bytes
   struct KeyHash {
+    crypto::ShortHashKey key;
     size_t operator()(const Key& k) const;
   };
 

@@ -80,6 +80,25 @@ TEST(RateLimiterTest, CapacityFailsClosedAndGcFrees) {
   EXPECT_TRUE(limiter.Allow(std::vector<uint8_t>{198, 18, 1, 200}));
 }
 
+// Issue #15 defect 4: the unkeyed hash put the 65536 /64s of one /48 on 256 hash values, so
+// the table degraded into 256 long chains. Keyed SipHash spreads them like random keys.
+TEST(RateLimiterTest, Slash64sOfOneSlash48SpreadOverTheTable) {
+  FakeClock clock;
+  RateLimiter limiter(clock, 65536);
+  std::vector<uint8_t> a(16, 0);
+  a[0] = 0xfd;
+  a[1] = 0x18;
+  a[15] = 1;
+  for (uint32_t i = 0; i < 65536; ++i) {
+    a[6] = uint8_t(i >> 8);
+    a[7] = uint8_t(i);
+    ASSERT_TRUE(limiter.Allow(a)) << i;
+  }
+  ASSERT_EQ(limiter.size(), 65536u);
+  // 65536 random keys in >= 65536 buckets: the fullest holds about 9 (balls into bins).
+  EXPECT_LT(limiter.max_bucket_size(), 24u);
+}
+
 TEST(RateLimiterTest, BadAddressLengthIsRefused) {
   FakeClock clock;
   RateLimiter limiter(clock);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "tundra/base/ip_header.h"
 #include "tundra/routing/ip_prefix.h"
 
 namespace tundra::routing {
@@ -148,16 +149,18 @@ Value AllowedIps<Value>::Lookup(const Node* node, const uint8_t* key, unsigned m
 
 template <typename Value>
 Value AllowedIps<Value>::LookupPacketDst(ByteSpan p) const {
-  if (p.size() >= 20 && (p[0] >> 4) == 4) return LookupV4(p.data() + 16);
-  if (p.size() >= 40 && (p[0] >> 4) == 6) return LookupV6(p.data() + 24);
-  return Value{};
+  bool v6 = false;
+  const uint8_t* dst = ip::Destination(p, v6);
+  if (dst == nullptr) return Value{};
+  return v6 ? LookupV6(dst) : LookupV4(dst);
 }
 
 template <typename Value>
 Value AllowedIps<Value>::LookupPacketSrc(ByteSpan p) const {
-  if (p.size() >= 20 && (p[0] >> 4) == 4) return LookupV4(p.data() + 12);
-  if (p.size() >= 40 && (p[0] >> 4) == 6) return LookupV6(p.data() + 8);
-  return Value{};
+  bool v6 = false;
+  const uint8_t* src = ip::Source(p, v6);
+  if (src == nullptr) return Value{};
+  return v6 ? LookupV6(src) : LookupV4(src);
 }
 
 template <typename Value>

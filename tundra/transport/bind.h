@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 
+#include "tundra/base/batch.h"
 #include "tundra/base/bytes.h"
 #include "tundra/base/result.h"
 #include "tundra/transport/endpoint.h"
@@ -36,6 +37,8 @@ class Bind {
   virtual Result<size_t> Receive(size_t receiver, std::span<RecvPacket> out) = 0;
   // Sends every datagram to `to` in order.
   virtual Status Send(std::span<const ByteSpan> datagrams, const Endpoint& to) = 0;
+  // How many packets callers should offer per Receive/Send call.
+  virtual size_t BatchSize() const = 0;
 };
 
 }  // namespace tundra::transport

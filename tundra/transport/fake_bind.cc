@@ -94,6 +94,21 @@ size_t FakeBind::sent() const {
   return sent_;
 }
 
+size_t FakeBind::queued() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void FakeBind::set_paused(bool paused) {
+  {
+    std::lock_guard lock(mu_);
+    paused_ = paused;
+  }
+  uint64_t one = 1;
+  ssize_t r = ::write(event_fd_.get(), &one, sizeof(one));
+  (void)r;
+}
+
 Result<uint16_t> FakeBind::Open(uint16_t port) {
   network_.Unregister(this);
   auto address = Endpoint::Parse(fmt::format("{}:0", address_));
@@ -133,6 +148,7 @@ Result<size_t> FakeBind::Receive(size_t, std::span<RecvPacket> out) {
   (void)r;
   std::lock_guard lock(mu_);
   handed_out_.clear();
+  if (paused_) return size_t{0};
   size_t n = 0;
   while (n < out.size() && !queue_.empty()) {
     handed_out_.push_back(std::move(queue_.front().second));

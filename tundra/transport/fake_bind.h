@@ -56,11 +56,16 @@ class FakeBind final : public Bind {
   int receiver_fd(size_t) const override { return event_fd_.get(); }
   Result<size_t> Receive(size_t receiver, std::span<RecvPacket> out) override;
   Status Send(std::span<const ByteSpan> datagrams, const Endpoint& to) override;
+  size_t BatchSize() const override { return kIdealBatchSize; }
 
   // This bind's endpoint (address + bound port).
   Endpoint local() const;
   uint32_t mark() const;
   size_t sent() const;
+  // Datagrams delivered to this bind and not yet received.
+  size_t queued() const;
+  // While paused, Receive() hands out nothing and deliveries pile up (a deep socket queue).
+  void set_paused(bool paused);
 
  private:
   friend class FakeNetwork;
@@ -73,6 +78,7 @@ class FakeBind final : public Bind {
   uint16_t port_ = 0;                                            // guarded by mu_
   uint32_t mark_ = 0;                                            // guarded by mu_
   size_t sent_ = 0;                                              // guarded by mu_
+  bool paused_ = false;                                          // guarded by mu_
   std::deque<std::pair<Endpoint, std::vector<uint8_t>>> queue_;  // guarded by mu_
   std::vector<std::vector<uint8_t>> handed_out_;                 // buffers of the last Receive
 };

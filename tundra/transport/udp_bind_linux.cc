@@ -24,10 +24,31 @@ constexpr size_t kMaxGsoSegments = 64;  // conservative: 128 needs Linux 6.9
 constexpr size_t kMaxGsoBytes = 65000;  // one UDP super-datagram, with header room to spare
 constexpr size_t kControlSize = 128;
 
-void SetBuffer(int fd, int force_opt, int opt, int size) {
-  if (::setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof(size)) != 0) {
-    (void)::setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
+// Socket options, decided one by one:
+//  - required (Open fails with the call's name): IPV6_V6ONLY, or the IPv6 socket would claim the
+//    IPv4 port the IPv4 socket binds; IP_PKTINFO / IPV6_RECVPKTINFO, without which no reply
+//    leaves from the address the peer reached (the sticky source). Both exist on every kernel
+//    tundra runs on: a failure means something is wrong, not missing.
+//  - optional (logged and counted in options_unavailable(); the socket works without them, only
+//    slower): the buffer sizes (SO_*BUFFORCE needs CAP_NET_ADMIN, the plain SO_*BUF is capped
+//    by net.core.[rw]mem_max; counted only when both fail) and UDP_GRO (Linux 5.0+; without it
+//    every datagram is its own read).
+Status SetRequired(int fd, int level, int opt, int value, std::string_view what) {
+  if (::setsockopt(fd, level, opt, &value, sizeof(value)) != 0) {
+    return ErrnoError(fmt::format("setsockopt({})", what));
   }
+  return OkStatus();
+}
+
+bool SetOptional(int fd, int level, int opt, int value, std::string_view what) {
+  if (::setsockopt(fd, level, opt, &value, sizeof(value)) == 0) return true;
+  TUNDRA_LOG(kInfo, "setsockopt({}): {}; going on without it", what, std::strerror(errno));
+  return false;
+}
+
+bool SetBuffer(int fd, int force_opt, int opt, int size, std::string_view what) {
+  if (::setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof(size)) == 0) return true;
+  return SetOptional(fd, SOL_SOCKET, opt, size, what);
 }
 
 }  // namespace
@@ -67,6 +88,7 @@ Result<uint16_t> UdpBind::Open(uint16_t requested) {
   Close();
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::vector<std::unique_ptr<Receiver>> socks;
+    options_unavailable_.store(0, std::memory_order_relaxed);
     uint16_t port = requested;
     bool retry = false;
     for (int family : {AF_INET, AF_INET6}) {
@@ -79,16 +101,22 @@ Result<uint16_t> UdpBind::Open(uint16_t requested) {
       auto r = std::make_unique<Receiver>();
       r->fd.reset(raw);
       r->family = family;
-      const int one = 1;
       if (family == AF_INET6) {
-        ::setsockopt(raw, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-        ::setsockopt(raw, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+        TUNDRA_RETURN_IF_ERROR(SetRequired(raw, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY udp6"));
+        TUNDRA_RETURN_IF_ERROR(
+            SetRequired(raw, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO udp6"));
       } else {
-        ::setsockopt(raw, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+        TUNDRA_RETURN_IF_ERROR(SetRequired(raw, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO udp4"));
       }
-      SetBuffer(raw, SO_RCVBUFFORCE, SO_RCVBUF, options_.socket_buffer);
-      SetBuffer(raw, SO_SNDBUFFORCE, SO_SNDBUF, options_.socket_buffer);
-      if (options_.udp_gro) r->gro = ::setsockopt(raw, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+      const std::string rcvbuf = fmt::format("SO_RCVBUF={} {}", options_.socket_buffer, name);
+      const std::string sndbuf = fmt::format("SO_SNDBUF={} {}", options_.socket_buffer, name);
+      const bool rcv = SetBuffer(raw, SO_RCVBUFFORCE, SO_RCVBUF, options_.socket_buffer, rcvbuf);
+      const bool snd = SetBuffer(raw, SO_SNDBUFFORCE, SO_SNDBUF, options_.socket_buffer, sndbuf);
+      if (!rcv || !snd) options_unavailable_.fetch_add(1, std::memory_order_relaxed);
+      if (options_.udp_gro) {
+        r->gro = SetOptional(raw, SOL_UDP, UDP_GRO, 1, fmt::format("UDP_GRO {}", name));
+        if (!r->gro) options_unavailable_.fetch_add(1, std::memory_order_relaxed);
+      }
 
       sockaddr_storage ss{};
       socklen_t len;

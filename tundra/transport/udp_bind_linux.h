@@ -7,6 +7,8 @@
 // - UDP GRO on receive (coalesced datagrams split without copying) and UDP GSO on send (runs of
 //   equal-size datagrams to one endpoint leave in one sendmsg), each detected at Open() and
 //   switched off if the kernel refuses it.
+// - Socket options: the ones the bind depends on fail Open() with the call's name; the ones that
+//   only make it faster are logged and counted (options_unavailable()) when refused.
 // - No IPv6 on the host: IPv4 only.
 #pragma once
 
@@ -22,7 +24,10 @@
 namespace tundra::transport {
 
 struct UdpBindOptions {
-  size_t batch = 64;  // datagrams per recvmmsg
+  // Datagrams per recvmmsg: fewer than kIdealBatchSize because each slot holds a whole
+  // 64 KiB GRO burst (2 sockets x 64 slots = 8 MiB); a burst's segments are handed out in
+  // batches of whatever size the caller offers.
+  size_t batch = 64;
   bool udp_gro = true;
   bool udp_gso = true;
   int socket_buffer = 7 << 20;  // SO_RCVBUF / SO_SNDBUF, as wireguard-go
@@ -40,12 +45,17 @@ class UdpBind final : public Bind {
   int receiver_fd(size_t i) const override;
   Result<size_t> Receive(size_t receiver, std::span<RecvPacket> out) override;
   Status Send(std::span<const ByteSpan> datagrams, const Endpoint& to) override;
+  size_t BatchSize() const override { return options_.batch; }
 
   uint16_t port() const { return port_; }
   bool gro_enabled(size_t receiver) const;
   bool gso_enabled() const { return gso_.load(std::memory_order_relaxed); }
   // Datagrams dropped on receive because they did not fit (MSG_TRUNC).
   uint64_t truncated() const { return truncated_.load(std::memory_order_relaxed); }
+  // Optional socket options the kernel refused at Open() (socket buffers, UDP_GRO; see Open).
+  uint64_t options_unavailable() const {
+    return options_unavailable_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Receiver;
@@ -61,6 +71,7 @@ class UdpBind final : public Bind {
   // Runs of datagrams larger than this are not offloaded (EMSGSIZE: beyond the path MTU).
   std::atomic<size_t> gso_segment_limit_{SIZE_MAX};
   std::atomic<uint64_t> truncated_{0};
+  std::atomic<uint64_t> options_unavailable_{0};
 };
 
 }  // namespace tundra::transport

@@ -52,6 +52,25 @@ TEST(UdpBindTest, OpensBothFamiliesOnOnePort) {
   EXPECT_EQ(bind.receiver_count(), 2u);
 }
 
+TEST(UdpBindTest, OpenSetsTheOptionsTheBindDependsOn) {
+  UdpBind bind;
+  ASSERT_TRUE(bind.Open(0).ok());
+  ASSERT_EQ(bind.receiver_count(), 2u);
+  auto get = [](int fd, int level, int opt) {
+    int v = -1;
+    socklen_t len = sizeof(v);
+    EXPECT_EQ(::getsockopt(fd, level, opt, &v, &len), 0) << std::strerror(errno);
+    return v;
+  };
+  EXPECT_EQ(get(bind.receiver_fd(0), IPPROTO_IP, IP_PKTINFO), 1);
+  EXPECT_EQ(get(bind.receiver_fd(1), IPPROTO_IPV6, IPV6_V6ONLY), 1);
+  EXPECT_EQ(get(bind.receiver_fd(1), IPPROTO_IPV6, IPV6_RECVPKTINFO), 1);
+  // The optional ones: what was refused is counted, and GRO is reported off exactly then.
+  const uint64_t gro_off = uint64_t(!bind.gro_enabled(0)) + uint64_t(!bind.gro_enabled(1));
+  EXPECT_GE(bind.options_unavailable(), gro_off);
+  RecordProperty("options_unavailable", int(bind.options_unavailable()));
+}
+
 TEST(UdpBindTest, BatchesBothWaysV4AndV6WithStickySource) {
   UdpBind a, b;
   ASSERT_TRUE(a.Open(0).ok());

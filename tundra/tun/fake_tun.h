@@ -27,7 +27,7 @@ namespace tundra::tun {
 class FakeTun final : public TunDevice {
  public:
   struct Options {
-    size_t batch_size = 64;
+    size_t batch_size = kIdealBatchSize;
     size_t max_pending = 1024;  // injected packets beyond this are dropped (kQueueFull)
     bool collect_written = true;
   };

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "tundra/base/ip_header.h"
 namespace tundra::tun {
 namespace {
 
@@ -21,22 +22,23 @@ struct Candidate {
 bool ParseCandidate(const uint8_t* p, size_t len, bool udp, Candidate& c) {
   if (len < 28 || len > kMaxLength) return false;
   uint8_t proto;
-  if ((p[0] >> 4) == 4) {
-    if ((p[0] & 0x0f) != 5) return false;               // options
-    if (LoadBe16(p + 2) != len) return false;           // total length
-    if ((LoadBe16(p + 6) & 0x3fff) != 0) return false;  // MF or fragment offset
-    proto = p[9];
-    c.ip_hdr_len = 20;
-  } else if ((p[0] >> 4) == 6) {
-    if (len < 48 || size_t(LoadBe16(p + 4)) + 40 != len) return false;
-    proto = p[6];  // anything but TCP/UDP here (extension headers) does not merge
+  if (ip::Version(p) == 4) {
+    if ((p[0] & 0x0f) != 5) return false;                               // options
+    if (ip::Ipv4TotalLength(p) != len) return false;                    // total length
+    if ((LoadBe16(p + ip::kIpv4Fragment) & 0x3fff) != 0) return false;  // MF or fragment offset
+    proto = p[ip::kIpv4Protocol];
+    c.ip_hdr_len = ip::kIpv4HeaderSize;
+  } else if (ip::Version(p) == 6) {
+    if (len < ip::kIpv6HeaderSize + 8 || ip::Ipv6TotalLength(p) != len) return false;
+    // Anything but TCP/UDP here (extension headers) does not merge.
+    proto = p[ip::kIpv6NextHeader];
     c.v6 = true;
-    c.ip_hdr_len = 40;
+    c.ip_hdr_len = ip::kIpv6HeaderSize;
   } else {
     return false;
   }
   const uint8_t* l4 = p + c.ip_hdr_len;
-  if (proto == kIpProtoTcp) {
+  if (proto == ip::kProtoTcp) {
     if (len < c.ip_hdr_len + 20) return false;
     const uint32_t tcp_len = uint32_t(l4[12] >> 4) * 4;
     if (tcp_len < 20 || len < c.ip_hdr_len + tcp_len) return false;
@@ -46,7 +48,7 @@ bool ParseCandidate(const uint8_t* p, size_t len, bool udp, Candidate& c) {
     c.hdr_len = c.ip_hdr_len + tcp_len;
     c.seq = LoadBe32(l4 + 4);
     c.psh = (flags & kTcpFlagPsh) != 0;
-  } else if (proto == kIpProtoUdp && udp) {
+  } else if (proto == ip::kProtoUdp && udp) {
     if (LoadBe16(l4 + 4) != len - c.ip_hdr_len) return false;
     c.hdr_len = c.ip_hdr_len + 8;
   } else {
@@ -145,15 +147,15 @@ void GroTable::Finalize(Write& w, const Item& item, const MutableByteSpan& head)
   uint8_t* p = head.data();
   ByteSpan src, dst;
   if (item.v6) {
-    StoreBe16(p + 4, uint16_t(item.length - 40));
-    src = ByteSpan(p + 8, 16);
-    dst = ByteSpan(p + 24, 16);
+    StoreBe16(p + ip::kIpv6PayloadLength, uint16_t(item.length - ip::kIpv6HeaderSize));
+    src = ByteSpan(p + ip::kIpv6Source, 16);
+    dst = ByteSpan(p + ip::kIpv6Destination, 16);
   } else {
-    StoreBe16(p + 2, uint16_t(item.length));
-    StoreBe16(p + 10, 0);
-    StoreBe16(p + 10, Checksum(ByteSpan(p, item.ip_hdr_len)));
-    src = ByteSpan(p + 12, 4);
-    dst = ByteSpan(p + 16, 4);
+    StoreBe16(p + ip::kIpv4TotalLength, uint16_t(item.length));
+    StoreBe16(p + ip::kIpv4Checksum, 0);
+    StoreBe16(p + ip::kIpv4Checksum, Checksum(ByteSpan(p, item.ip_hdr_len)));
+    src = ByteSpan(p + ip::kIpv4Source, 4);
+    dst = ByteSpan(p + ip::kIpv4Destination, 4);
   }
   uint8_t* l4 = p + item.ip_hdr_len;
   const uint32_t l4_len = item.length - item.ip_hdr_len;
@@ -164,8 +166,8 @@ void GroTable::Finalize(Write& w, const Item& item, const MutableByteSpan& head)
     StoreBe16(l4 + 4, uint16_t(l4_len));
   }
   // CHECKSUM_PARTIAL: the field holds the folded, uncomplemented pseudo-header sum.
-  StoreBe16(l4 + csum_offset,
-            ChecksumFold(PseudoHeaderSum(src, dst, item.tcp ? kIpProtoTcp : kIpProtoUdp, l4_len)));
+  StoreBe16(l4 + csum_offset, ChecksumFold(PseudoHeaderSum(
+                                  src, dst, item.tcp ? ip::kProtoTcp : ip::kProtoUdp, l4_len)));
   w.vnet.flags = kVirtioNetHdrFNeedsCsum;
   w.vnet.gso_type =
       item.tcp ? (item.v6 ? kVirtioNetHdrGsoTcpV6 : kVirtioNetHdrGsoTcpV4) : kVirtioNetHdrGsoUdpL4;

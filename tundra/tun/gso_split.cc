@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "tundra/base/ip_header.h"
 namespace tundra::tun {
 namespace {
 
@@ -34,16 +35,16 @@ std::optional<GsoSuperPacket> ParseGsoSuperPacket(const VirtioNetHdr& hdr, ByteS
     default:
       return Fail(error, GsoError::kUnsupportedType);
   }
-  if (packet.size() < 20) return Fail(error, GsoError::kBadHeader);
-  const unsigned version = packet[0] >> 4;
+  if (packet.size() < ip::kIpv4HeaderSize) return Fail(error, GsoError::kBadHeader);
+  const unsigned version = ip::Version(packet.data());
   if (version == 4) {
     if (hdr.gso_type == kVirtioNetHdrGsoTcpV6) return Fail(error, GsoError::kBadHeader);
     // The header is rewritten per segment: csum_start must be exactly the IPv4 header.
-    if (hdr.csum_start != size_t(packet[0] & 0x0f) * 4 || hdr.csum_start < 20) {
+    if (hdr.csum_start != size_t(packet[0] & 0x0f) * 4 || hdr.csum_start < ip::kIpv4HeaderSize) {
       return Fail(error, GsoError::kBadHeader);
     }
   } else if (version == 6) {
-    if (hdr.gso_type == kVirtioNetHdrGsoTcpV4 || hdr.csum_start < 40) {
+    if (hdr.gso_type == kVirtioNetHdrGsoTcpV4 || hdr.csum_start < ip::kIpv6HeaderSize) {
       return Fail(error, GsoError::kBadHeader);
     }
     g.v6 = true;
@@ -82,16 +83,17 @@ size_t WriteGsoSegment(const GsoSuperPacket& g, ByteSpan packet, size_t index, u
   const bool last = index + 1 == g.segments;
   ByteSpan src_addr, dst_addr;
   if (!g.v6) {
-    StoreBe16(out + 2, uint16_t(len));
-    StoreBe16(out + 4, uint16_t(LoadBe16(in + 4) + index));  // ID + i, wrapping
-    StoreBe16(out + 10, 0);
-    StoreBe16(out + 10, Checksum(ByteSpan(out, g.ip_hdr_len)));
-    src_addr = ByteSpan(out + 12, 4);
-    dst_addr = ByteSpan(out + 16, 4);
+    StoreBe16(out + ip::kIpv4TotalLength, uint16_t(len));
+    StoreBe16(out + ip::kIpv4Id, uint16_t(LoadBe16(in + ip::kIpv4Id) + index));  // ID + i, wrapping
+    StoreBe16(out + ip::kIpv4Checksum, 0);
+    StoreBe16(out + ip::kIpv4Checksum, Checksum(ByteSpan(out, g.ip_hdr_len)));
+    src_addr = ByteSpan(out + ip::kIpv4Source, 4);
+    dst_addr = ByteSpan(out + ip::kIpv4Destination, 4);
   } else {
-    StoreBe16(out + 4, uint16_t(len - 40));  // extension headers count as payload
-    src_addr = ByteSpan(out + 8, 16);
-    dst_addr = ByteSpan(out + 24, 16);
+    // Extension headers count as payload.
+    StoreBe16(out + ip::kIpv6PayloadLength, uint16_t(len - ip::kIpv6HeaderSize));
+    src_addr = ByteSpan(out + ip::kIpv6Source, 16);
+    dst_addr = ByteSpan(out + ip::kIpv6Destination, 16);
   }
   uint8_t* l4 = out + g.ip_hdr_len;
   const size_t l4_len = len - g.ip_hdr_len;
@@ -104,7 +106,7 @@ size_t WriteGsoSegment(const GsoSuperPacket& g, ByteSpan packet, size_t index, u
   }
   StoreBe16(l4 + g.csum_offset, 0);
   const uint64_t pseudo =
-      PseudoHeaderSum(src_addr, dst_addr, g.tcp ? kIpProtoTcp : kIpProtoUdp, uint32_t(l4_len));
+      PseudoHeaderSum(src_addr, dst_addr, g.tcp ? ip::kProtoTcp : ip::kProtoUdp, uint32_t(l4_len));
   uint16_t csum = Checksum(ByteSpan(l4, l4_len), pseudo);
   if (csum == 0 && !g.tcp) csum = 0xffff;
   StoreBe16(l4 + g.csum_offset, csum);

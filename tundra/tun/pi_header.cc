@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "tundra/base/ip_header.h"
+
 namespace tundra::tun {
 
 PacketInfo DecodePi(const uint8_t* p) {
@@ -23,7 +25,7 @@ void EncodePi(const PacketInfo& pi, uint8_t* out) {
 
 uint16_t EtherTypeOfIpPacket(ByteSpan packet) {
   if (packet.empty()) return 0;
-  switch (packet[0] >> 4) {
+  switch (ip::Version(packet.data())) {
     case 4:
       return kEtherTypeIpv4;
     case 6:

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "tundra/base/batch.h"
 #include "tundra/base/bytes.h"
 #include "tundra/base/result.h"
 

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "tundra/base/check.h"
+#include "tundra/base/ip_header.h"
 #include "tundra/base/syscall.h"
 #include "tundra/tun/gso_split.h"
 #include "tundra/tun/vnet_hdr.h"
@@ -109,11 +110,11 @@ bool LooksTruncated(TunMode mode, ByteSpan packet) {
   if (packet.size() < ip + 1) return false;
   const size_t available = packet.size() - ip;
   const uint8_t* p = packet.data() + ip;
-  switch (p[0] >> 4) {
+  switch (ip::Version(p)) {
     case 4:
-      return available >= 4 && LoadBe16(p + 2) > available;
+      return available >= ip::kIpv4TotalLength + 2 && ip::Ipv4TotalLength(p) > available;
     case 6:
-      return available >= 6 && size_t(40) + LoadBe16(p + 4) > available;
+      return available >= ip::kIpv6PayloadLength + 2 && ip::Ipv6TotalLength(p) > available;
     default:
       return false;
   }

@@ -58,7 +58,7 @@ struct TunOptions {
   bool persist = false;      // TUNSETPERSIST(1) once everything else succeeded
   std::optional<uid_t> owner;
   std::optional<gid_t> group;
-  size_t batch_size = 64;                      // BatchSize()
+  size_t batch_size = kIdealBatchSize;         // BatchSize()
   std::string clone_device = kTunCloneDevice;  // what Open() opens
   std::string sysfs_root{kSysClassNet};        // only used to explain TUNSETIFF failures
 };
@@ -85,7 +85,8 @@ class LinuxTun final : public TunDevice {
   // WG_TUN_FD: TUNSETIFF done by a privileged parent). TUNGETIFF supplies the name and flags;
   // the device must be a TUN without the PI header (IFF_NO_PI cannot be read back: TUNGETIFF
   // reports IFF_NOFILTER in that bit), which is what wireguard-go assumes too.
-  static Result<std::unique_ptr<LinuxTun>> Adopt(UniqueFd tun_fd, size_t batch_size = 64,
+  static Result<std::unique_ptr<LinuxTun>> Adopt(UniqueFd tun_fd,
+                                                 size_t batch_size = kIdealBatchSize,
                                                  KernelInterface& kernel = RealKernel());
 
   // Turns the offloads this queue set back off when the device outlives it (persistent): a

@@ -42,9 +42,7 @@ inline constexpr unsigned kTunFUfo = 0x10;
 inline constexpr unsigned kTunFUso4 = 0x20;
 inline constexpr unsigned kTunFUso6 = 0x40;
 
-// The IP protocol numbers and TCP flags the offload paths look at.
-inline constexpr uint8_t kIpProtoTcp = 6;
-inline constexpr uint8_t kIpProtoUdp = 17;
+// The TCP flags the offload paths look at (IP protocol numbers: base/ip_header.h).
 inline constexpr uint8_t kTcpFlagFin = 0x01;
 inline constexpr uint8_t kTcpFlagPsh = 0x08;
 inline constexpr uint8_t kTcpFlagAck = 0x10;

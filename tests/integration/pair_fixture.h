@@ -1,0 +1,156 @@
+// PairTest: two Devices in one process, joined by FakeBind and fed by FakeTun, configured
+// through the UAPI text parser, with a FakeClock driving every timer (wireguard-go
+// device_test.go genTestPair, in C++). Shared by the integration test files.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "packets.h"
+#include "tundra/base/log.h"
+#include "tundra/config/key.h"
+#include "tundra/crypto/x25519.h"
+#include "tundra/device/device.h"
+#include "tundra/transport/fake_bind.h"
+#include "tundra/tun/fake_tun.h"
+#include "tundra/uapi/protocol.h"
+
+namespace tundra::testing {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+template <typename F>
+inline bool WaitFor(F&& f, milliseconds timeout = milliseconds(5000)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return f();
+}
+
+struct Side {
+  std::string name, underlay, inner4, inner6;
+  uint16_t port = 0;
+  crypto::PrivateKey key;
+  crypto::PublicKey pub{};
+  tun::FakeTun* tun = nullptr;
+  transport::FakeBind* bind = nullptr;
+  std::unique_ptr<device::Device> dev;
+};
+
+class PairTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetLogLevel(LogLevel::kError);
+    Init(a_, "a", "198.18.0.1", "198.19.0.1", "fd19::1", 51820);
+    Init(b_, "b", "198.18.0.2", "198.19.0.2", "fd19::2", 51821);
+  }
+  void TearDown() override {
+    if (a_.dev) a_.dev->Close();
+    if (b_.dev) b_.dev->Close();
+  }
+
+  void Init(Side& s, std::string name, std::string underlay, std::string inner4, std::string inner6,
+            uint16_t port, size_t max_queued_handshakes = 1024) {
+    s.name = name;
+    s.underlay = underlay;
+    s.inner4 = inner4;
+    s.inner6 = inner6;
+    s.port = port;
+    s.key = crypto::GeneratePrivateKey();
+    s.pub = crypto::PublicFromPrivate(s.key);
+    auto tun = tun::FakeTun::Create("tun-" + name);
+    ASSERT_TRUE(tun.ok());
+    s.tun = tun->get();
+    auto bind = std::make_unique<transport::FakeBind>(net_, underlay);
+    s.bind = bind.get();
+    device::DeviceOptions opts;
+    opts.name = name;
+    opts.clock = &clock_;
+    opts.max_queued_handshakes = max_queued_handshakes;
+    s.dev = std::make_unique<device::Device>(std::move(*tun), std::move(bind), opts);
+  }
+
+  // The UAPI text a `wg setconf` would send for `me` with one peer `peer`.
+  std::vector<std::string> Config(const Side& me, const Side& peer) {
+    return {"private_key=" + ToHex(me.key.span()),
+            "listen_port=" + std::to_string(me.port),
+            "replace_peers=true",
+            "public_key=" + ToHex(peer.pub),
+            "endpoint=" + peer.underlay + ":" + std::to_string(peer.port),
+            "replace_allowed_ips=true",
+            "allowed_ip=" + peer.inner4 + "/32",
+            "allowed_ip=" + peer.inner6 + "/128"};
+  }
+
+  void Apply(Side& s, const std::vector<std::string>& lines) {
+    uapi::SetRequest req = uapi::ParseSet(lines);
+    ASSERT_EQ(req.error, 0) << req.error_detail;
+    Status st = s.dev->Apply(req.update);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+  }
+
+  void StartBoth() {
+    Apply(a_, Config(a_, b_));
+    Apply(b_, Config(b_, a_));
+    ASSERT_TRUE(a_.dev->Start().ok());
+    ASSERT_TRUE(b_.dev->Start().ok());
+  }
+
+  // Injects a ping into `from`'s TUN and waits until the identical bytes come out of `to`'s
+  // TUN (other packets still in flight may come out too).
+  ::testing::AssertionResult Ping(Side& from, Side& to, uint16_t seq, bool v6 = false) {
+    auto pkt = v6 ? Ping6(from.inner6, to.inner6, seq) : Ping4(from.inner4, to.inner4, seq);
+    to.tun->TakeWritten();
+    from.tun->Inject(pkt);
+    bool found = false;
+    WaitFor([&] {
+      for (const auto& w : to.tun->TakeWritten()) found |= w == pkt;
+      return found;
+    });
+    if (!found) {
+      return ::testing::AssertionFailure()
+             << "ping " << seq << " " << from.name << "->" << to.name << " not delivered; drops "
+             << DropSummary(from) << " | " << DropSummary(to);
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  static std::string DropSummary(const Side& s) {
+    std::string out = s.name + ":";
+    auto d = s.dev->GetDropCounters();
+    for (size_t i = 1; i < d.size(); ++i) {
+      if (d[i])
+        out += " " + std::string(proto::DropReasonName(proto::DropReason(i))) + "=" +
+               std::to_string(d[i]);
+    }
+    return out;
+  }
+
+  static device::PeerStatus Peer(const Side& s) {
+    auto st = s.dev->GetStatus();
+    EXPECT_EQ(st.peers.size(), 1u);
+    return st.peers.empty() ? device::PeerStatus{} : st.peers[0];
+  }
+
+  void Advance(Duration d) {
+    clock_.Advance(d);
+    a_.dev->PokeTimers();
+    b_.dev->PokeTimers();
+  }
+
+  static uint32_t TypeOf(ByteSpan d) { return d.size() >= 4 ? LoadLe32(d.data()) : 0; }
+
+  FakeClock clock_;
+  transport::FakeNetwork net_;
+  Side a_, b_;
+};
+
+}  // namespace tundra::testing
