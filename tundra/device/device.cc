@@ -341,4 +341,25 @@ void Device::ScheduleTimersLocked(const PeerPtr& peer) {
   }
 }
 
+std::vector<std::pair<std::string, uint64_t>> Device::Counters() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  const DropCounters::Snapshot drops = drops_.Read();
+  for (size_t i = 1; i < drops.size(); ++i) {
+    const auto reason = static_cast<proto::DropReason>(i);
+    out.emplace_back(fmt::format("drop_{}", proto::DropReasonName(reason)), drops[i]);
+  }
+  for (size_t i = 0; i < size_t(tun::TunDropReason::kCount); ++i) {
+    const auto reason = static_cast<tun::TunDropReason>(i);
+    out.emplace_back(fmt::format("tun_drop_{}", tun::TunDropReasonName(reason)),
+                     tun_->drops().Get(reason));
+  }
+  out.emplace_back("icmp_unreachable_sent", icmp_errors_sent());
+  const tun::TunOffloadCounters::Snapshot off = tun_->offloads();
+  out.emplace_back("tun_super_packets_read", off.super_packets_read);
+  out.emplace_back("tun_segments_split", off.segments_split);
+  out.emplace_back("tun_super_packets_written", off.super_packets_written);
+  out.emplace_back("tun_packets_coalesced", off.packets_coalesced);
+  return out;
+}
+
 }  // namespace tundra::device

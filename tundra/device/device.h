@@ -78,6 +78,9 @@ class Device {
   uint64_t cookie_replies_accepted() const { return cookie_replies_accepted_.load(); }
   // ICMP destination-unreachable errors written back into the TUN (no route, no endpoint).
   uint64_t icmp_errors_sent() const { return icmp_errors_sent_.load(); }
+  // All of the above by name, for `tundra stats`: drop_REASON, tun_drop_REASON,
+  // icmp_unreachable_sent, tun_OFFLOAD_COUNTER.
+  std::vector<std::pair<std::string, uint64_t>> Counters() const;
 
   // Follows `ip link set mtu`.
   void SetMtu(int mtu) { mtu_.store(mtu, std::memory_order_relaxed); }

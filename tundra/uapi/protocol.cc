@@ -3,11 +3,12 @@
 #include <fmt/core.h>
 
 #include <charconv>
-
-#include "tundra/base/bytes.h"
+#include <iterator>
 
 namespace tundra::uapi {
 namespace {
+
+constexpr char kHexKey[] = "64 hex digits";
 
 template <typename T>
 bool ParseUint(std::string_view s, T& out) {
@@ -21,126 +22,152 @@ bool ParseUint(std::string_view s, T& out) {
   return true;
 }
 
-template <size_t N>
-bool ParseKey(std::string_view hex, std::array<uint8_t, N>& out) {
-  return ParseHex(hex, out);
-}
-
 bool ParseSecret(std::string_view hex, crypto::Secret<32>& out) {
   std::array<uint8_t, 32> raw;
-  if (!ParseHex(hex, raw)) return false;
-  out = crypto::Secret<32>(raw);
+  const bool ok = ParseHex(hex, raw);
+  if (ok) out = crypto::Secret<32>(raw);
   SecureZero(raw.data(), raw.size());
-  return true;
+  return ok;
+}
+
+// "key=HEX\n" straight into `out`, so the hex has no other copy.
+void AppendHexLine(SecretString& out, std::string_view key, ByteSpan data) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out.append(key).push_back('=');
+  for (uint8_t b : data) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  out.push_back('\n');
 }
 
 }  // namespace
 
-SetRequest ParseSet(const std::vector<std::string>& lines) {
-  SetRequest req;
-  device::PeerUpdate* peer = nullptr;
-  auto fail = [&](int code, std::string detail) {
-    req.error = code;
-    req.error_detail = std::move(detail);
-    return req;
-  };
-  for (const std::string& line : lines) {
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos)
-      return fail(kErrnoProtocol, fmt::format("line without '=': {}", line));
-    const std::string_view key(line.data(), eq);
-    const std::string_view value(line.data() + eq + 1, line.size() - eq - 1);
-    auto bad = [&](const char* what) {
-      // Never echo key material into logs.
-      const bool secret = key == "private_key" || key == "preshared_key";
-      return fail(kErrnoInvalid, fmt::format("invalid {} for key {}{}{}", what, key,
-                                             secret ? "" : ": ", secret ? "" : value));
-    };
-    if (peer == nullptr) {
-      // Device section.
-      if (key == "private_key") {
-        crypto::PrivateKey k;
-        if (!ParseSecret(value, k)) return bad("key");
-        req.update.private_key = k;
-      } else if (key == "listen_port") {
-        uint16_t port;
-        if (!ParseUint(value, port)) return bad("port");
-        req.update.listen_port = port;
-      } else if (key == "fwmark") {
-        uint32_t mark;
-        if (!ParseUint(value, mark)) return bad("fwmark");
-        req.update.fwmark = mark;
-      } else if (key == "replace_peers") {
-        if (value != "true") return bad("value");
-        req.update.replace_peers = true;
-      } else if (key != "public_key") {
-        return fail(kErrnoInvalid, fmt::format("invalid UAPI device key: {}", key));
-      }
-      if (key != "public_key") continue;
-    }
-    if (key == "public_key") {
-      device::PeerUpdate p;
-      if (!ParseKey(value, p.public_key)) return bad("key");
-      req.update.peers.push_back(std::move(p));
-      peer = &req.update.peers.back();
-    } else if (key == "remove") {
-      if (value != "true") return bad("value");
-      peer->remove = true;
-    } else if (key == "update_only") {
-      if (value != "true") return bad("value");
-      peer->update_only = true;
-    } else if (key == "preshared_key") {
-      crypto::SymmetricKey k;
-      if (!ParseSecret(value, k)) return bad("key");
-      peer->preshared_key = k;
-    } else if (key == "endpoint") {
-      auto ep = transport::Endpoint::Parse(value);
-      if (!ep.ok()) return bad("endpoint");
-      peer->endpoint = *ep;
-    } else if (key == "persistent_keepalive_interval") {
-      uint16_t secs;
-      if (!ParseUint(value, secs)) return bad("interval");
-      peer->persistent_keepalive = secs;
-    } else if (key == "replace_allowed_ips") {
-      if (value != "true") return bad("value");
-      peer->replace_allowed_ips = true;
-    } else if (key == "allowed_ip") {
-      device::AllowedIpChange change;
-      std::string_view text = value;
-      if (!text.empty() && text[0] == '-') {
-        change.remove = true;
-        text.remove_prefix(1);
-      }
-      auto prefix = routing::IpPrefix::Parse(text);
-      if (!prefix.ok()) return bad("allowed IP");
-      change.prefix = *prefix;
-      peer->allowed_ips.push_back(change);
-    } else if (key == "protocol_version") {
-      if (value != "1") return bad("protocol version");
-    } else {
-      return fail(kErrnoInvalid, fmt::format("invalid UAPI peer key: {}", key));
-    }
-  }
-  return req;
+void SetParser::Fail(int code, std::string detail) {
+  req_.error = code;
+  req_.error_detail = fmt::format("line {}: {}", line_number_, detail);
 }
 
-std::string FormatGet(const device::DeviceStatus& s) {
-  std::string out;
-  if (s.private_key) out += fmt::format("private_key={}\n", ToHex(s.private_key->span()));
-  if (s.listen_port != 0) out += fmt::format("listen_port={}\n", s.listen_port);
-  if (s.fwmark != 0) out += fmt::format("fwmark={}\n", s.fwmark);
+void SetParser::BadValue(std::string_view key, const char* want) {
+  Fail(kErrnoInvalid, fmt::format("invalid value for {} (want {})", key, want));
+}
+
+void SetParser::Flag(std::string_view key, std::string_view value, bool& out) {
+  if (value == "true") {
+    out = true;
+  } else {
+    BadValue(key, "'true'");
+  }
+}
+
+template <typename T>
+void SetParser::Number(std::string_view key, std::string_view value, const char* want,
+                       std::optional<T>& out) {
+  T v;
+  if (ParseUint(value, v)) {
+    out = v;
+  } else {
+    BadValue(key, want);
+  }
+}
+
+void SetParser::Line(std::string_view line) {
+  ++line_number_;
+  if (req_.error != 0) return;
+  const size_t eq = line.find('=');
+  if (eq == std::string_view::npos) return Fail(kErrnoProtocol, "no '=' in the line");
+  const std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
+  if (!in_peer_ && key != "public_key") return DeviceLine(key, value);
+  PeerLine(key, value);
+}
+
+void SetParser::DeviceLine(std::string_view key, std::string_view value) {
+  device::DeviceUpdate& u = req_.update;
+  if (key == "private_key") {
+    crypto::PrivateKey k;
+    if (!ParseSecret(value, k)) return BadValue(key, kHexKey);
+    u.private_key = k;
+  } else if (key == "listen_port") {
+    Number(key, value, "a port 0-65535", u.listen_port);
+  } else if (key == "fwmark") {
+    Number(key, value, "a 32-bit number", u.fwmark);
+  } else if (key == "replace_peers") {
+    Flag(key, value, u.replace_peers);
+  } else {
+    Fail(kErrnoInvalid, fmt::format("invalid UAPI device key {}", LoggableKey(key)));
+  }
+}
+
+void SetParser::PeerLine(std::string_view key, std::string_view value) {
+  if (key == "public_key") {
+    device::PeerUpdate p;
+    if (!ParseHex(value, p.public_key)) return BadValue(key, kHexKey);
+    req_.update.peers.push_back(std::move(p));
+    in_peer_ = true;
+    return;
+  }
+  device::PeerUpdate& peer = req_.update.peers.back();
+  if (key == "remove") {
+    Flag(key, value, peer.remove);
+  } else if (key == "update_only") {
+    Flag(key, value, peer.update_only);
+  } else if (key == "preshared_key") {
+    crypto::SymmetricKey k;
+    if (!ParseSecret(value, k)) return BadValue(key, kHexKey);
+    peer.preshared_key = k;
+  } else if (key == "endpoint") {
+    auto ep = transport::Endpoint::Parse(value);
+    if (!ep.ok()) return BadValue(key, "IPv4:port or [IPv6]:port");
+    peer.endpoint = *ep;
+  } else if (key == "persistent_keepalive_interval") {
+    Number(key, value, "seconds 0-65535", peer.persistent_keepalive);
+  } else if (key == "replace_allowed_ips") {
+    Flag(key, value, peer.replace_allowed_ips);
+  } else if (key == "allowed_ip") {
+    device::AllowedIpChange change;
+    change.remove = !value.empty() && value[0] == '-';
+    auto prefix = routing::IpPrefix::Parse(value.substr(change.remove ? 1 : 0));
+    if (!prefix.ok()) return BadValue(key, "[-]address/length");
+    change.prefix = *prefix;
+    peer.allowed_ips.push_back(change);
+  } else if (key == "protocol_version") {
+    if (value != "1") return BadValue(key, "1");
+  } else {
+    Fail(kErrnoInvalid, fmt::format("invalid UAPI peer key {}", LoggableKey(key)));
+  }
+}
+
+SetRequest ParseSet(const std::vector<std::string>& lines) {
+  SetParser parser;
+  for (const std::string& line : lines) parser.Line(line);
+  return std::move(parser.request());
+}
+
+std::string_view LoggableKey(std::string_view line) {
+  const std::string_view key = line.substr(0, line.find('='));
+  const bool name = !key.empty() && key.size() <= 32 &&
+                    key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string_view::npos;
+  return name ? key : "(not shown)";
+}
+
+SecretString FormatGet(const device::DeviceStatus& s) {
+  SecretString out;
+  auto line = std::back_inserter(out);
+  if (s.private_key) AppendHexLine(out, "private_key", s.private_key->span());
+  if (s.listen_port != 0) fmt::format_to(line, "listen_port={}\n", s.listen_port);
+  if (s.fwmark != 0) fmt::format_to(line, "fwmark={}\n", s.fwmark);
   for (const device::PeerStatus& p : s.peers) {
-    out += fmt::format("public_key={}\n", ToHex(p.public_key));
-    out += fmt::format("preshared_key={}\n", ToHex(p.preshared_key.span()));
+    AppendHexLine(out, "public_key", p.public_key);
+    AppendHexLine(out, "preshared_key", p.preshared_key.span());
     out += "protocol_version=1\n";
-    if (p.endpoint) out += fmt::format("endpoint={}\n", p.endpoint->ToString());
-    out += fmt::format("last_handshake_time_sec={}\n", p.last_handshake.sec);
-    out += fmt::format("last_handshake_time_nsec={}\n", p.last_handshake.nsec);
-    out += fmt::format("tx_bytes={}\n", p.tx_bytes);
-    out += fmt::format("rx_bytes={}\n", p.rx_bytes);
-    out += fmt::format("persistent_keepalive_interval={}\n", p.persistent_keepalive);
+    if (p.endpoint) fmt::format_to(line, "endpoint={}\n", p.endpoint->ToString());
+    fmt::format_to(line, "last_handshake_time_sec={}\n", p.last_handshake.sec);
+    fmt::format_to(line, "last_handshake_time_nsec={}\n", p.last_handshake.nsec);
+    fmt::format_to(line, "tx_bytes={}\n", p.tx_bytes);
+    fmt::format_to(line, "rx_bytes={}\n", p.rx_bytes);
+    fmt::format_to(line, "persistent_keepalive_interval={}\n", p.persistent_keepalive);
     for (const routing::IpPrefix& prefix : p.allowed_ips) {
-      out += fmt::format("allowed_ip={}\n", prefix.ToString());
+      fmt::format_to(line, "allowed_ip={}\n", prefix.ToString());
     }
   }
   out += "errno=0\n\n";

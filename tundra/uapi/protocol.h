@@ -2,16 +2,21 @@
 // as a pure text layer: no sockets, no device. server.h connects it to a socket and a Device.
 //
 //   get=1\n\n             -> key=value lines, errno=0, blank line   (FormatGet)
-//   set=1\n key=value...\n -> errno=N\n\n                           (ParseSet + Device::Apply)
+//   set=1\n key=value...\n -> errno=N\n\n                           (SetParser + Device::Apply)
 //
-// Errors are wireguard-go's negative errno values.
+// Errors are wireguard-go's negative errno values. Text that can hold key hex (request lines,
+// the get=1 reply) lives in a SecretString, wiped whenever it grows or dies; error texts for
+// the log name the line and the key, never a value.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tundra/base/bytes.h"
 #include "tundra/device/config.h"
+#include "tundra/proto/constants.h"
 
 namespace tundra::uapi {
 
@@ -19,21 +24,70 @@ inline constexpr int kErrnoIo = -5;          // EIO: read/write failure
 inline constexpr int kErrnoInvalid = -22;    // EINVAL: unknown key, bad value
 inline constexpr int kErrnoNoAno = -55;      // ENOANO: anything else
 inline constexpr int kErrnoProtocol = -71;   // EPROTO: a line without '='
+inline constexpr int kErrnoMsgSize = -90;    // EMSGSIZE: a set=1 over kMaxSetRequestBytes (tundra)
 inline constexpr int kErrnoAddrInUse = -98;  // EADDRINUSE: listen_port / fwmark
+
+// The largest set=1 request (its lines, '\n' included) read before it is refused unapplied:
+// 1 KiB for each of the most peers a device holds. wireguard-go has no bound (it applies line
+// by line); `wg setconf` writes ~330 bytes a peer with a psk, an endpoint, a keepalive and two
+// allowed IPs, so the bound leaves room for ~30 allowed IPs a peer, or 100k simple peers.
+inline constexpr size_t kMaxSetRequestBytes = proto::kMaxPeers * 1024;
+
+// Memory wiped before it is freed (every reallocation of a string too).
+template <typename T>
+struct WipingAllocator {
+  using value_type = T;
+  WipingAllocator() = default;
+  template <typename U>
+  WipingAllocator(const WipingAllocator<U>&) {}  // NOLINT: allocator rebinding
+  T* allocate(size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, size_t n) {
+    SecureZero(p, n * sizeof(T));
+    std::allocator<T>().deallocate(p, n);
+  }
+  friend bool operator==(const WipingAllocator&, const WipingAllocator&) { return true; }
+};
+using SecretString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
 
 struct SetRequest {
   device::DeviceUpdate update;  // every line up to (not including) the first bad one
   int error = 0;                // 0, or the errno= value to answer with
-  std::string error_detail;     // names the bad line, for the log
+  std::string error_detail;     // names the bad line and key (never a value), for the log
 };
 
-// Parses the lines of a set=1 request (after "set=1", without the terminating blank line).
+// Parses the lines of a set=1 request one at a time (after "set=1", without the '\n' and
+// without the terminating blank line). Lines after the first bad one are ignored.
+class SetParser {
+ public:
+  void Line(std::string_view line);
+  SetRequest& request() { return req_; }
+
+ private:
+  void DeviceLine(std::string_view key, std::string_view value);
+  void PeerLine(std::string_view key, std::string_view value);
+  void Fail(int code, std::string detail);
+  void BadValue(std::string_view key, const char* want);
+  void Flag(std::string_view key, std::string_view value, bool& out);  // "true" only
+  template <typename T>
+  void Number(std::string_view key, std::string_view value, const char* want,
+              std::optional<T>& out);
+
+  SetRequest req_;
+  bool in_peer_ = false;  // a public_key line started the peer at req_.update.peers.back()
+  size_t line_number_ = 0;
+};
+
+// All of a set=1 request at once.
 SetRequest ParseSet(const std::vector<std::string>& lines);
 
-// The get=1 reply body in wireguard-go's order, ending with "errno=0\n\n".
-std::string FormatGet(const device::DeviceStatus& status);
+// The key of a `key=value` line if it looks like a UAPI key name (a few lowercase letters and
+// '_'), else a placeholder: a key typed in the wrong place never reaches the log.
+std::string_view LoggableKey(std::string_view line);
 
-// tundra's own read-only extension (op "tundra_stats=1"): per-reason drop counters.
+// The get=1 reply body in wireguard-go's order, ending with "errno=0\n\n".
+SecretString FormatGet(const device::DeviceStatus& status);
+
+// tundra's own read-only extension (op "tundra_stats=1"): the device's named counters.
 std::string FormatStats(const std::vector<std::pair<std::string, uint64_t>>& counters);
 
 // Maps a Device::Apply error to the errno= value wireguard-go would send.

@@ -1,5 +1,6 @@
 #include "tundra/uapi/protocol.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -76,6 +77,29 @@ TEST(UapiParseTest, ErrnoForEachBadInput) {
   EXPECT_EQ(r.error_detail.find(kKey1), std::string::npos) << r.error_detail;
 }
 
+// A mistyped or misplaced line (maybe a key) reaches the error text as its line number and,
+// when it looks like one, its key name: never a value.
+TEST(UapiParseTest, ErrorTextsNameTheLineNeverItsValue) {
+  const std::string hex = "389c0e5a7b21d4c86e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e60";
+  const std::string b64 = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+  const std::vector<std::vector<std::string>> cases = {
+      {"private_key " + hex},                                         // no '='
+      {b64},                                                          // a base64 key as a line
+      {"listen_port=" + hex},                                         // a value in the wrong key
+      {"public_key=" + kKey2, "endpoint=" + hex},                     // ditto, in a peer
+      {"public_key=" + kKey2, "allowed_ip=1.2.3.4/32", hex + "=1"}};  // a key as a key name
+  for (const auto& lines : cases) {
+    auto r = Parse(lines);
+    EXPECT_NE(r.error, 0);
+    EXPECT_EQ(r.error_detail.find(hex.substr(0, 12)), std::string::npos) << r.error_detail;
+    EXPECT_EQ(r.error_detail.find(b64.substr(0, 12)), std::string::npos) << r.error_detail;
+    EXPECT_EQ(r.error_detail.rfind(fmt::format("line {}: ", lines.size()), 0), 0u)
+        << r.error_detail;
+  }
+  EXPECT_EQ(LoggableKey("listen_prot=1"), "listen_prot");
+  EXPECT_EQ(LoggableKey(hex), "(not shown)");
+}
+
 TEST(UapiParseTest, LinesBeforeTheErrorAreKept) {
   auto r = Parse({"listen_port=5555", "public_key=" + kKey2, "allowed_ip=198.19.0.2/32",
                   "allowed_ip=bad", "allowed_ip=198.19.0.3/32"});
@@ -114,11 +138,11 @@ TEST(UapiFormatTest, GetOrderMatchesWireguardGo) {
                            "allowed_ip=198.19.0.2/32\n"
                            "allowed_ip=fd19::2/128\n"
                            "errno=0\n\n";
-  EXPECT_EQ(FormatGet(s), want);
+  EXPECT_EQ(std::string_view(FormatGet(s)), want);
   // A fresh device: no private key, no fwmark line for 0.
   device::DeviceStatus fresh;
   fresh.listen_port = 44613;
-  EXPECT_EQ(FormatGet(fresh), "listen_port=44613\nerrno=0\n\n");
+  EXPECT_EQ(std::string_view(FormatGet(fresh)), "listen_port=44613\nerrno=0\n\n");
 }
 
 TEST(UapiFormatTest, ApplyErrorsMapToWireguardGoErrnos) {

@@ -13,75 +13,14 @@
 #include "tundra/base/check.h"
 #include "tundra/base/log.h"
 #include "tundra/base/syscall.h"
-#include "tundra/uapi/protocol.h"
 
 namespace tundra::uapi {
 namespace {
 
 constexpr size_t kMaxLine = 4096;
+constexpr size_t kReadBuffer = 8192;
 
-// Buffered line reader over a blocking socket.
-class LineReader {
- public:
-  explicit LineReader(int fd) : fd_(fd) {}
-  // One line without its '\n'. False on EOF (a final unterminated line is returned first) or
-  // error; `error` tells which.
-  bool ReadLine(std::string& line, bool& error) {
-    line.clear();
-    error = false;
-    for (;;) {
-      if (pos_ == len_) {
-        ssize_t n = RetryOnEintr(::read, fd_, buf_, sizeof(buf_));
-        if (n <= 0) {
-          error = n < 0;
-          return !line.empty() && !error;
-        }
-        pos_ = 0;
-        len_ = size_t(n);
-      }
-      const char* start = buf_ + pos_;
-      const char* nl = static_cast<const char*>(std::memchr(start, '\n', len_ - pos_));
-      const size_t take = nl != nullptr ? size_t(nl - start) : len_ - pos_;
-      line.append(start, take);
-      pos_ += take;
-      if (line.size() > kMaxLine) {
-        error = true;
-        return false;
-      }
-      if (nl != nullptr) {
-        ++pos_;
-        return true;
-      }
-    }
-  }
-
-  // One byte (the blank line after get=1 must be exactly "\n"). False on EOF or error.
-  bool ReadByte(char& c) {
-    if (pos_ == len_) {
-      ssize_t n = RetryOnEintr(::read, fd_, buf_, sizeof(buf_));
-      if (n <= 0) return false;
-      pos_ = 0;
-      len_ = size_t(n);
-    }
-    c = buf_[pos_++];
-    return true;
-  }
-
- private:
-  int fd_;
-  char buf_[8192];
-  size_t pos_ = 0;
-  size_t len_ = 0;
-};
-
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = RetryOnEintr(::send, fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(size_t(n));
-  }
-  return true;
-}
+std::string ErrnoReply(int code) { return fmt::format("errno={}\n\n", code); }
 
 bool IsLive(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -93,7 +32,105 @@ bool IsLive(const std::string& path) {
   return ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
 }
 
+UniqueFd MakeEventFd() {
+  int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  TUNDRA_CHECK(fd >= 0);
+  return UniqueFd(fd);
+}
+
 }  // namespace
+
+// Buffered I/O on one connection where every wait is a poll on the connection and the server's
+// stop eventfd, bounded by the idle timeout: neither a stalled client nor Stop() waits forever.
+// The read buffer can hold key hex: wiped.
+class Server::Stream {
+ public:
+  enum Result { kOk, kEof, kFailed };  // kFailed: I/O error, idle timeout, Stop(), line too long
+
+  Stream(int fd, int stop_fd, std::chrono::milliseconds idle)
+      : fd_(fd), stop_fd_(stop_fd), idle_ms_(int(idle.count())), buf_(new char[kReadBuffer]) {}
+  ~Stream() { SecureZero(buf_.get(), kReadBuffer); }
+
+  // One line without its '\n'; at EOF a final unterminated line is returned first.
+  Result ReadLine(SecretString& line) {
+    line.clear();
+    for (;;) {
+      if (pos_ == len_) {
+        const Result r = Fill();
+        if (r != kOk) return r == kEof && !line.empty() ? kOk : r;
+      }
+      const char* start = buf_.get() + pos_;
+      const char* nl = static_cast<const char*>(std::memchr(start, '\n', len_ - pos_));
+      const size_t take = nl != nullptr ? size_t(nl - start) : len_ - pos_;
+      if (line.size() + take > kMaxLine) {
+        Fail("a line over 4096 bytes");
+        return kFailed;
+      }
+      line.append(start, take);
+      pos_ += take + (nl != nullptr ? 1 : 0);
+      if (nl != nullptr) return kOk;
+    }
+  }
+
+  // One byte (the blank line after get=1 must be exactly "\n").
+  Result ReadByte(char& c) {
+    if (pos_ == len_) {
+      const Result r = Fill();
+      if (r != kOk) return r;
+    }
+    c = buf_[pos_++];
+    return kOk;
+  }
+
+  bool WriteAll(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = RetryOnEintr(::send, fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!Wait(POLLOUT)) return false;
+      } else if (n <= 0) {
+        return Fail(n < 0 ? std::strerror(errno) : "send returned 0");
+      } else {
+        data.remove_prefix(size_t(n));
+      }
+    }
+    return true;
+  }
+
+  // Why the last call failed, for the log.
+  const char* failure() const { return failure_; }
+
+ private:
+  bool Fail(const char* why) {
+    failure_ = why;
+    return false;
+  }
+  bool Wait(short events) {
+    pollfd fds[2] = {{fd_, events, 0}, {stop_fd_, POLLIN, 0}};
+    const int n = RetryOnEintr(::poll, fds, 2, idle_ms_);
+    if (n < 0) return Fail(std::strerror(errno));
+    if (n == 0) return Fail("idle timeout");
+    if (fds[1].revents != 0) return Fail("server stopping");
+    return true;
+  }
+  Result Fill() {
+    if (!Wait(POLLIN)) return kFailed;
+    const ssize_t n = RetryOnEintr(::read, fd_, buf_.get(), kReadBuffer);
+    if (n < 0) {
+      Fail(std::strerror(errno));
+      return kFailed;
+    }
+    if (n == 0) return kEof;
+    pos_ = 0;
+    len_ = size_t(n);
+    return kOk;
+  }
+
+  int fd_, stop_fd_, idle_ms_;
+  std::unique_ptr<char[]> buf_;
+  size_t pos_ = 0;
+  size_t len_ = 0;
+  const char* failure_ = "";
+};
 
 std::string SocketPath(std::string_view ifname, std::string_view dir) {
   return fmt::format("{}/{}.sock", dir, ifname);
@@ -140,12 +177,13 @@ Result<UniqueFd> Listen(std::string_view ifname, std::string_view dir) {
   return fd;
 }
 
-Server::Server(UniqueFd listener, std::string path, device::Device& device)
-    : listener_(std::move(listener)), path_(std::move(path)), device_(device) {
-  int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  TUNDRA_CHECK(fd >= 0);
-  stop_fd_.reset(fd);
-}
+Server::Server(UniqueFd listener, std::string path, device::Device& device, ServerOptions options)
+    : listener_(std::move(listener)),
+      path_(std::move(path)),
+      device_(device),
+      options_(options),
+      stop_fd_(MakeEventFd()),
+      done_fd_(MakeEventFd()) {}
 
 Server::~Server() { Stop(); }
 
@@ -159,29 +197,32 @@ void Server::Stop() {
   uint64_t one = 1;
   ssize_t w = ::write(stop_fd_.get(), &one, sizeof(one));
   (void)w;
+  // Every wait of the accept loop and of the connections polls stop_fd_ too.
   if (accept_thread_.joinable()) accept_thread_.join();
-  {
-    std::lock_guard lock(mu_);
-    for (Connection& c : connections_) ::shutdown(c.fd.get(), SHUT_RDWR);
-  }
-  for (Connection& c : connections_) {
-    if (c.thread.joinable()) c.thread.join();
-  }
+  for (Connection& c : connections_) c.thread.join();
   connections_.clear();
   listener_.reset();
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 
 void Server::AcceptLoop() {
-  pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
   while (!stopping_.load()) {
-    int n = ::poll(fds, 2, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
+    // At the limit, new clients wait in the listen backlog until a connection ends.
+    const bool room = ReapFinished() < options_.max_connections;
+    pollfd fds[3] = {{stop_fd_.get(), POLLIN, 0},
+                     {done_fd_.get(), POLLIN, 0},
+                     {room ? listener_.get() : -1, POLLIN, 0}};
+    if (RetryOnEintr(::poll, fds, 3, -1) < 0) {
       TUNDRA_LOG(kError, "UAPI poll: {}", std::strerror(errno));
       return;
     }
-    if (fds[1].revents != 0 || stopping_.load()) return;
+    if (fds[0].revents != 0) return;
+    if (fds[1].revents != 0) {
+      uint64_t count;
+      ssize_t r = ::read(done_fd_.get(), &count, sizeof(count));
+      (void)r;
+    }
+    if (fds[2].revents == 0) continue;
     int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) {
       if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
@@ -189,7 +230,6 @@ void Server::AcceptLoop() {
       }
       continue;
     }
-    ReapFinished();
     std::lock_guard lock(mu_);
     Connection& conn = connections_.emplace_back();
     conn.fd.reset(c);
@@ -198,11 +238,14 @@ void Server::AcceptLoop() {
       // The client sees EOF now; the descriptor itself is closed when the thread is reaped.
       ::shutdown(conn.fd.get(), SHUT_RDWR);
       conn.done.store(true);
+      uint64_t one = 1;
+      ssize_t w = ::write(done_fd_.get(), &one, sizeof(one));
+      (void)w;
     });
   }
 }
 
-void Server::ReapFinished() {
+size_t Server::ReapFinished() {
   std::lock_guard lock(mu_);
   for (auto it = connections_.begin(); it != connections_.end();) {
     if (it->done.load()) {
@@ -212,77 +255,64 @@ void Server::ReapFinished() {
       ++it;
     }
   }
+  return connections_.size();
 }
 
 void Server::ServeConnection(int fd) {
-  LineReader reader(fd);
-  std::string line;
-  bool error = false;
-  while (reader.ReadLine(line, error)) {
+  Stream stream(fd, stop_fd_.get(), options_.idle_timeout);
+  SecretString line;
+  while (stream.ReadLine(line) == Stream::kOk) {
     if (line == "get=1" || line == "tundra_stats=1") {
       char blank = 0;
-      if (!reader.ReadByte(blank) || blank != '\n') {
-        WriteAll(fd, fmt::format("errno={}\n\n", kErrnoInvalid));
+      if (stream.ReadByte(blank) != Stream::kOk || blank != '\n') {
+        stream.WriteAll(ErrnoReply(kErrnoInvalid));
         return;
       }
-      std::string reply;
-      if (line == "get=1") {
-        reply = FormatGet(device_.GetStatus());
-      } else {
-        std::vector<std::pair<std::string, uint64_t>> counters;
-        const auto drops = device_.GetDropCounters();
-        for (size_t i = 1; i < drops.size(); ++i) {
-          counters.emplace_back(
-              fmt::format("drop_{}", proto::DropReasonName(static_cast<proto::DropReason>(i))),
-              drops[i]);
-        }
-        for (size_t i = 0; i < size_t(tun::TunDropReason::kCount); ++i) {
-          const auto reason = static_cast<tun::TunDropReason>(i);
-          counters.emplace_back(fmt::format("tun_drop_{}", tun::TunDropReasonName(reason)),
-                                device_.tun_drops().Get(reason));
-        }
-        counters.emplace_back("icmp_unreachable_sent", device_.icmp_errors_sent());
-        const tun::TunOffloadCounters::Snapshot off = device_.tun_offloads();
-        counters.emplace_back("tun_super_packets_read", off.super_packets_read);
-        counters.emplace_back("tun_segments_split", off.segments_split);
-        counters.emplace_back("tun_super_packets_written", off.super_packets_written);
-        counters.emplace_back("tun_packets_coalesced", off.packets_coalesced);
-        reply = FormatStats(counters);
-      }
-      if (!WriteAll(fd, reply)) return;
+      const bool sent = line == "get=1" ? stream.WriteAll(FormatGet(device_.GetStatus()))
+                                        : stream.WriteAll(FormatStats(device_.Counters()));
+      if (!sent) break;
     } else if (line == "set=1") {
-      std::vector<std::string> lines;
-      std::string l;
-      bool ended = false;
-      while (reader.ReadLine(l, error)) {
-        if (l.empty()) {
-          ended = true;
-          break;
-        }
-        lines.push_back(std::move(l));
-      }
-      if (error) {
-        WriteAll(fd, fmt::format("errno={}\n\n", kErrnoIo));
-        return;
-      }
-      SetRequest req = ParseSet(lines);
-      int code = req.error;
-      if (code != 0) {
-        TUNDRA_LOG(kError, "{}: UAPI set: {}", device_.name(), req.error_detail);
-      }
-      Status applied = device_.Apply(req.update);
-      if (!applied.ok()) {
-        TUNDRA_LOG(kError, "{}: UAPI set: {}", device_.name(), applied.error().message());
-        code = ErrnoForApplyError(applied.error());
-      }
-      if (!WriteAll(fd, fmt::format("errno={}\n\n", code))) return;
-      if (!ended) return;  // EOF also ends a set
+      if (!ServeSet(stream)) break;
     } else {
       // Unknown operation: wireguard-go closes the connection without a reply.
-      TUNDRA_LOG(kVerbose, "{}: UAPI: unknown operation '{}'", device_.name(), line.substr(0, 32));
+      TUNDRA_LOG(kVerbose, "{}: UAPI: unknown operation {}", device_.name(), LoggableKey(line));
       return;
     }
   }
+  if (stream.failure()[0] != '\0') {
+    TUNDRA_LOG(kVerbose, "{}: UAPI connection closed: {}", device_.name(), stream.failure());
+  }
+}
+
+bool Server::ServeSet(Stream& stream) {
+  SetParser parser;
+  SecretString line;
+  size_t bytes = 0;
+  Stream::Result r;
+  while ((r = stream.ReadLine(line)) == Stream::kOk && !line.empty()) {
+    bytes += line.size() + 1;
+    if (bytes > options_.max_set_request_bytes) {
+      TUNDRA_LOG(kError, "{}: UAPI set: request over {} bytes, not applied", device_.name(),
+                 options_.max_set_request_bytes);
+      stream.WriteAll(ErrnoReply(kErrnoMsgSize));
+      return false;
+    }
+    parser.Line(line);
+  }
+  if (r == Stream::kFailed) {
+    TUNDRA_LOG(kError, "{}: UAPI set: {}", device_.name(), stream.failure());
+    stream.WriteAll(ErrnoReply(kErrnoIo));
+    return false;
+  }
+  const SetRequest& req = parser.request();
+  int code = req.error;
+  if (code != 0) TUNDRA_LOG(kError, "{}: UAPI set: {}", device_.name(), req.error_detail);
+  Status applied = device_.Apply(req.update);
+  if (!applied.ok()) {
+    TUNDRA_LOG(kError, "{}: UAPI set: {}", device_.name(), applied.error().message());
+    code = ErrnoForApplyError(applied.error());
+  }
+  return stream.WriteAll(ErrnoReply(code)) && r == Stream::kOk;  // EOF also ends a set
 }
 
 }  // namespace tundra::uapi
