@@ -15,7 +15,7 @@
 #include "packets.h"
 #include "tundra/base/fake_clock.h"
 #include "tundra/base/log.h"
-#include "tundra/config/key.h"
+#include "tundra/crypto/key_text.h"
 #include "tundra/crypto/x25519.h"
 #include "tundra/device/device.h"
 #include "tundra/transport/fake_bind.h"

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "tundra/base/unique_fd.h"
-#include "tundra/config/key.h"
+#include "tundra/crypto/key_text.h"
 #include "tundra/crypto/random.h"
 #include "tundra/proto/cookie.h"
 #include "tundra/proto/messages.h"
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s PUBKEY DST SRC_PREFIX FIRST COUNT RATE SECONDS\n", argv[0]);
     return 2;
   }
-  auto pub = config::KeyFromBase64(argv[1]);
+  auto pub = crypto::KeyFromBase64(argv[1]);
   auto dst = transport::Endpoint::Parse(argv[2]);
   if (!pub.ok() || !dst.ok()) {
     std::fprintf(stderr, "handshake_flood: bad public key or destination\n");

@@ -8,7 +8,7 @@
 
 #include "tundra/cli/args.h"
 #include "tundra/cli/commands.h"
-#include "tundra/config/key.h"
+#include "tundra/crypto/key_text.h"
 #include "tundra/crypto/random.h"
 #include "tundra/crypto/x25519.h"
 
@@ -27,7 +27,7 @@ int NoArgs(const char* name, const char* summary, CommandArgs args) {
 }
 
 void PrintKey(std::span<const uint8_t, 32> key) {
-  std::string text = config::KeyToBase64(key) + "\n";
+  std::string text = crypto::KeyToBase64(key) + "\n";
   ssize_t r = ::write(STDOUT_FILENO, text.data(), text.size());
   (void)r;
   SecureZero(text.data(), text.size());
@@ -65,7 +65,7 @@ int RunPubKey(CommandArgs args) {
   std::string line;
   std::getline(std::cin, line);
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  auto key = config::KeyFromBase64(line);
+  auto key = crypto::KeyFromBase64(line);
   SecureZero(line.data(), line.size());
   if (!key.ok()) return ReportError(key.error().Wrap("pubkey: stdin"));
   crypto::PrivateKey priv(*key);

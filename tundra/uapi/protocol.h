@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "tundra/base/bytes.h"
-#include "tundra/device/config.h"
+#include "tundra/device/update.h"
 #include "tundra/proto/constants.h"
 
 namespace tundra::uapi {

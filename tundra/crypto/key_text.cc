@@ -1,8 +1,8 @@
-#include "tundra/config/key.h"
+#include "tundra/crypto/key_text.h"
 
 #include <fmt/core.h>
 
-namespace tundra::config {
+namespace tundra::crypto {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -72,4 +72,4 @@ Result<Key32> KeyFromHex(std::string_view text) {
   return key;
 }
 
-}  // namespace tundra::config
+}  // namespace tundra::crypto

@@ -1,10 +1,10 @@
-#include "tundra/config/key.h"
+#include "tundra/crypto/key_text.h"
 
 #include <gtest/gtest.h>
 
 #include "tundra/crypto/random.h"
 
-namespace tundra::config {
+namespace tundra::crypto {
 namespace {
 
 TEST(KeyTest, KnownEncodings) {
@@ -47,4 +47,4 @@ TEST(KeyTest, StrictDecoding) {
 }
 
 }  // namespace
-}  // namespace tundra::config
+}  // namespace tundra::crypto

@@ -10,7 +10,7 @@
 #include "tundra/base/bytes.h"
 #include "tundra/base/result.h"
 
-namespace tundra::config {
+namespace tundra::crypto {
 
 using Key32 = std::array<uint8_t, 32>;
 
@@ -21,4 +21,4 @@ Result<Key32> KeyFromBase64(std::string_view text);
 std::string KeyToHex(std::span<const uint8_t, 32> key);
 Result<Key32> KeyFromHex(std::string_view text);
 
-}  // namespace tundra::config
+}  // namespace tundra::crypto

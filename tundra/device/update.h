@@ -1,6 +1,7 @@
 // What configures a Device and what it reports: the typed form of a UAPI `set=1` / `get=1`
-// (and of a config file). uapi/ and config/ produce DeviceUpdate; the device applies it in
-// order and stops at the first failure, as wireguard-go does (lines before it stay applied).
+// (and, later, of a config file under tundra/config/). uapi/ produces DeviceUpdate; the device
+// applies it in order and stops at the first failure, as wireguard-go does (lines before it stay
+// applied).
 #pragma once
 
 #include <cstdint>
