@@ -103,6 +103,9 @@ for pid in $(ip netns pids "$NS_B"); do
 done
 [ -n "$daemon_pid" ] || fail "B's daemon not found"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status"; }
+# Secrets never reach a core file: the daemon sets both core size limits to 0.
+core=$(awk '/^Max core file size/ {print $5 "/" $6}' "/proc/$daemon_pid/limits")
+[ "$core" = 0/0 ] || fail "B's daemon may write core files (soft/hard limit $core)"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$daemon_pid/stat"; }
 in_ns "$NS_B" iperf3 -s -D -I "$LOG_DIR/iperf.pid" >/dev/null
 sleep 0.3

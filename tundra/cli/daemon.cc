@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -185,6 +186,12 @@ Result<std::optional<int>> Daemonize(const DaemonOptions& options, ReadyPipe& re
 
 int RunDaemonProcess(const DaemonOptions& options) {
   SetLogPrefix(options.ifname);
+  // The daemon holds private keys and session keys: it never writes a core file.
+  const rlimit no_core{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    fmt::print(stderr, "tundra: {}\n", ErrnoError("setrlimit(RLIMIT_CORE)").message());
+    return 1;
+  }
   ReadyPipe ready;
   auto fail = [&](const Error& e) {
     if (ready.active()) {

@@ -52,6 +52,7 @@ void Device::TunLoop() {
   std::vector<Peer*> owner(batch);
   std::vector<MutableByteSpan> group_bufs;
   std::vector<size_t> group_lens;
+  std::vector<PeerPtr> peers;  // the peers of one batch (reused: no allocation per batch)
   group_bufs.reserve(batch);
   group_lens.reserve(batch);
 
@@ -75,7 +76,7 @@ void Device::TunLoop() {
       if (count == 0) break;
 
       // Route every packet under the configuration lock, keeping the peers alive after it.
-      std::vector<PeerPtr> peers;
+      peers.clear();
       {
         std::shared_lock config(config_mu_);
         for (size_t i = 0; i < count; ++i) {
