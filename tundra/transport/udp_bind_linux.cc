@@ -51,6 +51,13 @@ bool SetBuffer(int fd, int force_opt, int opt, int size, std::string_view what) 
   return SetOptional(fd, SOL_SOCKET, opt, size, what);
 }
 
+// Errors of a send from a sticky source that no longer works: the address was removed
+// (IPv4 says ENETUNREACH, or EINVAL), is not local (EADDRNOTAVAIL), or its interface is gone
+// (ENODEV). The send is retried without it, and the kernel picks the source by route.
+bool StaleSource(int code) {
+  return code == EINVAL || code == ENETUNREACH || code == EADDRNOTAVAIL || code == ENODEV;
+}
+
 }  // namespace
 
 struct UdpBind::Receiver {
@@ -327,7 +334,7 @@ Status UdpBind::Send(std::span<const ByteSpan> datagrams, const Endpoint& to) {
     }
     auto run = datagrams.subspan(i, n);
     Status s = SendRun(fd, to, true, run, n > 1 ? segment : 0);
-    if (!s.ok() && s.error().code() == EINVAL && to.has_source()) {
+    if (!s.ok() && to.has_source() && StaleSource(s.error().code())) {
       s = SendRun(fd, to, false, run, n > 1 ? segment : 0);  // the sticky source is gone
     }
     if (!s.ok() && n > 1 && s.error().code() == EMSGSIZE) {

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <netinet/udp.h>
@@ -97,6 +98,37 @@ TEST(UdpBindTest, BatchesBothWaysV4AndV6WithStickySource) {
     auto back = ReceiveAll(a, v6 ? 1 : 0, 1);
     ASSERT_EQ(back.size(), 1u);
     EXPECT_EQ(back[0], reply);
+  }
+}
+
+// A sticky source that is no longer ours (the address was removed): IPv4 reports ENETUNREACH
+// (not only EINVAL), IPv6 EADDRNOTAVAIL or EINVAL. The send falls back to a source the kernel
+// picks instead of failing. (The stale sources are never on the wire: sendmsg refuses them.)
+TEST(UdpBindTest, SendFallsBackFromAVanishedStickySource) {
+  UdpBind a, b;
+  ASSERT_TRUE(a.Open(0).ok());
+  auto pb = b.Open(0);
+  ASSERT_TRUE(pb.ok());
+  for (const char* host : {"127.0.0.1", "[::1]"}) {
+    const bool v6 = host[0] == '[';
+    auto to = Endpoint::Parse(fmt::format("{}:{}", host, *pb));
+    ASSERT_TRUE(to.ok());
+    if (v6) {
+      in6_addr gone{};
+      ASSERT_EQ(::inet_pton(AF_INET6, "fd18::99", &gone), 1);
+      to->SetSourceV6(gone, 0);
+    } else {
+      in_addr gone{};
+      ASSERT_EQ(::inet_pton(AF_INET, "198.18.99.99", &gone), 1);
+      to->SetSourceV4(gone, 0);
+    }
+    std::vector<uint8_t> payload = Payload(50, 3);
+    ByteSpan p(payload);
+    Status s = a.Send(std::span<const ByteSpan>(&p, 1), *to);
+    ASSERT_TRUE(s.ok()) << host << ": " << s.error().message();
+    auto got = ReceiveAll(b, v6 ? 1 : 0, 1);
+    ASSERT_EQ(got.size(), 1u) << host;
+    EXPECT_EQ(got[0], payload);
   }
 }
 
