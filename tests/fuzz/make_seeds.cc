@@ -136,7 +136,7 @@ void Vnet() {
 
   // Mode 1: a write batch that coalesces (gro_test's merge-then-split shape), TCP and UDP.
   for (bool tcp : {true, false}) {
-    std::vector<uint8_t> batch{uint8_t(tcp ? 1 : 7)};  // mode 1; bit 2: UDP too
+    std::vector<uint8_t> batch{uint8_t(tcp ? 1 : 5)};  // mode 1; bit 2: UDP too
     for (uint32_t i = 0; i < 5; ++i) {
       tun::testing::PacketSpec b;
       b.tcp = tcp;
@@ -152,6 +152,15 @@ void Vnet() {
       batch.insert(batch.end(), p.begin(), p.end());
     }
     Write("vnet", tcp ? "batch_tcp_v4" : "batch_udp_v6", batch);
+  }
+  // Mode 3: records that build an in-order TCP/IPv4 stream ending in PSH, and a UDP/IPv6 one.
+  for (bool tcp : {true, false}) {
+    std::vector<uint8_t> records{uint8_t(tcp ? 3 : 7)};
+    for (uint8_t i = 0; i < 8; ++i) {
+      const uint8_t kind = tcp ? uint8_t(i == 7 ? 0x18 : 0) : 3;  // 0x18: PSH; 3: UDP/IPv6
+      records.insert(records.end(), {kind, 0x19, 0, uint8_t(i * 5), 0, 0});  // 300 bytes each
+    }
+    Write("vnet", tcp ? "built_tcp_v4" : "built_udp_v6", records);
   }
   // Mode 2: checksum bytes.
   std::vector<uint8_t> sum{2};
