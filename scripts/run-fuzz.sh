@@ -42,7 +42,7 @@ for t in "${targets[@]}"; do
   if [ $rc -ne 0 ]; then
     status=1
     results+=("$(printf '%-10s FAILED (exit %d): see %s' "$t" "$rc" "$log")")
-    grep -E "ERROR|fuzz invariant failed|SUMMARY|Test unit written" "$log" | head -5 >&2
+    grep -E "ERROR|check failed|SUMMARY|Test unit written" "$log" | head -5 >&2
   else
     results+=("$(printf '%-10s %12s execs %8s exec/s' "$t" "${execs:-?}" "${rate:-?}")")
   fi

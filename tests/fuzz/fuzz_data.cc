@@ -42,11 +42,11 @@ void FuzzReceive(ByteSpan data) {
   Keypair sender(Keys(true), kFuzzNow);
   const size_t plain = data.size() - proto::kDataOverhead;
   const size_t n = proto::SealDataMessage(sender, counter, buf, plain, plain);
-  FUZZ_CHECK(n == data.size());
-  FUZZ_CHECK(std::equal(buf.begin(), buf.end(), data.begin()));
+  TUNDRA_CHECK(n == data.size());
+  TUNDRA_CHECK(std::equal(buf.begin(), buf.end(), data.begin()));
   const bool fresh = receiver.ValidateCounter(counter);
-  FUZZ_CHECK(fresh == (counter < proto::kRejectAfterMessages));
-  FUZZ_CHECK(!receiver.ValidateCounter(counter));
+  TUNDRA_CHECK(fresh == (counter < proto::kRejectAfterMessages));
+  TUNDRA_CHECK(!receiver.ValidateCounter(counter));
 }
 
 void FuzzSealOpen(ByteSpan data) {
@@ -56,38 +56,38 @@ void FuzzSealOpen(ByteSpan data) {
   const ByteSpan plain = data.subspan(10);
   const size_t padded = proto::PaddedLength(plain.size(), mtu);
   if (plain.size() >= mtu) {
-    FUZZ_CHECK(padded == plain.size());
+    TUNDRA_CHECK(padded == plain.size());
   } else {
-    FUZZ_CHECK(padded >= plain.size() && padded <= mtu);
-    FUZZ_CHECK(padded - plain.size() < proto::kPaddingMultiple);
-    FUZZ_CHECK(padded % proto::kPaddingMultiple == 0 || padded == mtu);
+    TUNDRA_CHECK(padded >= plain.size() && padded <= mtu);
+    TUNDRA_CHECK(padded - plain.size() < proto::kPaddingMultiple);
+    TUNDRA_CHECK(padded % proto::kPaddingMultiple == 0 || padded == mtu);
   }
   Keypair sender(Keys(true), kFuzzNow), receiver(Keys(false), kFuzzNow);
   std::vector<uint8_t> buf(proto::kDataHeaderSize + padded + proto::kAeadTagLen, 0xA5);
   std::copy(plain.begin(), plain.end(), buf.begin() + proto::kDataHeaderSize);
   const size_t n = proto::SealDataMessage(sender, counter, buf, plain.size(), padded);
-  FUZZ_CHECK(n == buf.size());
+  TUNDRA_CHECK(n == buf.size());
   proto::MessageType type{};
-  FUZZ_CHECK(proto::Classify(buf, type) == proto::DropReason::kNone);
-  FUZZ_CHECK(type == proto::MessageType::kData);
-  FUZZ_CHECK(proto::DataReceiverIndex(buf.data()) == kResponderIndex);
-  FUZZ_CHECK(proto::DataCounter(buf.data()) == counter);
+  TUNDRA_CHECK(proto::Classify(buf, type) == proto::DropReason::kNone);
+  TUNDRA_CHECK(type == proto::MessageType::kData);
+  TUNDRA_CHECK(proto::DataReceiverIndex(buf.data()) == kResponderIndex);
+  TUNDRA_CHECK(proto::DataCounter(buf.data()) == counter);
   const std::vector<uint8_t> sealed = buf;
 
-  FUZZ_CHECK(proto::OpenDataMessage(receiver, buf));
-  FUZZ_CHECK(std::equal(plain.begin(), plain.end(), buf.begin() + proto::kDataHeaderSize));
-  FUZZ_CHECK(std::all_of(buf.begin() + proto::kDataHeaderSize + plain.size(),
-                         buf.end() - proto::kAeadTagLen, [](uint8_t b) { return b == 0; }));
+  TUNDRA_CHECK(proto::OpenDataMessage(receiver, buf));
+  TUNDRA_CHECK(std::equal(plain.begin(), plain.end(), buf.begin() + proto::kDataHeaderSize));
+  TUNDRA_CHECK(std::all_of(buf.begin() + proto::kDataHeaderSize + plain.size(),
+                           buf.end() - proto::kAeadTagLen, [](uint8_t b) { return b == 0; }));
 
   // The wrong direction's keys do not open it.
   buf = sealed;
-  FUZZ_CHECK(!proto::OpenDataMessage(sender, buf));
+  TUNDRA_CHECK(!proto::OpenDataMessage(sender, buf));
   // Every byte from the counter on is authenticated (the counter is the nonce).
   const size_t authenticated = sealed.size() - 8;
   const size_t pos = 8 + (plain.empty() ? 0 : plain[0] * 131 + plain.size()) % authenticated;
   buf = sealed;
   buf[pos] ^= uint8_t(1u << (counter % 8));
-  FUZZ_CHECK(!proto::OpenDataMessage(receiver, buf));
+  TUNDRA_CHECK(!proto::OpenDataMessage(receiver, buf));
 }
 
 void FuzzReplay(ByteSpan data) {
@@ -116,7 +116,7 @@ void FuzzReplay(ByteSpan data) {
     const bool expect = counter < limit && !seen.count(counter) &&
                         (counter > highest || highest - counter <= proto::kReplayWindow);
     const bool got = window.Validate(counter, limit);
-    FUZZ_CHECK(got == expect);
+    TUNDRA_CHECK(got == expect);
     if (got) {
       seen.insert(counter);
       highest = std::max(highest, counter);

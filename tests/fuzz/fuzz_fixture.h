@@ -1,28 +1,20 @@
 // Fixed key material shared by the proto fuzz targets and the seed writer (make_seeds.cc), so
 // the seed corpus holds messages the targets can take all the way through the handshake.
 // Test-only: these keys are public and must never configure a real device.
+// The targets assert their invariants with TUNDRA_CHECK (base/check.h): a failure aborts, which
+// libFuzzer reports as a crash and the replay test as a failure.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 
 #include "tundra/base/bytes.h"
+#include "tundra/base/check.h"
 #include "tundra/base/clock.h"
 #include "tundra/proto/cookie.h"
 #include "tundra/proto/handshake.h"
 #include "tundra/proto/messages.h"
 #include "tundra/proto/tai64n.h"
-
-// A broken invariant: print it and abort (libFuzzer reports a crash; the replay test fails).
-#define FUZZ_CHECK(cond)                                                                     \
-  do {                                                                                       \
-    if (!(cond)) {                                                                           \
-      std::fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                          \
-    }                                                                                        \
-  } while (0)
 
 namespace tundra::fuzz {
 
@@ -49,20 +41,20 @@ struct HandshakeWorld {
   proto::MessageResponse response{};
 
   HandshakeWorld() {
-    FUZZ_CHECK(initiator_sent.Configure(initiator, responder.public_key));
-    FUZZ_CHECK(responder_configured.Configure(responder, initiator.public_key));
+    TUNDRA_CHECK(initiator_sent.Configure(initiator, responder.public_key));
+    TUNDRA_CHECK(responder_configured.Configure(responder, initiator.public_key));
     initiator_jar.SetRemotePublicKey(responder.public_key);
     const crypto::PrivateKey ie = PatternKey(201), re = PatternKey(211);
     proto::Timestamp ts{};
     ts[7] = 1;  // a TAI64N later than zero
-    FUZZ_CHECK(initiator_sent.CreateInitiation(initiator, kInitiatorIndex, ts, initiation, &ie) ==
-               proto::DropReason::kNone);
+    TUNDRA_CHECK(initiator_sent.CreateInitiation(initiator, kInitiatorIndex, ts, initiation, &ie) ==
+                 proto::DropReason::kNone);
     initiator_jar.AddMacs(proto::AsMutableBytes(initiation), kFuzzNow);
     proto::DecryptedInitiation d;
-    FUZZ_CHECK(proto::DecryptInitiation(responder, initiation, d) == proto::DropReason::kNone);
+    TUNDRA_CHECK(proto::DecryptInitiation(responder, initiation, d) == proto::DropReason::kNone);
     proto::Handshake r = responder_configured;
-    FUZZ_CHECK(r.ConsumeInitiation(d, initiation, kFuzzNow) == proto::DropReason::kNone);
-    FUZZ_CHECK(r.CreateResponse(kResponderIndex, response, &re) == proto::DropReason::kNone);
+    TUNDRA_CHECK(r.ConsumeInitiation(d, initiation, kFuzzNow) == proto::DropReason::kNone);
+    TUNDRA_CHECK(r.CreateResponse(kResponderIndex, response, &re) == proto::DropReason::kNone);
     proto::CookieJar responder_jar;
     responder_jar.SetRemotePublicKey(initiator.public_key);
     responder_jar.AddMacs(proto::AsMutableBytes(response), kFuzzNow);

@@ -34,93 +34,93 @@ void CheckMac1(ByteSpan msg, const crypto::PublicKey& receiver) {
   std::vector<uint8_t> remac(msg.begin(), msg.end());
   jar.AddMacs(remac, kFuzzNow);
   const size_t off = proto::Mac1Offset<Msg>();
-  FUZZ_CHECK(std::memcmp(remac.data(), msg.data(), off) == 0);  // only the MACs change
+  TUNDRA_CHECK(std::memcmp(remac.data(), msg.data(), off) == 0);  // only the MACs change
   const bool mac1_ok = std::memcmp(remac.data() + off, msg.data() + off, proto::kMacLen) == 0;
   const uint8_t source[6] = {198, 18, 0, 1, 0x12, 0x34};
   const proto::MacState plain = checker.Validate(msg, source, false);
-  FUZZ_CHECK((plain != proto::MacState::kInvalidMac1) == mac1_ok);
-  FUZZ_CHECK(plain != proto::MacState::kValidMac1AndMac2);  // not checked
+  TUNDRA_CHECK((plain != proto::MacState::kInvalidMac1) == mac1_ok);
+  TUNDRA_CHECK(plain != proto::MacState::kValidMac1AndMac2);  // not checked
   // This checker's secret is fresh and random: no mac2 can match a cookie nobody was given.
   const proto::MacState loaded = checker.Validate(msg, source, true);
-  FUZZ_CHECK((loaded != proto::MacState::kInvalidMac1) == mac1_ok);
-  FUZZ_CHECK(loaded != proto::MacState::kValidMac1AndMac2);
+  TUNDRA_CHECK((loaded != proto::MacState::kInvalidMac1) == mac1_ok);
+  TUNDRA_CHECK(loaded != proto::MacState::kValidMac1AndMac2);
 }
 
 void FuzzInitiation(ByteSpan data) {
   const HandshakeWorld& w = World();
   const auto msg = proto::LoadMessage<proto::MessageInitiation>(data);
-  FUZZ_CHECK(std::memcmp(proto::AsBytes(msg).data(), data.data(), data.size()) == 0);
+  TUNDRA_CHECK(std::memcmp(proto::AsBytes(msg).data(), data.data(), data.size()) == 0);
   CheckMac1<proto::MessageInitiation>(data, w.responder.public_key);
 
   proto::DecryptedInitiation d;
   if (proto::DecryptInitiation(w.responder, msg, d) != DropReason::kNone) return;
-  FUZZ_CHECK(d.sender_index == msg.sender_index);
-  FUZZ_CHECK(std::memcmp(d.remote_ephemeral.data(), msg.unencrypted_ephemeral, 32) == 0);
+  TUNDRA_CHECK(d.sender_index == msg.sender_index);
+  TUNDRA_CHECK(std::memcmp(d.remote_ephemeral.data(), msg.unencrypted_ephemeral, 32) == 0);
   if (d.remote_static != w.initiator.public_key) return;  // a peer we do not know
 
   proto::Handshake h = w.responder_configured;
   const DropReason consumed = h.ConsumeInitiation(d, msg, kFuzzNow);
   if (consumed != DropReason::kNone) {
-    FUZZ_CHECK(h.state() == proto::HandshakeState::kZeroed);
+    TUNDRA_CHECK(h.state() == proto::HandshakeState::kZeroed);
     return;
   }
-  FUZZ_CHECK(h.state() == proto::HandshakeState::kConsumedInitiation);
-  FUZZ_CHECK(h.remote_index() == msg.sender_index);
+  TUNDRA_CHECK(h.state() == proto::HandshakeState::kConsumedInitiation);
+  TUNDRA_CHECK(h.remote_index() == msg.sender_index);
   // The same initiation again, even much later, is a replay.
   proto::DecryptedInitiation again;
-  FUZZ_CHECK(proto::DecryptInitiation(w.responder, msg, again) == DropReason::kNone);
-  FUZZ_CHECK(h.ConsumeInitiation(again, msg, kFuzzNow + std::chrono::seconds(10)) !=
-             DropReason::kNone);
+  TUNDRA_CHECK(proto::DecryptInitiation(w.responder, msg, again) == DropReason::kNone);
+  TUNDRA_CHECK(h.ConsumeInitiation(again, msg, kFuzzNow + std::chrono::seconds(10)) !=
+               DropReason::kNone);
   proto::MessageResponse response;
-  FUZZ_CHECK(h.CreateResponse(kResponderIndex, response) == DropReason::kNone);
-  FUZZ_CHECK(response.receiver_index == msg.sender_index);
+  TUNDRA_CHECK(h.CreateResponse(kResponderIndex, response) == DropReason::kNone);
+  TUNDRA_CHECK(response.receiver_index == msg.sender_index);
   proto::SessionKeys keys;
-  FUZZ_CHECK(h.BeginSession(keys));
-  FUZZ_CHECK(!keys.i_am_initiator);
-  FUZZ_CHECK(keys.local_index == kResponderIndex && keys.remote_index == msg.sender_index);
-  FUZZ_CHECK(h.state() == proto::HandshakeState::kZeroed);
+  TUNDRA_CHECK(h.BeginSession(keys));
+  TUNDRA_CHECK(!keys.i_am_initiator);
+  TUNDRA_CHECK(keys.local_index == kResponderIndex && keys.remote_index == msg.sender_index);
+  TUNDRA_CHECK(h.state() == proto::HandshakeState::kZeroed);
 }
 
 void FuzzResponse(ByteSpan data) {
   const HandshakeWorld& w = World();
   const auto msg = proto::LoadMessage<proto::MessageResponse>(data);
-  FUZZ_CHECK(std::memcmp(proto::AsBytes(msg).data(), data.data(), data.size()) == 0);
+  TUNDRA_CHECK(std::memcmp(proto::AsBytes(msg).data(), data.data(), data.size()) == 0);
   CheckMac1<proto::MessageResponse>(data, w.initiator.public_key);
 
   proto::Handshake h = w.initiator_sent;
   if (h.ConsumeResponse(w.initiator, msg) != DropReason::kNone) {
-    FUZZ_CHECK(h.state() == proto::HandshakeState::kCreatedInitiation);
-    FUZZ_CHECK(h.local_index() == kInitiatorIndex);
+    TUNDRA_CHECK(h.state() == proto::HandshakeState::kCreatedInitiation);
+    TUNDRA_CHECK(h.local_index() == kInitiatorIndex);
     return;
   }
-  FUZZ_CHECK(h.state() == proto::HandshakeState::kConsumedResponse);
-  FUZZ_CHECK(h.remote_index() == msg.sender_index);
-  FUZZ_CHECK(h.ConsumeResponse(w.initiator, msg) != DropReason::kNone);  // once
+  TUNDRA_CHECK(h.state() == proto::HandshakeState::kConsumedResponse);
+  TUNDRA_CHECK(h.remote_index() == msg.sender_index);
+  TUNDRA_CHECK(h.ConsumeResponse(w.initiator, msg) != DropReason::kNone);  // once
   proto::SessionKeys keys;
-  FUZZ_CHECK(h.BeginSession(keys));
-  FUZZ_CHECK(keys.i_am_initiator);
-  FUZZ_CHECK(keys.local_index == kInitiatorIndex && keys.remote_index == msg.sender_index);
-  FUZZ_CHECK(!keys.send.Equals(keys.recv));
+  TUNDRA_CHECK(h.BeginSession(keys));
+  TUNDRA_CHECK(keys.i_am_initiator);
+  TUNDRA_CHECK(keys.local_index == kInitiatorIndex && keys.remote_index == msg.sender_index);
+  TUNDRA_CHECK(!keys.send.Equals(keys.recv));
 }
 
 void FuzzCookieReply(ByteSpan data) {
   const HandshakeWorld& w = World();
   const auto msg = proto::LoadMessage<proto::MessageCookieReply>(data);
-  FUZZ_CHECK(std::memcmp(proto::AsBytes(msg).data(), data.data(), data.size()) == 0);
+  TUNDRA_CHECK(std::memcmp(proto::AsBytes(msg).data(), data.data(), data.size()) == 0);
   proto::CookieJar jar = w.initiator_jar;
-  FUZZ_CHECK(!jar.has_cookie(kFuzzNow));
+  TUNDRA_CHECK(!jar.has_cookie(kFuzzNow));
   if (jar.ConsumeReply(msg, kFuzzNow) != DropReason::kNone) {
-    FUZZ_CHECK(!jar.has_cookie(kFuzzNow));
+    TUNDRA_CHECK(!jar.has_cookie(kFuzzNow));
     return;
   }
-  FUZZ_CHECK(jar.has_cookie(kFuzzNow));
-  FUZZ_CHECK(jar.ConsumeReply(msg, kFuzzNow) != DropReason::kNone);  // once per mac1
-  FUZZ_CHECK(!jar.has_cookie(kFuzzNow + std::chrono::seconds(121)));
+  TUNDRA_CHECK(jar.has_cookie(kFuzzNow));
+  TUNDRA_CHECK(jar.ConsumeReply(msg, kFuzzNow) != DropReason::kNone);  // once per mac1
+  TUNDRA_CHECK(!jar.has_cookie(kFuzzNow + std::chrono::seconds(121)));
   // With the cookie, the next initiation's mac2 is no longer zero.
   proto::MessageInitiation next = w.initiation;
   jar.AddMacs(proto::AsMutableBytes(next), kFuzzNow);
   const uint8_t zero[proto::kMacLen] = {};
-  FUZZ_CHECK(std::memcmp(next.mac2, zero, sizeof(zero)) != 0);
+  TUNDRA_CHECK(std::memcmp(next.mac2, zero, sizeof(zero)) != 0);
 }
 
 }  // namespace
@@ -132,25 +132,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   proto::MessageType type{};
   const proto::DropReason r = proto::Classify(in, type);
   if (r != proto::DropReason::kNone) return 0;
-  FUZZ_CHECK(size >= 4 && LoadLe32(data) == static_cast<uint32_t>(type));
+  TUNDRA_CHECK(size >= 4 && LoadLe32(data) == static_cast<uint32_t>(type));
   switch (type) {
     case proto::MessageType::kInitiation:
-      FUZZ_CHECK(size == proto::kInitiationSize);
+      TUNDRA_CHECK(size == proto::kInitiationSize);
       fuzz::FuzzInitiation(in);
       break;
     case proto::MessageType::kResponse:
-      FUZZ_CHECK(size == proto::kResponseSize);
+      TUNDRA_CHECK(size == proto::kResponseSize);
       fuzz::FuzzResponse(in);
       break;
     case proto::MessageType::kCookieReply:
-      FUZZ_CHECK(size == proto::kCookieReplySize);
+      TUNDRA_CHECK(size == proto::kCookieReplySize);
       fuzz::FuzzCookieReply(in);
       break;
     case proto::MessageType::kData:
-      FUZZ_CHECK(size >= proto::kDataMinSize);
+      TUNDRA_CHECK(size >= proto::kDataMinSize);
       break;
     default:
-      FUZZ_CHECK(false);  // Classify accepted a type it does not define
+      TUNDRA_CHECK(false);  // Classify accepted a type it does not define
   }
   return 0;
 }

@@ -37,28 +37,34 @@ void CheckAttrs(ByteSpan region, uint16_t type) {
   if (!attrs.ok()) return;
   const uint8_t* prev_end = region.data();
   for (const RtAttr& a : *attrs) {
-    FUZZ_CHECK(Inside(a.data, region));
-    FUZZ_CHECK(a.data.data() >= prev_end + sizeof(rtattr));
+    TUNDRA_CHECK(Inside(a.data, region));
+    TUNDRA_CHECK(a.data.data() >= prev_end + sizeof(rtattr));
     prev_end = a.data.data() + a.data.size();
-    FUZZ_CHECK((a.type & ~NLA_TYPE_MASK) == 0);
-    FUZZ_CHECK(a.AsU32().has_value() == (a.data.size() == 4));
-    FUZZ_CHECK(a.AsU8().has_value() == (a.data.size() == 1));
-    FUZZ_CHECK(a.Str().size() <= a.data.size());
+    TUNDRA_CHECK((a.type & ~NLA_TYPE_MASK) == 0);
+    TUNDRA_CHECK(a.AsU32().has_value() == (a.data.size() == 4));
+    TUNDRA_CHECK(a.AsU8().has_value() == (a.data.size() == 1));
+    TUNDRA_CHECK(a.Str().size() <= a.data.size());
   }
   // Rebuilt from the parsed attributes, the message parses back to the same ones.
   netlink::MessageBuilder b(type, 0);
   for (const RtAttr& a : *attrs) b.Attr(a.type, a.data);
   const std::vector<uint8_t> bytes = b.Finish(7);
   auto messages = netlink::ParseMessages(bytes);
-  FUZZ_CHECK(messages.ok() && messages->size() == 1);
-  FUZZ_CHECK((*messages)[0].type == type && (*messages)[0].seq == 7);
+  TUNDRA_CHECK(messages.ok() && messages->size() == 1);
+  TUNDRA_CHECK((*messages)[0].type == type && (*messages)[0].seq == 7);
   auto again = netlink::ParseAttrs((*messages)[0].payload);
-  FUZZ_CHECK(again.ok() && again->size() == attrs->size());
+  TUNDRA_CHECK(again.ok() && again->size() == attrs->size());
   for (size_t i = 0; i < attrs->size(); ++i) {
-    FUZZ_CHECK((*again)[i].type == (*attrs)[i].type);
-    FUZZ_CHECK(std::equal((*again)[i].data.begin(), (*again)[i].data.end(),
-                          (*attrs)[i].data.begin(), (*attrs)[i].data.end()));
+    TUNDRA_CHECK((*again)[i].type == (*attrs)[i].type);
+    TUNDRA_CHECK(std::equal((*again)[i].data.begin(), (*again)[i].data.end(),
+                            (*attrs)[i].data.begin(), (*attrs)[i].data.end()));
   }
+}
+
+// The attributes after the family header `Header` of message `m`.
+template <typename Header>
+void CheckAttrsAfter(const Message& m) {
+  CheckAttrs(m.payload.subspan(std::min(m.payload.size(), NLMSG_ALIGN(sizeof(Header)))), m.type);
 }
 
 void CheckDatagram(ByteSpan datagram) {
@@ -66,32 +72,29 @@ void CheckDatagram(ByteSpan datagram) {
   if (!messages.ok()) return;
   const uint8_t* prev_end = datagram.data();
   for (const Message& m : *messages) {
-    FUZZ_CHECK(Inside(m.payload, datagram));
-    FUZZ_CHECK(m.payload.data() >= prev_end + sizeof(nlmsghdr));
+    TUNDRA_CHECK(Inside(m.payload, datagram));
+    TUNDRA_CHECK(m.payload.data() >= prev_end + sizeof(nlmsghdr));
     prev_end = m.payload.data() + m.payload.size();
-    FUZZ_CHECK(netlink::MessageTypeName(m.type) != nullptr);
+    TUNDRA_CHECK(netlink::MessageTypeName(m.type) != nullptr);
     switch (m.type) {
       case RTM_NEWLINK:
       case RTM_DELLINK: {
-        CheckAttrs(m.payload.subspan(std::min(m.payload.size(), NLMSG_ALIGN(sizeof(ifinfomsg)))),
-                   m.type);
+        CheckAttrsAfter<ifinfomsg>(m);
         auto link = netlink::ParseLink(m.payload);
         if (link.ok()) {
-          FUZZ_CHECK(link->mtu >= 0);
-          FUZZ_CHECK(link->name.find('\0') == std::string::npos);
+          TUNDRA_CHECK(link->mtu >= 0);
+          TUNDRA_CHECK(link->name.find('\0') == std::string::npos);
         }
         break;
       }
       case RTM_NEWADDR:
       case RTM_DELADDR:
-        CheckAttrs(m.payload.subspan(std::min(m.payload.size(), NLMSG_ALIGN(sizeof(ifaddrmsg)))),
-                   m.type);
+        CheckAttrsAfter<ifaddrmsg>(m);
         (void)netlink::ParseAddress(m.payload);
         break;
       case RTM_NEWROUTE:
       case RTM_DELROUTE:
-        CheckAttrs(m.payload.subspan(std::min(m.payload.size(), NLMSG_ALIGN(sizeof(rtmsg)))),
-                   m.type);
+        CheckAttrsAfter<rtmsg>(m);
         (void)netlink::ParseRoute(m.payload);
         break;
       case RTM_NEWRULE:
@@ -154,17 +157,17 @@ void CheckMonitor(const std::vector<std::vector<uint8_t>>& datagrams) {
     std::map<int, const netlink::LinkEvent*> last;
     for (const netlink::LinkEvent& e : *polled) {
       last[e.index] = &e;
-      FUZZ_CHECK(!e.ToString().empty());
+      TUNDRA_CHECK(!e.ToString().empty());
     }
     for (const auto& [index, e] : last) {
       const netlink::LinkInfo* known = monitor.Find(index);
       if (e->deleted) {
-        FUZZ_CHECK(known == nullptr);
+        TUNDRA_CHECK(known == nullptr);
         continue;
       }
-      FUZZ_CHECK(known != nullptr);
-      FUZZ_CHECK(known->name == e->name && known->mtu == e->mtu && known->flags == e->flags);
-      if (e->mtu_changed) FUZZ_CHECK(e->mtu != e->old_mtu);
+      TUNDRA_CHECK(known != nullptr);
+      TUNDRA_CHECK(known->name == e->name && known->mtu == e->mtu && known->flags == e->flags);
+      if (e->mtu_changed) TUNDRA_CHECK(e->mtu != e->old_mtu);
     }
   }
 }

@@ -11,30 +11,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tundra::tun;
   const ByteSpan in(data, size);
   const std::optional<PacketInfo> pi = ParsePi(in);
-  FUZZ_CHECK(pi.has_value() == (size >= kPiHeaderSize));
+  TUNDRA_CHECK(pi.has_value() == (size >= kPiHeaderSize));
   if (pi) {
-    FUZZ_CHECK(*pi == DecodePi(data));
+    TUNDRA_CHECK(*pi == DecodePi(data));
     uint8_t out[kPiHeaderSize];
     EncodePi(*pi, out);
-    FUZZ_CHECK(std::memcmp(out, data, kPiHeaderSize) == 0);
-    FUZZ_CHECK(pi->proto == uint16_t(data[2] << 8 | data[3]));  // big-endian on the wire
+    TUNDRA_CHECK(std::memcmp(out, data, kPiHeaderSize) == 0);
+    TUNDRA_CHECK(pi->proto == uint16_t(data[2] << 8 | data[3]));  // big-endian on the wire
     PacketInfo flags_only{pi->flags, 0};
     EncodePi(flags_only, out);
-    FUZZ_CHECK(DecodePi(out) == flags_only);
+    TUNDRA_CHECK(DecodePi(out) == flags_only);
   }
   const ByteSpan packet = pi ? in.subspan(kPiHeaderSize) : in;
   const uint16_t ip_type = EtherTypeOfIpPacket(packet);
   if (packet.empty()) {
-    FUZZ_CHECK(ip_type == 0);
+    TUNDRA_CHECK(ip_type == 0);
   } else {
     const unsigned version = packet[0] >> 4;
-    FUZZ_CHECK(ip_type == (version == 4 ? kEtherTypeIpv4 : version == 6 ? kEtherTypeIpv6 : 0));
+    TUNDRA_CHECK(ip_type == (version == 4 ? kEtherTypeIpv4 : version == 6 ? kEtherTypeIpv6 : 0));
   }
   const uint16_t frame_type = EtherTypeOfFrame(packet);
   if (packet.size() < kEthernetHeaderSize) {
-    FUZZ_CHECK(frame_type == 0);
+    TUNDRA_CHECK(frame_type == 0);
   } else {
-    FUZZ_CHECK(frame_type == uint16_t(packet[12] << 8 | packet[13]));
+    TUNDRA_CHECK(frame_type == uint16_t(packet[12] << 8 | packet[13]));
   }
   return 0;
 }

@@ -50,7 +50,7 @@ void CheckNoSecretEcho(std::string_view request, const std::vector<std::string>&
     }
     const size_t first = request.find(value);
     if (request.find(value, first + 1) != std::string_view::npos) continue;
-    FUZZ_CHECK(detail.find(value) == std::string::npos);
+    TUNDRA_CHECK(detail.find(value) == std::string::npos);
   }
 }
 
@@ -76,10 +76,10 @@ device::DeviceStatus StatusOf(const device::DeviceUpdate& u) {
 void CheckRoundTrip(const device::DeviceUpdate& first) {
   const device::DeviceStatus status = StatusOf(first);
   const std::string text = uapi::FormatGet(status);
-  FUZZ_CHECK(text.size() >= 9 && text.compare(text.size() - 9, 9, "errno=0\n\n") == 0);
+  TUNDRA_CHECK(text.size() >= 9 && text.compare(text.size() - 9, 9, "errno=0\n\n") == 0);
   std::vector<std::string> lines;
   for (std::string& line : SplitLines(std::string_view(text).substr(0, text.size() - 9))) {
-    FUZZ_CHECK(line.find('=') != std::string::npos);
+    TUNDRA_CHECK(line.find('=') != std::string::npos);
     const std::string_view key(line.data(), line.find('='));
     if (key == "last_handshake_time_sec" || key == "last_handshake_time_nsec" ||
         key == "tx_bytes" || key == "rx_bytes") {
@@ -88,25 +88,25 @@ void CheckRoundTrip(const device::DeviceUpdate& first) {
     lines.push_back(std::move(line));
   }
   const uapi::SetRequest again = uapi::ParseSet(lines);
-  FUZZ_CHECK(again.error == 0);
+  TUNDRA_CHECK(again.error == 0);
   const device::DeviceUpdate& u = again.update;
-  FUZZ_CHECK(u.private_key.has_value() == status.private_key.has_value());
-  if (u.private_key) FUZZ_CHECK(u.private_key->Equals(*status.private_key));
-  FUZZ_CHECK(u.listen_port.value_or(0) == status.listen_port);
-  FUZZ_CHECK(u.fwmark.value_or(0) == status.fwmark);
-  FUZZ_CHECK(u.peers.size() == status.peers.size());
+  TUNDRA_CHECK(u.private_key.has_value() == status.private_key.has_value());
+  if (u.private_key) TUNDRA_CHECK(u.private_key->Equals(*status.private_key));
+  TUNDRA_CHECK(u.listen_port.value_or(0) == status.listen_port);
+  TUNDRA_CHECK(u.fwmark.value_or(0) == status.fwmark);
+  TUNDRA_CHECK(u.peers.size() == status.peers.size());
   for (size_t i = 0; i < u.peers.size(); ++i) {
     const device::PeerUpdate& p = u.peers[i];
     const device::PeerStatus& s = status.peers[i];
-    FUZZ_CHECK(p.public_key == s.public_key);
-    FUZZ_CHECK(p.preshared_key.has_value() && p.preshared_key->Equals(s.preshared_key));
-    FUZZ_CHECK(p.endpoint.has_value() == s.endpoint.has_value());
-    if (p.endpoint) FUZZ_CHECK(*p.endpoint == *s.endpoint);
-    FUZZ_CHECK(p.persistent_keepalive.value_or(0) == s.persistent_keepalive);
-    FUZZ_CHECK(p.allowed_ips.size() == s.allowed_ips.size());
+    TUNDRA_CHECK(p.public_key == s.public_key);
+    TUNDRA_CHECK(p.preshared_key.has_value() && p.preshared_key->Equals(s.preshared_key));
+    TUNDRA_CHECK(p.endpoint.has_value() == s.endpoint.has_value());
+    if (p.endpoint) TUNDRA_CHECK(*p.endpoint == *s.endpoint);
+    TUNDRA_CHECK(p.persistent_keepalive.value_or(0) == s.persistent_keepalive);
+    TUNDRA_CHECK(p.allowed_ips.size() == s.allowed_ips.size());
     for (size_t j = 0; j < p.allowed_ips.size(); ++j) {
-      FUZZ_CHECK(!p.allowed_ips[j].remove);
-      FUZZ_CHECK(p.allowed_ips[j].prefix == s.allowed_ips[j]);
+      TUNDRA_CHECK(!p.allowed_ips[j].remove);
+      TUNDRA_CHECK(p.allowed_ips[j].prefix == s.allowed_ips[j]);
     }
   }
 }
@@ -121,12 +121,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string> lines = fuzz::SplitLines(request);
   const uapi::SetRequest req = uapi::ParseSet(lines);
   if (req.error != 0) {
-    FUZZ_CHECK(fuzz::KnownErrno(req.error));
-    FUZZ_CHECK(!req.error_detail.empty());
+    TUNDRA_CHECK(fuzz::KnownErrno(req.error));
+    TUNDRA_CHECK(!req.error_detail.empty());
     fuzz::CheckNoSecretEcho(request, lines, req.error_detail);
     return 0;
   }
-  FUZZ_CHECK(req.error_detail.empty());
+  TUNDRA_CHECK(req.error_detail.empty());
   fuzz::CheckRoundTrip(req.update);
   return 0;
 }

@@ -55,11 +55,11 @@ void CheckSplit(const tun::VirtioNetHdr& hdr, ByteSpan packet) {
   const std::optional<GsoSuperPacket> parsed = tun::ParseGsoSuperPacket(hdr, packet, &error);
   if (!parsed) return;
   const GsoSuperPacket& g = *parsed;
-  FUZZ_CHECK(g.packet_len == packet.size());
-  FUZZ_CHECK(g.ip_hdr_len == hdr.csum_start && g.hdr_len > g.ip_hdr_len);
-  FUZZ_CHECK(g.hdr_len <= packet.size() && g.gso_size == hdr.gso_size && g.segments >= 1);
+  TUNDRA_CHECK(g.packet_len == packet.size());
+  TUNDRA_CHECK(g.ip_hdr_len == hdr.csum_start && g.hdr_len > g.ip_hdr_len);
+  TUNDRA_CHECK(g.hdr_len <= packet.size() && g.gso_size == hdr.gso_size && g.segments >= 1);
   const size_t payload = packet.size() - g.hdr_len;
-  FUZZ_CHECK(g.segments == (payload == 0 ? 1 : (payload + g.gso_size - 1) / g.gso_size));
+  TUNDRA_CHECK(g.segments == (payload == 0 ? 1 : (payload + g.gso_size - 1) / g.gso_size));
   // Segments that would not fit an IP length field cannot be checked against it.
   const bool fits = g.hdr_len + g.gso_size <= 65535;
   const bool plain_ip = g.v6 ? g.ip_hdr_len == ip::kIpv6HeaderSize : true;
@@ -68,40 +68,40 @@ void CheckSplit(const tun::VirtioNetHdr& hdr, ByteSpan packet) {
   size_t offset = g.hdr_len;
   for (size_t i = 0; i < g.segments; ++i) {
     const size_t len = g.SegmentLength(i);
-    FUZZ_CHECK(len > g.hdr_len || payload == 0);
-    FUZZ_CHECK(len - g.hdr_len <= g.gso_size);
-    FUZZ_CHECK(i + 1 == g.segments || len - g.hdr_len == g.gso_size);
+    TUNDRA_CHECK(len > g.hdr_len || payload == 0);
+    TUNDRA_CHECK(len - g.hdr_len <= g.gso_size);
+    TUNDRA_CHECK(i + 1 == g.segments || len - g.hdr_len == g.gso_size);
     segments[i].resize(len);  // exact size: ASan catches a write past it
-    FUZZ_CHECK(tun::WriteGsoSegment(g, packet, i, segments[i].data()) == len);
+    TUNDRA_CHECK(tun::WriteGsoSegment(g, packet, i, segments[i].data()) == len);
     const ByteSpan seg = segments[i];
-    FUZZ_CHECK(std::equal(seg.begin() + g.hdr_len, seg.end(), packet.begin() + offset));
+    TUNDRA_CHECK(std::equal(seg.begin() + g.hdr_len, seg.end(), packet.begin() + offset));
     offset += len - g.hdr_len;
     if (!g.v6) {
-      FUZZ_CHECK(!fits || LoadBe16(seg.data() + ip::kIpv4TotalLength) == len);
-      FUZZ_CHECK(tun::Checksum(seg.first(g.ip_hdr_len)) == 0);
-      FUZZ_CHECK(LoadBe16(seg.data() + ip::kIpv4Id) ==
-                 uint16_t(LoadBe16(packet.data() + ip::kIpv4Id) + i));
+      TUNDRA_CHECK(!fits || LoadBe16(seg.data() + ip::kIpv4TotalLength) == len);
+      TUNDRA_CHECK(tun::Checksum(seg.first(g.ip_hdr_len)) == 0);
+      TUNDRA_CHECK(LoadBe16(seg.data() + ip::kIpv4Id) ==
+                   uint16_t(LoadBe16(packet.data() + ip::kIpv4Id) + i));
     } else {
-      FUZZ_CHECK(!fits || LoadBe16(seg.data() + ip::kIpv6PayloadLength) == len - 40);
+      TUNDRA_CHECK(!fits || LoadBe16(seg.data() + ip::kIpv6PayloadLength) == len - 40);
     }
     const uint8_t* l4 = seg.data() + g.ip_hdr_len;
     const uint8_t* l4_in = packet.data() + g.ip_hdr_len;
     if (g.tcp) {
-      FUZZ_CHECK(LoadBe32(l4 + 4) == uint32_t(LoadBe32(l4_in + 4) + i * g.gso_size));
+      TUNDRA_CHECK(LoadBe32(l4 + 4) == uint32_t(LoadBe32(l4_in + 4) + i * g.gso_size));
       const uint8_t end_flags = tun::kTcpFlagFin | tun::kTcpFlagPsh;
       const uint8_t want = i + 1 == g.segments ? l4_in[13] : uint8_t(l4_in[13] & ~end_flags);
-      FUZZ_CHECK(l4[13] == want);
+      TUNDRA_CHECK(l4[13] == want);
     } else {
-      FUZZ_CHECK(!fits || LoadBe16(l4 + 4) == len - g.ip_hdr_len);
-      FUZZ_CHECK(LoadBe16(l4 + 6) != 0);  // a zero UDP checksum means "none"
+      TUNDRA_CHECK(!fits || LoadBe16(l4 + 4) == len - g.ip_hdr_len);
+      TUNDRA_CHECK(LoadBe16(l4 + 6) != 0);  // a zero UDP checksum means "none"
     }
-    if (plain_ip && fits) FUZZ_CHECK(L4ChecksumOk(seg, g));
+    if (plain_ip && fits) TUNDRA_CHECK(L4ChecksumOk(seg, g));
   }
-  FUZZ_CHECK(offset == packet.size());
+  TUNDRA_CHECK(offset == packet.size());
   // In place: segment 0 written over the super-packet itself, after the others.
   std::vector<uint8_t> in_place(packet.begin(), packet.end());
-  FUZZ_CHECK(tun::WriteGsoSegment(g, in_place, 0, in_place.data()) == segments[0].size());
-  FUZZ_CHECK(std::equal(segments[0].begin(), segments[0].end(), in_place.begin()));
+  TUNDRA_CHECK(tun::WriteGsoSegment(g, in_place, 0, in_place.data()) == segments[0].size());
+  TUNDRA_CHECK(std::equal(segments[0].begin(), segments[0].end(), in_place.begin()));
   if (fits) CheckCoalesce(std::move(segments), true);
 }
 
@@ -110,12 +110,12 @@ void CheckRead(ByteSpan data) {
   const tun::VirtioNetHdr hdr = tun::DecodeVirtioNetHdr(data.data());
   uint8_t again[tun::kVirtioNetHdrSize];
   tun::EncodeVirtioNetHdr(hdr, again);
-  FUZZ_CHECK(std::memcmp(again, data.data(), sizeof(again)) == 0);
+  TUNDRA_CHECK(std::memcmp(again, data.data(), sizeof(again)) == 0);
   const ByteSpan packet = data.subspan(tun::kVirtioNetHdrSize);
   std::vector<uint8_t> buf(packet.begin(), packet.end());
   const tun::VnetReadAction action = tun::ProcessVnetRead(hdr, buf);
   if (hdr.gso_type != tun::kVirtioNetHdrGsoNone) {
-    FUZZ_CHECK(action == tun::VnetReadAction::kSuperPacket);
+    TUNDRA_CHECK(action == tun::VnetReadAction::kSuperPacket);
     CheckSplit(hdr, packet);
     return;
   }
@@ -123,21 +123,22 @@ void CheckRead(ByteSpan data) {
   const size_t field = size_t(hdr.csum_start) + hdr.csum_offset;
   const bool in_bounds = hdr.csum_start < packet.size() && field + 2 <= packet.size();
   if (!needs || !in_bounds) {
-    FUZZ_CHECK(action == (needs ? tun::VnetReadAction::kBadHeader : tun::VnetReadAction::kDeliver));
-    FUZZ_CHECK(std::equal(buf.begin(), buf.end(), packet.begin()));  // untouched
+    TUNDRA_CHECK(action ==
+                 (needs ? tun::VnetReadAction::kBadHeader : tun::VnetReadAction::kDeliver));
+    TUNDRA_CHECK(std::equal(buf.begin(), buf.end(), packet.begin()));  // untouched
     return;
   }
-  FUZZ_CHECK(action == tun::VnetReadAction::kDeliver);
+  TUNDRA_CHECK(action == tun::VnetReadAction::kDeliver);
   // Only the checksum field changed, and (for a field at an even offset, as TCP's and UDP's
   // are) the region now sums to the complement of what the field held before, its
   // pseudo-header sum: the receiver's check passes.
   const uint16_t before = LoadBe16(packet.data() + field);
   for (size_t i = 0; i < buf.size(); ++i) {
-    if (i != field && i != field + 1) FUZZ_CHECK(buf[i] == packet[i]);
+    if (i != field && i != field + 1) TUNDRA_CHECK(buf[i] == packet[i]);
   }
   if (hdr.csum_offset % 2 == 0) {
     const uint16_t region = NaiveFold(ByteSpan(buf).subspan(hdr.csum_start), before);
-    FUZZ_CHECK(SameSum(region, 0xffff));
+    TUNDRA_CHECK(SameSum(region, 0xffff));
   }
 }
 
@@ -152,50 +153,50 @@ void CheckCoalesce(std::vector<std::vector<uint8_t>> packets, bool udp) {
   uint32_t previous_head = 0;
   bool first = true;
   for (const GroTable::Write& w : table.writes()) {
-    FUZZ_CHECK(w.head < packets.size() && w.last < packets.size());
-    FUZZ_CHECK(first || w.head > previous_head);  // in the order of their first packet
+    TUNDRA_CHECK(w.head < packets.size() && w.last < packets.size());
+    TUNDRA_CHECK(first || w.head > previous_head);  // in the order of their first packet
     first = false;
     previous_head = w.head;
-    FUZZ_CHECK(w.segments >= 1 && w.segments <= tun::kGroMaxSegments);
+    TUNDRA_CHECK(w.segments >= 1 && w.segments <= tun::kGroMaxSegments);
     // Walk the group: the head whole, then each follower's payload.
     std::vector<uint8_t> merged = packets[w.head];
     std::vector<uint32_t> members{w.head};
     uint32_t at = w.head;
     ++written[at];
     for (int32_t next = table.next(at); next >= 0; next = table.next(at)) {
-      FUZZ_CHECK(size_t(next) < packets.size() && uint32_t(next) > at);
+      TUNDRA_CHECK(size_t(next) < packets.size() && uint32_t(next) > at);
       at = uint32_t(next);
       ++written[at];
       members.push_back(at);
-      FUZZ_CHECK(packets[at].size() > w.hdr_len);
+      TUNDRA_CHECK(packets[at].size() > w.hdr_len);
       merged.insert(merged.end(), packets[at].begin() + w.hdr_len, packets[at].end());
     }
-    FUZZ_CHECK(at == w.last && members.size() == w.segments);
+    TUNDRA_CHECK(at == w.last && members.size() == w.segments);
     if (w.segments == 1) {
-      FUZZ_CHECK(w.vnet == tun::VirtioNetHdr{});
-      FUZZ_CHECK(packets[w.head] == originals[w.head]);
+      TUNDRA_CHECK(w.vnet == tun::VirtioNetHdr{});
+      TUNDRA_CHECK(packets[w.head] == originals[w.head]);
       continue;
     }
-    FUZZ_CHECK(merged.size() <= 65535);
-    FUZZ_CHECK(w.vnet.gso_type != tun::kVirtioNetHdrGsoNone);
-    FUZZ_CHECK(w.vnet.flags == tun::kVirtioNetHdrFNeedsCsum);
+    TUNDRA_CHECK(merged.size() <= 65535);
+    TUNDRA_CHECK(w.vnet.gso_type != tun::kVirtioNetHdrGsoNone);
+    TUNDRA_CHECK(w.vnet.flags == tun::kVirtioNetHdrFNeedsCsum);
     // What the kernel does with it: split it back; each segment carries its packet's payload.
     const std::optional<GsoSuperPacket> g = tun::ParseGsoSuperPacket(w.vnet, merged);
-    FUZZ_CHECK(g.has_value());
-    FUZZ_CHECK(g->hdr_len == w.hdr_len && g->segments == w.segments);
+    TUNDRA_CHECK(g.has_value());
+    TUNDRA_CHECK(g->hdr_len == w.hdr_len && g->segments == w.segments);
     for (size_t i = 0; i < members.size(); ++i) {
       const std::vector<uint8_t>& orig = originals[members[i]];
       std::vector<uint8_t> seg(g->SegmentLength(i));
-      FUZZ_CHECK(seg.size() == orig.size());
+      TUNDRA_CHECK(seg.size() == orig.size());
       tun::WriteGsoSegment(*g, merged, i, seg.data());
-      FUZZ_CHECK(std::equal(seg.begin() + w.hdr_len, seg.end(), orig.begin() + w.hdr_len));
+      TUNDRA_CHECK(std::equal(seg.begin() + w.hdr_len, seg.end(), orig.begin() + w.hdr_len));
       if (g->tcp) {
         const size_t seq_at = g->ip_hdr_len + 4;
-        FUZZ_CHECK(LoadBe32(seg.data() + seq_at) == LoadBe32(orig.data() + seq_at));
+        TUNDRA_CHECK(LoadBe32(seg.data() + seq_at) == LoadBe32(orig.data() + seq_at));
       }
     }
   }
-  for (int n : written) FUZZ_CHECK(n == 1);
+  for (int n : written) TUNDRA_CHECK(n == 1);
 }
 
 void CheckBatch(ByteSpan data, bool udp) {
@@ -241,9 +242,9 @@ void CheckBuiltBatch(ByteSpan data, bool udp) {
 void CheckChecksum(ByteSpan data) {
   for (size_t skip = 0; skip < 3 && skip <= data.size(); ++skip) {
     const ByteSpan d = data.subspan(skip);
-    FUZZ_CHECK(SameSum(tun::ChecksumFold(tun::ChecksumAdd(d)), NaiveFold(d, 0)));
+    TUNDRA_CHECK(SameSum(tun::ChecksumFold(tun::ChecksumAdd(d)), NaiveFold(d, 0)));
     const uint64_t start = d.size() >= 8 ? LoadLe64(d.data()) >> 16 : 0;
-    FUZZ_CHECK(SameSum(tun::ChecksumFold(tun::ChecksumAdd(d, start)), NaiveFold(d, start)));
+    TUNDRA_CHECK(SameSum(tun::ChecksumFold(tun::ChecksumAdd(d, start)), NaiveFold(d, start)));
   }
 }
 

@@ -23,7 +23,7 @@ void Write(const std::string& target, const std::string& name, ByteSpan bytes) {
   std::filesystem::create_directories(dir);
   std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  FUZZ_CHECK(out.good());
+  TUNDRA_CHECK(out.good());
 }
 void Write(const std::string& target, const std::string& name, std::string_view text) {
   Write(target, name, ByteSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
