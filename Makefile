@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR ?= OFF
 
-.PHONY: all deps configure build test unit sanitize demo bench format clean
+.PHONY: all deps configure build test unit sanitize demo bench fuzz format clean
 
 all: build
 
@@ -40,6 +40,15 @@ BENCH_FLAGS ?= -t 5 -r 3
 bench: build
 	@[ -x ../shared/lab/bench ] || { echo "make bench: needs the lab at ../shared/lab beside the clone" >&2; exit 1; }
 	@../shared/lab/bench $(BENCH_FLAGS) wireguard-go-modern tundra=$(CURDIR)/scripts/bench-peer wireguard-go
+
+# libFuzzer targets (clang, ASan + UBSan) in FUZZ_BUILD_DIR, FUZZ_SECONDS each; any crash fails.
+# The corpus replay runs under `make unit`/`make test` (ctest fuzz_*_replay). docs/security.md.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@JOBS=$(JOBS) scripts/run-fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,6 +1,6 @@
 # tundra_cc_library(NAME x SRCS ... [HDRS ...] [DEPS ...])  -> target tundra_x
 # tundra_cc_testonly_library(NAME x_testing ...) -> target tundra_x_testing, built only with the
-#   tests and never linked into the tundra binary (fakes, mocks, packet builders; abseil's TESTONLY)
+#   tests or the fuzz targets and never linked into the tundra binary (fakes, mocks, packet builders; abseil's TESTONLY)
 # tundra_cc_test(NAME x_test SRCS ... [DEPS ...] [LABELS ...]) -> gtest binary + ctest entry
 # The pattern of abseil's absl_cc_library/absl_cc_test: each library sits beside its test.
 
@@ -30,7 +30,7 @@ function(tundra_cc_library)
 endfunction()
 
 function(tundra_cc_testonly_library)
-  if(TUNDRA_BUILD_TESTS)
+  if(TUNDRA_BUILD_TESTS OR TUNDRA_FUZZ)
     tundra_cc_library(${ARGN})
   endif()
 endfunction()

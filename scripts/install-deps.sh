@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installs the Debian packages tundra needs to build, test and run its demo, if any is missing.
 # Used by `make demo` and `make test` (and so by CI). Needs root for apt-get.
+# `install-deps.sh fuzz` (from `make fuzz`) also installs Debian's clang and its libFuzzer.
 set -euo pipefail
 pkgs=(
   g++ cmake make pkg-config
@@ -10,6 +11,9 @@ pkgs=(
   iproute2 iputils-ping iperf3 nftables procps psmisc util-linux python3
   wireguard-tools wireguard-go
 )
+if [ "${1:-}" = fuzz ]; then
+  pkgs+=(clang-14 libclang-rt-14-dev)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -201,7 +201,9 @@ MessageBuilder BuildListRules(int family) {
 
 Result<Rule> ParseRule(ByteSpan payload) {
   TUNDRA_ASSIGN_OR_RETURN(auto parsed, ParsePayload<fib_rule_hdr>(payload));
-  const auto& [h, attrs] = parsed;
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+  const fib_rule_hdr& h = parsed.first;
+  const std::vector<RtAttr>& attrs = parsed.second;
   Rule rule;
   rule.family = h.family;
   rule.table = h.table;
