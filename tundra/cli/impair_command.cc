@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tundra/base/clock.h"
@@ -40,6 +41,7 @@ constexpr size_t kReadBurst = 64;            // datagrams read per wakeup per so
 constexpr int kMaxEvents = 8;
 constexpr uint64_t kDownSeedOffset = 1;  // down's PRNG is seeded with seed + 1
 constexpr int64_t kNsPerSec = 1'000'000'000;
+constexpr int kSocketBuffer = 8 << 20;  // bytes; a burst waits here, not in a kernel drop
 
 // Drops the relay itself makes (the model's are in impair::Counters).
 struct RelayCounters {
@@ -56,6 +58,13 @@ struct Direction {
 Result<UniqueFd> UdpSocket(const Endpoint& addr, bool bind_it) {
   UniqueFd fd(::socket(addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return ErrnoError("socket(SOCK_DGRAM)");
+  // Large buffers, beyond rmem_max/wmem_max when privileged (best effort): a datagram lost in
+  // the kernel before the model sees it would shift every later seeded decision.
+  for (auto [force, plain] : {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, {SO_SNDBUFFORCE, SO_SNDBUF}}) {
+    if (::setsockopt(fd.get(), SOL_SOCKET, force, &kSocketBuffer, sizeof(kSocketBuffer)) < 0) {
+      (void)::setsockopt(fd.get(), SOL_SOCKET, plain, &kSocketBuffer, sizeof(kSocketBuffer));
+    }
+  }
   if (bind_it && ::bind(fd.get(), addr.sockaddr_ptr(), addr.socklen()) < 0) {
     return ErrnoError(fmt::format("bind({})", addr.ToString()));
   }
