@@ -344,6 +344,20 @@ TEST(SchedulerTest, ReleasesByTimeThenArrival) {
   EXPECT_FALSE(s.NextRelease().has_value());
 }
 
+TEST(SchedulerTest, MovesOwningItemsOut) {
+  Scheduler<std::vector<uint8_t>> s;
+  for (int i = 0; i < 100; ++i) {
+    s.Push(TimePoint(milliseconds(100 - i)), std::vector<uint8_t>(size_t(i + 1), uint8_t(i)));
+  }
+  size_t expected = 100;
+  s.PopDue(TimePoint(milliseconds(100)), [&](std::vector<uint8_t> v) {
+    ASSERT_EQ(v.size(), expected);
+    EXPECT_EQ(v.back(), uint8_t(expected - 1));
+    --expected;
+  });
+  EXPECT_EQ(expected, 0u);
+}
+
 TEST(CountersTest, TextAndJson) {
   Counters c;
   c.received = 10;
