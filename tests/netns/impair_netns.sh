@@ -7,6 +7,7 @@
 #       --seed 8 drops different ones.
 #   (b) --delay 100: the median one-way delay (CLOCK_MONOTONIC stamps, shared by namespaces)
 #       of 300 datagrams is 100 ms +- 2 ms, none earlier than 100 ms.
+#   Every run: SIGUSR1 prints the counters (JSON) and the relay goes on; SIGTERM prints them again.
 # Needs TUNDRA_BIN. Root only (exit 77 otherwise, unless TUNDRA_NO_SKIP=1).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +36,9 @@ run_relay() {
     fail "$name: relay did not start"
   timeout 60 ip netns exec "$NS_A" python3 "$UDP" send 198.18.0.2 9000 "$count" "$pace"
   wait "$rx" || fail "$name: receiver failed"
+  kill -USR1 "$relay"  # prints the counters and keeps running
+  wait_for 50 test "$(wc -l <"$LOG_DIR/$name.json")" -ge 1 || fail "$name: nothing on SIGUSR1"
+  kill -0 "$relay" || fail "$name: relay exited on SIGUSR1"
   kill -TERM "$relay"
   wait "$relay" || fail "$name: relay exited $?"
 }
@@ -67,8 +71,10 @@ PY
 
 # ---- (b) delay 100 ms
 run_relay delay 300 10000 --delay 100 --seed 1
-python3 - "$LOG_DIR/delay.rx" <<'PY' || fail "(b) delay"
-import statistics, sys
+python3 - "$LOG_DIR/delay.rx" "$LOG_DIR/delay.json" <<'PY' || fail "(b) delay"
+import json, statistics, sys
+usr1, final = [json.loads(l) for l in open(sys.argv[2])]  # SIGUSR1, then exit
+assert usr1 == final and final["up"]["sent"] == 300, (usr1, final)
 ms = [float(l.split()[1]) for l in open(sys.argv[1])]
 assert len(ms) == 300, len(ms)
 med = statistics.median(ms)
