@@ -11,6 +11,7 @@ using CommandArgs = std::span<const std::string>;
 
 int RunDev(CommandArgs args);     // dev_command.cc: tundra dev add|del|list|show
 int RunBridge(CommandArgs args);  // bridge_command.cc: tundra bridge IF1 IF2
+int RunImpair(CommandArgs args);  // impair_command.cc: tundra impair --listen A --to B
 int RunDaemon(CommandArgs args);  // daemon_command.cc: tundra [daemon] [-f] IFNAME
 int RunGenKey(CommandArgs args);  // key_commands.cc: tundra genkey
 int RunGenPsk(CommandArgs args);  // key_commands.cc: tundra genpsk

@@ -20,6 +20,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"dev", "create, delete, list and show persistent TUN/TAP devices", RunDev},
     {"bridge", "join two TAP (or two TUN) interfaces in user space", RunBridge},
+    {"impair", "a UDP relay that simulates a bad network (loss, delay, rate...)", RunImpair},
     {"daemon", "run the WireGuard tunnel daemon on interface IFNAME", RunDaemon},
     {"stats", "show a tundra daemon's dropped packets by reason", RunStats},
     {"genkey", "print a new private key (base64)", RunGenKey},

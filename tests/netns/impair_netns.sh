@@ -1,0 +1,86 @@
+#!/bin/bash
+# System test of `tundra impair` (real binary, two namespaces joined by a veth):
+#   A (198.18.0.1) sends paced, numbered datagrams to the relay in B (198.18.0.2:9000), which
+#   relays them to a receiver in B (198.18.0.2:9001).
+#   (a) --loss 20 --seed 7: 20 % +- 2 % of 10,000 datagrams are dropped, every one counted as
+#       dropped_loss; a second run with the same seed drops exactly the same sequence numbers;
+#       --seed 8 drops different ones.
+#   (b) --delay 100: the median one-way delay (CLOCK_MONOTONIC stamps, shared by namespaces)
+#       of 300 datagrams is 100 ms +- 2 ms, none earlier than 100 ms.
+#   Every run: SIGUSR1 prints the counters (JSON) and the relay goes on; SIGTERM prints them again.
+# Needs TUNDRA_BIN. Root only (exit 77 otherwise, unless TUNDRA_NO_SKIP=1).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+TEST_NAME=impair
+source "$HERE/lib.sh"
+require_root
+UDP="$HERE/impair_udp.py"
+COUNT=10000
+
+make_two_hosts
+
+# run_relay NAME COUNT PACE_US IMPAIR_OPTIONS...: one relay run; leaves $LOG_DIR/NAME.{rx,json}.
+run_relay() {
+  local name=$1 count=$2 pace=$3
+  shift 3
+  rm -f "$LOG_DIR/$name.rx.ready"
+  # Not through a shell function: $! must be the relay itself (ip netns exec execs it), and
+  # SIGTERM, since a background job of a script ignores SIGINT.
+  ip netns exec "$NS_B" "$TUNDRA_BIN" impair --listen 198.18.0.2:9000 --to 198.18.0.2:9001 --json "$@" \
+    >"$LOG_DIR/$name.json" 2>"$LOG_DIR/$name.log" &
+  local relay=$!
+  ip netns exec "$NS_B" python3 "$UDP" recv 198.18.0.2 9001 "$LOG_DIR/$name.rx" 1.5 &
+  local rx=$!
+  wait_for 50 test -e "$LOG_DIR/$name.rx.ready" || fail "$name: receiver did not start"
+  wait_for 50 in_ns "$NS_B" sh -c 'ss -Hlun | grep -q 198.18.0.2:9000' ||
+    fail "$name: relay did not start"
+  timeout 60 ip netns exec "$NS_A" python3 "$UDP" send 198.18.0.2 9000 "$count" "$pace"
+  wait "$rx" || fail "$name: receiver failed"
+  kill -USR1 "$relay"  # prints the counters and keeps running
+  wait_for 50 test "$(wc -l <"$LOG_DIR/$name.json")" -ge 1 || fail "$name: nothing on SIGUSR1"
+  kill -0 "$relay" || fail "$name: relay exited on SIGUSR1"
+  kill -TERM "$relay"
+  wait "$relay" || fail "$name: relay exited $?"
+}
+
+# ---- (a) loss 20 %, the same seed drops the same datagrams
+run_relay loss7 "$COUNT" 100 --loss 20 --seed 7
+run_relay loss7b "$COUNT" 100 --loss 20 --seed 7
+run_relay loss8 "$COUNT" 100 --loss 20 --seed 8
+python3 - "$LOG_DIR" "$COUNT" <<'PY' || fail "(a) loss"
+import json, sys
+d, count = sys.argv[1], int(sys.argv[2])
+def dropped(name):
+    got = {int(l.split()[0]) for l in open(f"{d}/{name}.rx")}
+    c = json.loads(open(f"{d}/{name}.json").read().strip().splitlines()[-1])
+    lost = set(range(count)) - got
+    # Every missing datagram was dropped by the model, for loss, and nothing else went wrong.
+    assert c["up"]["received"] == count, c
+    assert c["up"]["dropped"]["loss"] == len(lost), (len(lost), c)
+    assert c["up"]["sent"] == len(got) and c["relay"]["send_error"] == 0, c
+    return lost
+a, b, other = dropped("loss7"), dropped("loss7b"), dropped("loss8")
+pct = 100.0 * len(a) / count
+print(f"[impair] --loss 20 --seed 7: {len(a)} of {count} dropped ({pct:.2f} %); "
+      f"rerun: {len(b)}, identical: {a == b}; --seed 8: {len(other)} dropped, "
+      f"{len(a & other)} in common", file=sys.stderr)
+assert abs(pct - 20) <= 2, pct
+assert a == b, sorted(a ^ b)[:20]
+assert a != other
+PY
+
+# ---- (b) delay 100 ms
+run_relay delay 300 10000 --delay 100 --seed 1
+python3 - "$LOG_DIR/delay.rx" "$LOG_DIR/delay.json" <<'PY' || fail "(b) delay"
+import json, statistics, sys
+usr1, final = [json.loads(l) for l in open(sys.argv[2])]  # SIGUSR1, then exit
+assert usr1 == final and final["up"]["sent"] == 300, (usr1, final)
+ms = [float(l.split()[1]) for l in open(sys.argv[1])]
+assert len(ms) == 300, len(ms)
+med = statistics.median(ms)
+print(f"[impair] --delay 100: one-way median {med:.3f} ms, min {min(ms):.3f}, "
+      f"max {max(ms):.3f} ms over {len(ms)} datagrams", file=sys.stderr)
+assert abs(med - 100) <= 2, med
+assert min(ms) >= 100, min(ms)
+PY
+log PASS
