@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <map>
@@ -58,6 +59,21 @@ std::vector<std::string_view> ListItems(std::string_view value) {
     i = end == std::string_view::npos ? value.size() : end;
   }
   return items;
+}
+
+// A value as an error shows it: quoted, unless it could be key text put in the wrong key (a
+// run of base64 as long as a key), which is never shown.
+std::string Shown(std::string_view value) {
+  constexpr size_t kKeyTextChars = 43;  // a base64 key without its '='
+  size_t run = 0, longest = 0;
+  for (char c : value) {
+    const bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '+' || c == '/';
+    run = b64 ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  if (longest >= kKeyTextChars) return "(a value like key text, not shown)";
+  return fmt::format("'{}'", value);
 }
 
 bool IsHostName(std::string_view s) {
@@ -189,7 +205,7 @@ class Parser {
                    const char* want) const {
     T v{};
     if (!ParseNumber(value, v))
-      return Fail(line, spec.name, fmt::format("'{}' is not {}", value, want));
+      return Fail(line, spec.name, fmt::format("{} is not {}", Shown(value), want));
     return v;
   }
 
@@ -198,7 +214,8 @@ class Parser {
     std::vector<routing::IpPrefix> out;
     for (std::string_view item : ListItems(value)) {
       auto prefix = routing::IpPrefix::Parse(item);
-      if (!prefix.ok()) return Fail(line, spec.name, fmt::format("'{}' is not an IP prefix", item));
+      if (!prefix.ok())
+        return Fail(line, spec.name, fmt::format("{} is not an IP prefix", Shown(item)));
       out.push_back(*prefix);
     }
     return out;
@@ -213,13 +230,13 @@ class Parser {
       if (server) {
         auto address = routing::IpAddress::Parse(item);
         if (!address.ok()) {
-          return Fail(line, spec.name, fmt::format("'{}' is not an IP address", item));
+          return Fail(line, spec.name, fmt::format("{} is not an IP address", Shown(item)));
         }
         c.dns_servers.push_back(*address);
       } else if (IsHostName(item)) {
         c.dns_search.emplace_back(item);
       } else {
-        return Fail(line, spec.name, fmt::format("'{}' is not a domain name", item));
+        return Fail(line, spec.name, fmt::format("{} is not a domain name", Shown(item)));
       }
     }
     return OkStatus();
@@ -234,7 +251,8 @@ class Parser {
     } else if (ParseNumber(value, t.number)) {
       t.kind = TableSetting::Kind::kNumber;
     } else {
-      return Fail(line, spec.name, fmt::format("'{}' is not off, auto or a table number", value));
+      return Fail(line, spec.name,
+                  fmt::format("{} is not off, auto or a table number", Shown(value)));
     }
     return OkStatus();
   }
@@ -266,8 +284,9 @@ class Parser {
         } else if (ParseNumber(hex ? value.substr(2) : value, mark, hex ? 16 : 10)) {
           c.fwmark = mark;
         } else {
-          return Fail(line, spec.name,
-                      fmt::format("'{}' is not off or a 32-bit number (decimal or 0x hex)", value));
+          return Fail(
+              line, spec.name,
+              fmt::format("{} is not off or a 32-bit number (decimal or 0x hex)", Shown(value)));
         }
         return OkStatus();
       }
@@ -283,7 +302,7 @@ class Parser {
         if (!ParseNumber(value, mtu) || mtu < proto::kMinMtu || mtu > proto::kMaxMtu) {
           return Fail(
               line, spec.name,
-              fmt::format("'{}' is not an MTU {}-{}", value, proto::kMinMtu, proto::kMaxMtu));
+              fmt::format("{} is not an MTU {}-{}", Shown(value), proto::kMinMtu, proto::kMaxMtu));
         }
         c.mtu = mtu;
         return OkStatus();
@@ -304,13 +323,13 @@ class Parser {
         return OkStatus();
       case KeyId::kSaveConfig:
         if (value != "true" && value != "false") {
-          return Fail(line, spec.name, fmt::format("'{}' is neither true nor false", value));
+          return Fail(line, spec.name, fmt::format("{} is neither true nor false", Shown(value)));
         }
         c.save_config = value == "true";
         return OkStatus();
       case KeyId::kUser:
         if (!IsUserName(value)) {
-          return Fail(line, spec.name, fmt::format("'{}' is not a user name or uid", value));
+          return Fail(line, spec.name, fmt::format("{} is not a user name or uid", Shown(value)));
         }
         c.user = std::string(value);
         return OkStatus();
@@ -329,7 +348,7 @@ class Parser {
   Result<EndpointSpec> Endpoint(const IniLine& line, const KeySpec& spec,
                                 std::string_view value) const {
     auto bad = [&](const char* why) {
-      return Fail(line, spec.name, fmt::format("'{}' {}", value, why));
+      return Fail(line, spec.name, fmt::format("{} {}", Shown(value), why));
     };
     EndpointSpec ep;
     ep.line = line.number;
@@ -502,7 +521,7 @@ Result<device::DeviceUpdate> ToDeviceUpdate(const TunnelConfig& config,
       } else {
         return Error(
             EINVAL, fmt::format("{}:{}", config.name, p.endpoint->line),
-            fmt::format("[Peer] Endpoint: host name '{}' needs resolving", p.endpoint->host));
+            fmt::format("[Peer] Endpoint: host name {} needs resolving", Shown(p.endpoint->host)));
       }
     }
     peer.persistent_keepalive = p.persistent_keepalive;
