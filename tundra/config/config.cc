@@ -174,16 +174,6 @@ class Parser {
     return PeerKey(line, *spec, value);
   }
 
-  // PrivateKey and PrivateKeyFile (PresharedKey, PresharedKeyFile) set the same thing.
-  Status OneOf(const IniLine& line, const KeySpec& spec, KeyId a, KeyId b) {
-    const KeyId other = spec.id == a ? b : a;
-    if (auto it = seen_.find(other); it != seen_.end()) {
-      return Fail(line, spec.name,
-                  fmt::format("{} is given too (line {})", SpecOf(other).name, it->second));
-    }
-    return OkStatus();
-  }
-
   Result<crypto::Secret<crypto::kKeySize>> Key(const IniLine& line, const KeySpec& spec,
                                                std::string_view value) const {
     auto key = crypto::KeyFromBase64(value);
@@ -198,6 +188,25 @@ class Parser {
     auto key = ReadKeyFile(JoinPath(options_.key_file_dir, std::string(value)));
     if (!key.ok()) return Fail(line, spec.name, key.error().message());
     return key;
+  }
+
+  // PrivateKey / PrivateKeyFile (PresharedKey / PresharedKeyFile): one of the two sets `out`;
+  // a file key also records its path in `path`.
+  Status KeyOrFile(const IniLine& line, const KeySpec& spec, std::string_view value, KeyId key,
+                   KeyId file, std::optional<crypto::Secret<crypto::kKeySize>>& out,
+                   std::string& path) {
+    const KeyId other = spec.id == key ? file : key;
+    if (auto it = seen_.find(other); it != seen_.end()) {
+      return Fail(line, spec.name,
+                  fmt::format("{} is given too (line {})", SpecOf(other).name, it->second));
+    }
+    if (spec.id == key) {
+      TUNDRA_ASSIGN_OR_RETURN(out, Key(line, spec, value));
+      return OkStatus();
+    }
+    TUNDRA_ASSIGN_OR_RETURN(out, KeyFile(line, spec, value));
+    path = std::string(value);
+    return OkStatus();
   }
 
   template <typename T>
@@ -262,14 +271,8 @@ class Parser {
     switch (spec.id) {
       case KeyId::kPrivateKey:
       case KeyId::kPrivateKeyFile: {
-        TUNDRA_RETURN_IF_ERROR(OneOf(line, spec, KeyId::kPrivateKey, KeyId::kPrivateKeyFile));
-        if (spec.id == KeyId::kPrivateKeyFile) {
-          TUNDRA_ASSIGN_OR_RETURN(c.private_key, KeyFile(line, spec, value));
-          c.private_key_file = std::string(value);
-        } else {
-          TUNDRA_ASSIGN_OR_RETURN(c.private_key, Key(line, spec, value));
-        }
-        return OkStatus();
+        return KeyOrFile(line, spec, value, KeyId::kPrivateKey, KeyId::kPrivateKeyFile,
+                         c.private_key, c.private_key_file);
       }
       case KeyId::kListenPort: {
         TUNDRA_ASSIGN_OR_RETURN(c.listen_port,
@@ -396,14 +399,8 @@ class Parser {
       }
       case KeyId::kPresharedKey:
       case KeyId::kPresharedKeyFile: {
-        TUNDRA_RETURN_IF_ERROR(OneOf(line, spec, KeyId::kPresharedKey, KeyId::kPresharedKeyFile));
-        if (spec.id == KeyId::kPresharedKeyFile) {
-          TUNDRA_ASSIGN_OR_RETURN(p.preshared_key, KeyFile(line, spec, value));
-          p.preshared_key_file = std::string(value);
-        } else {
-          TUNDRA_ASSIGN_OR_RETURN(p.preshared_key, Key(line, spec, value));
-        }
-        return OkStatus();
+        return KeyOrFile(line, spec, value, KeyId::kPresharedKey, KeyId::kPresharedKeyFile,
+                         p.preshared_key, p.preshared_key_file);
       }
       case KeyId::kAllowedIps: {
         // wg's parse_allowedips: an empty item is an error (a trailing comma too).
