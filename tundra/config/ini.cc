@@ -22,10 +22,13 @@ std::string_view Trim(std::string_view s) {
 }
 
 Section SectionOf(std::string_view header) {
-  if (header.size() == 11 && ::strncasecmp(header.data(), "[Interface]", 11) == 0) {
-    return Section::kInterface;
+  for (Section s : {Section::kInterface, Section::kPeer}) {
+    const std::string_view name = SectionName(s);
+    if (header.size() == name.size() &&
+        ::strncasecmp(header.data(), name.data(), name.size()) == 0) {
+      return s;
+    }
   }
-  if (header.size() == 6 && ::strncasecmp(header.data(), "[Peer]", 6) == 0) return Section::kPeer;
   return Section::kNone;
 }
 
