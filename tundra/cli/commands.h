@@ -17,5 +17,6 @@ int RunGenKey(CommandArgs args);  // key_commands.cc: tundra genkey
 int RunGenPsk(CommandArgs args);  // key_commands.cc: tundra genpsk
 int RunPubKey(CommandArgs args);  // key_commands.cc: tundra pubkey
 int RunStats(CommandArgs args);   // stats_command.cc: tundra stats IFNAME
+int RunStrip(CommandArgs args);   // strip_command.cc: tundra strip CONFIG
 
 }  // namespace tundra::cli

@@ -51,8 +51,10 @@ int RunDaemon(CommandArgs args) {
   if (auto mtu = parsed->Get("mtu")) {
     int v = 0;
     auto [ptr, ec] = std::from_chars(mtu->data(), mtu->data() + mtu->size(), v);
-    if (ec != std::errc() || ptr != mtu->data() + mtu->size() || v < 576 || v > 65535) {
-      return ReportError(InvalidArgument(fmt::format("--mtu {}: must be 576-65535", *mtu)),
+    if (ec != std::errc() || ptr != mtu->data() + mtu->size() || v < proto::kMinMtu ||
+        v > proto::kMaxMtu) {
+      return ReportError(InvalidArgument(fmt::format("--mtu {}: must be {}-{}", *mtu,
+                                                     proto::kMinMtu, proto::kMaxMtu)),
                          kExitUsage);
     }
     options.mtu = v;

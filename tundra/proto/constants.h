@@ -44,6 +44,10 @@ inline constexpr std::chrono::seconds kRateLimitGcAfter{1};
 // Packets.
 inline constexpr size_t kPaddingMultiple = 16;
 inline constexpr size_t kDefaultMtu = 1420;  // wireguard-go DefaultMTU; wg-quick: route MTU - 80
+// The MTUs a tundra interface accepts (--mtu, a config file's MTU): IPv4's minimum reassembly
+// size up to the largest IP packet.
+inline constexpr int kMinMtu = 576;
+inline constexpr int kMaxMtu = 65535;
 
 // Replay window: 128 blocks of 64 bits, one block kept as slack (RFC 6479).
 inline constexpr size_t kReplayBlocks = 128;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tundra/base/bytes.h"
+#include "tundra/base/secret_string.h"
 #include "tundra/device/update.h"
 #include "tundra/proto/constants.h"
 
@@ -32,22 +33,6 @@ inline constexpr int kErrnoAddrInUse = -98;  // EADDRINUSE: listen_port / fwmark
 // by line); `wg setconf` writes ~330 bytes a peer with a psk, an endpoint, a keepalive and two
 // allowed IPs, so the bound leaves room for ~30 allowed IPs a peer, or 100k simple peers.
 inline constexpr size_t kMaxSetRequestBytes = proto::kMaxPeers * 1024;
-
-// Memory wiped before it is freed (every reallocation of a string too).
-template <typename T>
-struct WipingAllocator {
-  using value_type = T;
-  WipingAllocator() = default;
-  template <typename U>
-  WipingAllocator(const WipingAllocator<U>&) {}  // NOLINT: allocator rebinding
-  T* allocate(size_t n) { return std::allocator<T>().allocate(n); }
-  void deallocate(T* p, size_t n) {
-    SecureZero(p, n * sizeof(T));
-    std::allocator<T>().deallocate(p, n);
-  }
-  friend bool operator==(const WipingAllocator&, const WipingAllocator&) { return true; }
-};
-using SecretString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
 
 struct SetRequest {
   device::DeviceUpdate update;  // every line up to (not including) the first bad one

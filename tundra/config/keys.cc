@@ -1,0 +1,106 @@
+#include "tundra/config/keys.h"
+
+#include <strings.h>
+
+namespace tundra::config {
+namespace {
+
+constexpr bool kIf = true, kNoIf = false, kPeer = true, kNoPeer = false;
+constexpr bool kList = true, kOnce = false;
+
+constexpr KeySpec kKeys[] = {
+    {KeyId::kPrivateKey, "PrivateKey", kIf, kNoPeer, KeyKind::kWg, kOnce,
+     "the interface's private key (base64)"},
+    {KeyId::kListenPort, "ListenPort", kIf, kNoPeer, KeyKind::kWg, kOnce, "UDP port, 0-65535"},
+    {KeyId::kFwMark, "FwMark", kIf, kNoPeer, KeyKind::kWg, kOnce,
+     "mark of outgoing packets: off, decimal or 0x hex"},
+    {KeyId::kPublicKey, "PublicKey", kNoIf, kPeer, KeyKind::kWg, kOnce,
+     "the peer's public key (base64)"},
+    {KeyId::kPresharedKey, "PresharedKey", kNoIf, kPeer, KeyKind::kWg, kOnce,
+     "a preshared key (base64)"},
+    {KeyId::kAllowedIps, "AllowedIPs", kNoIf, kPeer, KeyKind::kWg, kList,
+     "prefixes routed to and accepted from the peer"},
+    {KeyId::kEndpoint, "Endpoint", kNoIf, kPeer, KeyKind::kWg, kOnce,
+     "host:port, [IPv6]:port; a host name is resolved"},
+    {KeyId::kPersistentKeepalive, "PersistentKeepalive", kNoIf, kPeer, KeyKind::kWg, kOnce,
+     "seconds 1-65535, or off (0)"},
+    {KeyId::kAddress, "Address", kIf, kNoPeer, KeyKind::kWgQuick, kList,
+     "addresses (with /length) of the interface"},
+    {KeyId::kDns, "DNS", kIf, kNoPeer, KeyKind::kWgQuick, kList,
+     "DNS servers (IP addresses) and search domains"},
+    {KeyId::kMtu, "MTU", kIf, kNoPeer, KeyKind::kWgQuick, kOnce, "interface MTU (576-65535)"},
+    {KeyId::kTable, "Table", kIf, kNoPeer, KeyKind::kWgQuick, kOnce,
+     "routing table for AllowedIPs routes: off, auto or a number"},
+    {KeyId::kPreUp, "PreUp", kIf, kNoPeer, KeyKind::kWgQuick, kList, "command run before up"},
+    {KeyId::kPostUp, "PostUp", kIf, kNoPeer, KeyKind::kWgQuick, kList, "command run after up"},
+    {KeyId::kPreDown, "PreDown", kIf, kNoPeer, KeyKind::kWgQuick, kList, "command run before down"},
+    {KeyId::kPostDown, "PostDown", kIf, kNoPeer, KeyKind::kWgQuick, kList,
+     "command run after down"},
+    {KeyId::kSaveConfig, "SaveConfig", kIf, kNoPeer, KeyKind::kWgQuick, kOnce,
+     "true: write the running config back on down"},
+    {KeyId::kPrivateKeyFile, "PrivateKeyFile", kIf, kNoPeer, KeyKind::kTundra, kOnce,
+     "file holding the private key (mode 0600 or stricter)"},
+    {KeyId::kPresharedKeyFile, "PresharedKeyFile", kNoIf, kPeer, KeyKind::kTundra, kOnce,
+     "file holding the preshared key (mode 0600 or stricter)"},
+    {KeyId::kUser, "User", kIf, kNoPeer, KeyKind::kTundra, kOnce,
+     "user (name or uid) the daemon runs as after setup"},
+    {KeyId::kPeerUp, "PeerUp", kIf, kPeer, KeyKind::kTundra, kList,
+     "command run when a peer comes up (%i, %k, %e)"},
+    {KeyId::kPeerDown, "PeerDown", kIf, kPeer, KeyKind::kTundra, kList,
+     "command run when a peer goes down (%i, %k, %e)"},
+    {KeyId::kMode, "Mode", kIf, kNoPeer, KeyKind::kUnsupported, kOnce, "L3 (TUN) or L2 (TAP)"},
+    {KeyId::kTransport, "Transport", kIf, kPeer, KeyKind::kUnsupported, kOnce, "udp or tcp"},
+    {KeyId::kSpeed, "Speed", kIf, kPeer, KeyKind::kUnsupported, kOnce, "traffic shaping rate"},
+    {KeyId::kCompression, "Compression", kIf, kPeer, KeyKind::kUnsupported, kOnce,
+     "payload compression"},
+    {KeyId::kBurst, "Burst", kIf, kPeer, KeyKind::kUnsupported, kOnce, "shaping burst size"},
+    {KeyId::kForward, "Forward", kIf, kNoPeer, KeyKind::kUnsupported, kOnce,
+     "forwarding between peers"},
+    {KeyId::kWorkers, "Workers", kIf, kNoPeer, KeyKind::kUnsupported, kOnce,
+     "number of data-path worker threads"},
+};
+
+bool SameName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+std::string_view SectionName(Section section) {
+  switch (section) {
+    case Section::kInterface:
+      return "[Interface]";
+    case Section::kPeer:
+      return "[Peer]";
+    case Section::kNone:
+      break;
+  }
+  return "";
+}
+
+std::span<const KeySpec> AllKeys() { return kKeys; }
+
+const KeySpec* FindKey(Section section, std::string_view name) {
+  for (const KeySpec& k : kKeys) {
+    const bool here =
+        section == Section::kInterface ? k.in_interface : (section == Section::kPeer && k.in_peer);
+    if (here && SameName(k.name, name)) return &k;
+  }
+  return nullptr;
+}
+
+const KeySpec* FindKeyAnywhere(std::string_view name) {
+  for (const KeySpec& k : kKeys) {
+    if (SameName(k.name, name)) return &k;
+  }
+  return nullptr;
+}
+
+const KeySpec& SpecOf(KeyId id) {
+  for (const KeySpec& k : kKeys) {
+    if (k.id == id) return k;
+  }
+  return kKeys[0];  // unreachable: every KeyId is in the table (keys_test checks)
+}
+
+}  // namespace tundra::config
