@@ -28,7 +28,12 @@ def send(host, port, count, pace_us):
 
 def recv(host, port, out, idle):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    # SO_RCVBUFFORCE (33; root): SO_RCVBUF alone is capped by net.core.rmem_max (208 KiB), and
+    # a loaded machine would then drop datagrams here, outside the model's count.
+    try:
+        s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), 8 << 20)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     s.bind((host, port))
     open(out + ".ready", "w").close()
     s.settimeout(60)
