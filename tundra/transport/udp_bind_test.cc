@@ -72,20 +72,34 @@ TEST(UdpBindTest, OpenSetsTheOptionsTheBindDependsOn) {
   RecordProperty("options_unavailable", int(bind.options_unavailable()));
 }
 
-TEST(UdpBindTest, BatchesBothWaysV4AndV6WithStickySource) {
+// Two binds on loopback: `a` sends to `b` at To(host), host "127.0.0.1" or "[::1]".
+class UdpBindPairTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(a.Open(0).ok());
+    auto pb = b.Open(0);
+    ASSERT_TRUE(pb.ok());
+    b_port = *pb;
+  }
+  Endpoint To(const char* host) const {
+    auto to = Endpoint::Parse(fmt::format("{}:{}", host, b_port));
+    EXPECT_TRUE(to.ok());
+    return to.ok() ? *to : Endpoint{};
+  }
+  static constexpr const char* kHosts[] = {"127.0.0.1", "[::1]"};
   UdpBind a, b;
-  ASSERT_TRUE(a.Open(0).ok());
-  auto pb = b.Open(0);
-  ASSERT_TRUE(pb.ok());
-  for (const char* host : {"127.0.0.1", "[::1]"}) {
+  uint16_t b_port = 0;
+};
+
+TEST_F(UdpBindPairTest, BatchesBothWaysV4AndV6WithStickySource) {
+  for (const char* host : kHosts) {
     const bool v6 = host[0] == '[';
-    auto to = Endpoint::Parse(fmt::format("{}:{}", host, *pb));
-    ASSERT_TRUE(to.ok());
+    Endpoint to = To(host);
     std::vector<std::vector<uint8_t>> sent;
     std::vector<ByteSpan> spans;
     for (int i = 0; i < 40; ++i) sent.push_back(Payload(100 + i, uint8_t(i)));
     for (auto& s : sent) spans.emplace_back(s);
-    ASSERT_TRUE(a.Send(spans, *to).ok());
+    ASSERT_TRUE(a.Send(spans, to).ok());
     std::vector<Endpoint> from;
     auto got = ReceiveAll(b, v6 ? 1 : 0, sent.size(), &from);
     ASSERT_EQ(got, sent) << host;
@@ -104,27 +118,22 @@ TEST(UdpBindTest, BatchesBothWaysV4AndV6WithStickySource) {
 // A sticky source that is no longer ours (the address was removed): IPv4 reports ENETUNREACH
 // (not only EINVAL), IPv6 EADDRNOTAVAIL or EINVAL. The send falls back to a source the kernel
 // picks instead of failing. (The stale sources are never on the wire: sendmsg refuses them.)
-TEST(UdpBindTest, SendFallsBackFromAVanishedStickySource) {
-  UdpBind a, b;
-  ASSERT_TRUE(a.Open(0).ok());
-  auto pb = b.Open(0);
-  ASSERT_TRUE(pb.ok());
-  for (const char* host : {"127.0.0.1", "[::1]"}) {
+TEST_F(UdpBindPairTest, SendFallsBackFromAVanishedStickySource) {
+  for (const char* host : kHosts) {
     const bool v6 = host[0] == '[';
-    auto to = Endpoint::Parse(fmt::format("{}:{}", host, *pb));
-    ASSERT_TRUE(to.ok());
+    Endpoint to = To(host);
     if (v6) {
       in6_addr gone{};
       ASSERT_EQ(::inet_pton(AF_INET6, "fd18::99", &gone), 1);
-      to->SetSourceV6(gone, 0);
+      to.SetSourceV6(gone, 0);
     } else {
       in_addr gone{};
       ASSERT_EQ(::inet_pton(AF_INET, "198.18.99.99", &gone), 1);
-      to->SetSourceV4(gone, 0);
+      to.SetSourceV4(gone, 0);
     }
     std::vector<uint8_t> payload = Payload(50, 3);
     ByteSpan p(payload);
-    Status s = a.Send(std::span<const ByteSpan>(&p, 1), *to);
+    Status s = a.Send(std::span<const ByteSpan>(&p, 1), to);
     ASSERT_TRUE(s.ok()) << host << ": " << s.error().message();
     auto got = ReceiveAll(b, v6 ? 1 : 0, 1);
     ASSERT_EQ(got.size(), 1u) << host;
