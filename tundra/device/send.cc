@@ -80,12 +80,12 @@ void Device::TunLoop() {
       {
         std::shared_lock config(config_mu_);
         for (size_t i = 0; i < count; ++i) {
+          const ByteSpan packet(bufs[i].data() + kHeadroom, sizes[i]);
           bool v6 = false;
-          const uint8_t* dst = ip::Destination(ByteSpan(bufs[i].data() + kHeadroom, sizes[i]), v6);
+          const uint8_t* dst = ip::Destination(packet, v6);
           Peer* peer = nullptr;
           if (dst != nullptr) peer = v6 ? allowed_ips_.LookupV6(dst) : allowed_ips_.LookupV4(dst);
-          if (peer != nullptr &&
-              IsRoutingLoopLocked(ByteSpan(bufs[i].data() + kHeadroom, sizes[i]), *peer)) {
+          if (peer != nullptr && IsRoutingLoopLocked(packet, *peer)) {
             drops_.Add(proto::DropReason::kRoutingLoop);
             TUNDRA_LOG_RATELIMITED(
                 kVerbose, "{}: routing loop: the route to peer {}'s endpoint leads into the tunnel",
@@ -97,7 +97,7 @@ void Device::TunLoop() {
           if (peer == nullptr) {
             drops_.Add(dst == nullptr ? proto::DropReason::kInvalidPacket
                                       : proto::DropReason::kNoRoute);
-            if (dst != nullptr) SendUnreachable(ByteSpan(bufs[i].data() + kHeadroom, sizes[i]));
+            if (dst != nullptr) SendUnreachable(packet);
             continue;
           }
           bool seen = false;
