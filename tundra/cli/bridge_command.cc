@@ -16,22 +16,11 @@
 #include "tundra/bridge/bridge.h"
 #include "tundra/cli/args.h"
 #include "tundra/cli/commands.h"
+#include "tundra/cli/signals.h"
 #include "tundra/tun/tun_linux.h"
 
 namespace tundra::cli {
 namespace {
-
-// Blocks SIGINT/SIGTERM and returns a signalfd that becomes readable when one arrives.
-Result<UniqueFd> StopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  if (sigprocmask(SIG_BLOCK, &set, nullptr) < 0) return ErrnoError("sigprocmask(SIGINT|SIGTERM)");
-  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!fd) return ErrnoError("signalfd(SIGINT|SIGTERM)");
-  return fd;
-}
 
 // TUN sides use the offloads: TCP/UDP super-packets are split on read and coalesced again on
 // write, so a bulk transfer costs a few syscalls per 64 KiB instead of one per packet.
@@ -86,7 +75,7 @@ int RunBridge(CommandArgs args) {
   }
 
   // Signals first, so a SIGTERM that arrives during setup still ends the bridge cleanly.
-  auto stop = StopSignals();
+  auto stop = BlockedSignalFd({SIGINT, SIGTERM});
   if (!stop.ok()) return ReportError(stop.error().Wrap("bridge"));
   auto a = OpenSide(if1, mode);
   if (!a.ok()) return ReportError(a.error().Wrap("bridge"));

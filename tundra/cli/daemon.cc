@@ -21,6 +21,7 @@
 #include "tundra/base/syscall.h"
 #include "tundra/cli/event_loop.h"
 #include "tundra/cli/link_watch.h"
+#include "tundra/cli/signals.h"
 #include "tundra/device/device.h"
 #include "tundra/netlink/link.h"
 #include "tundra/transport/udp_bind_linux.h"
@@ -70,16 +71,8 @@ class ReadyPipe {
 
 // SIGINT/SIGTERM/SIGHUP, taken through a signalfd (blocked here, before any thread exists).
 Result<UniqueFd> TakeSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  UniqueFd fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!fd) return ErrnoError("signalfd");
-  return fd;
+  return BlockedSignalFd({SIGINT, SIGTERM, SIGHUP});
 }
 
 // The UAPI socket file, watched: removing (or replacing) it stops the daemon, as wireguard-go.

@@ -26,6 +26,7 @@
 #include "tundra/cli/args.h"
 #include "tundra/cli/commands.h"
 #include "tundra/cli/impair_options.h"
+#include "tundra/cli/signals.h"
 #include "tundra/crypto/random.h"
 #include "tundra/impair/impairment.h"
 #include "tundra/impair/scheduler.h"
@@ -71,16 +72,6 @@ Result<UniqueFd> UdpSocket(const Endpoint& addr, bool bind_it) {
   return fd;
 }
 
-Result<UniqueFd> Signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGINT, SIGTERM, SIGUSR1}) sigaddset(&set, s);
-  if (sigprocmask(SIG_BLOCK, &set, nullptr) < 0) return ErrnoError("sigprocmask");
-  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!fd) return ErrnoError("signalfd(SIGINT|SIGTERM|SIGUSR1)");
-  return fd;
-}
-
 class Relay {
  public:
   Relay(const Clock& clock, const ImpairOptions& o, uint64_t seed, Endpoint target, bool json)
@@ -96,7 +87,7 @@ class Relay {
     if (::connect(upstream_.get(), target_.sockaddr_ptr(), target_.socklen()) < 0) {
       return ErrnoError(fmt::format("connect({})", target_.ToString()));
     }
-    TUNDRA_ASSIGN_OR_RETURN(signals_, Signals());
+    TUNDRA_ASSIGN_OR_RETURN(signals_, BlockedSignalFd({SIGINT, SIGTERM, SIGUSR1}));
     timer_ = UniqueFd(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
     if (!timer_) return ErrnoError("timerfd_create(CLOCK_BOOTTIME)");
     epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
