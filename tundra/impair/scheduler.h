@@ -28,8 +28,13 @@ class Scheduler {
   // Calls `f(item)` for every item due at or before `now`, earliest first; returns how many.
   template <typename F>
   size_t PopDue(TimePoint now, F&& f) {
+    return PopDue(now, SIZE_MAX, std::forward<F>(f));
+  }
+  // The same, for at most `max` items.
+  template <typename F>
+  size_t PopDue(TimePoint now, size_t max, F&& f) {
     size_t n = 0;
-    while (!heap_.empty() && heap_.top().at <= now) {
+    while (n < max && !heap_.empty() && heap_.top().at <= now) {
       // top() is const: move out through a const_cast of the entry we pop right away.
       T item = std::move(const_cast<Entry&>(heap_.top()).item);
       heap_.pop();
