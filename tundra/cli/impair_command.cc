@@ -1,8 +1,9 @@
-// tundra impair --listen ADDR:PORT --to ADDR:PORT [impairments]: a UDP relay for network
-// simulation. The first datagram's source becomes the client; its datagrams go to --to through
-// the `up` Impairment, the target's replies come back through `down`. The I/O shell here is
-// thin: epoll on the two sockets, a signalfd and one timerfd (CLOCK_BOOTTIME, absolute) armed
-// at the earliest release of the two Schedulers; the decisions are tundra/impair's.
+// tundra impair [--tcp] --listen ADDR:PORT --to ADDR:PORT [impairments]: a UDP (or, with --tcp,
+// a stream: impair_tcp.cc) relay for network simulation. The first datagram's source becomes the
+// client; its datagrams go to --to through the `up` Impairment, the target's replies come back
+// through `down`. The I/O shell here is thin: epoll on the two sockets, a signalfd and one timerfd
+// (CLOCK_BOOTTIME, absolute) armed at the earliest release of the two Schedulers; the decisions are
+// tundra/impair's.
 #include <fmt/core.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -26,10 +27,11 @@
 #include "tundra/cli/args.h"
 #include "tundra/cli/commands.h"
 #include "tundra/cli/impair_options.h"
+#include "tundra/cli/impair_tcp.h"
 #include "tundra/cli/signals.h"
 #include "tundra/crypto/random.h"
 #include "tundra/impair/impairment.h"
-#include "tundra/impair/scheduler.h"
+#include "tundra/impair/link.h"
 #include "tundra/transport/endpoint.h"
 
 namespace tundra::cli {
@@ -37,8 +39,7 @@ namespace {
 
 using transport::Endpoint;
 
-constexpr size_t kMaxHeldPackets = 200'000;  // per direction; beyond: queue_full drops
-constexpr size_t kReadBurst = 64;            // datagrams read per wakeup per socket
+constexpr size_t kReadBurst = 64;  // datagrams read per wakeup per socket
 constexpr int kMaxEvents = 8;
 constexpr uint64_t kDownSeedOffset = 1;  // down's PRNG is seeded with seed + 1
 constexpr int64_t kNsPerSec = 1'000'000'000;
@@ -49,11 +50,6 @@ struct RelayCounters {
   uint64_t other_client = 0;  // from a source other than the remembered client
   uint64_t no_client = 0;     // from the target before any client datagram
   uint64_t send_error = 0;    // sendto() failed (EAGAIN, ENOBUFS, ...)
-};
-
-struct Direction {
-  impair::Impairment model;
-  impair::Scheduler<std::vector<uint8_t>> held;
 };
 
 Result<UniqueFd> UdpSocket(const Endpoint& addr, bool bind_it) {
@@ -76,8 +72,8 @@ class Relay {
  public:
   Relay(const Clock& clock, const ImpairOptions& o, uint64_t seed, Endpoint target, bool json)
       : clock_(clock),
-        up_{impair::Impairment(o.up, seed), {}},
-        down_{impair::Impairment(o.down, seed + kDownSeedOffset), {}},
+        up_(o.up, seed, {}),
+        down_(o.down, seed + kDownSeedOffset, {}),
         target_(target),
         json_(json) {}
 
@@ -133,17 +129,16 @@ class Relay {
       return fmt::format(
           "{{\"up\":{},\"down\":{},\"relay\":{{\"other_client\":{},\"no_client\":{},"
           "\"send_error\":{},\"held_up\":{},\"held_down\":{}}}}}\n",
-          impair::CountersJson(up_.model.counters()), impair::CountersJson(down_.model.counters()),
-          relay_.other_client, relay_.no_client, relay_.send_error, up_.held.size(),
-          down_.held.size());
+          impair::CountersJson(up_.model().counters()),
+          impair::CountersJson(down_.model().counters()), relay_.other_client, relay_.no_client,
+          relay_.send_error, up_.held(), down_.held());
     }
-    return impair::FormatCounters(up_.model.counters(), "up ") +
-           impair::FormatCounters(down_.model.counters(), "down ") +
+    return impair::FormatCounters(up_.model().counters(), "up ") +
+           impair::FormatCounters(down_.model().counters(), "down ") +
            fmt::format(
                "relay dropped_other_client {}\nrelay dropped_no_client {}\nrelay send_error "
                "{}\nrelay held_up {}\nrelay held_down {}\n",
-               relay_.other_client, relay_.no_client, relay_.send_error, up_.held.size(),
-               down_.held.size());
+               relay_.other_client, relay_.no_client, relay_.send_error, up_.held(), down_.held());
   }
 
  private:
@@ -165,17 +160,6 @@ class Relay {
     return stop;
   }
 
-  void Admit(Direction& d, std::span<uint8_t> packet) {
-    impair::Decision decision = d.model.Decide(clock_.Now(), packet);
-    for (size_t i = 0; i < decision.copies; ++i) {
-      if (d.held.size() >= kMaxHeldPackets) {
-        d.model.CountDrop(impair::DropReason::kQueueFull);
-        continue;
-      }
-      d.held.Push(decision.release[i], std::vector<uint8_t>(packet.begin(), packet.end()));
-    }
-  }
-
   void ReadClient() {
     for (size_t i = 0; i < kReadBurst; ++i) {
       sockaddr_storage from{};
@@ -191,7 +175,7 @@ class Relay {
         ++relay_.other_client;
         continue;
       }
-      Admit(up_, std::span<uint8_t>(buf_.data(), size_t(n)));
+      up_.Admit(clock_.Now(), std::span<uint8_t>(buf_.data(), size_t(n)));
     }
   }
 
@@ -203,34 +187,33 @@ class Relay {
         ++relay_.no_client;
         continue;
       }
-      Admit(down_, std::span<uint8_t>(buf_.data(), size_t(n)));
+      down_.Admit(clock_.Now(), std::span<uint8_t>(buf_.data(), size_t(n)));
     }
   }
 
   void Release(TimePoint now) {
-    up_.held.PopDue(now, [&](std::vector<uint8_t> p) {
-      const ssize_t n = ::send(upstream_.get(), p.data(), p.size(), 0);
-      Sent(up_, n >= 0);
-    });
-    down_.held.PopDue(now, [&](std::vector<uint8_t> p) {
-      const ssize_t n =
-          ::sendto(listen_.get(), p.data(), p.size(), 0, client_.sockaddr_ptr(), client_.socklen());
-      Sent(down_, n >= 0);
-    });
-  }
-
-  void Sent(Direction& d, bool ok) {
-    if (ok) {
-      d.model.OnReleased();
-    } else {
-      ++relay_.send_error;
+    for (impair::Link* link : {&up_, &down_}) {
+      due_.clear();
+      link->PopDue(now, due_, SIZE_MAX);
+      for (impair::Link::Buffer& b : due_) {
+        const auto p = b.payload();
+        const ssize_t n = link == &up_ ? ::send(upstream_.get(), p.data(), p.size(), 0)
+                                       : ::sendto(listen_.get(), p.data(), p.size(), 0,
+                                                  client_.sockaddr_ptr(), client_.socklen());
+        if (n >= 0) {
+          link->OnReleased();
+        } else {
+          ++relay_.send_error;
+        }
+        link->Recycle(std::move(b));
+      }
     }
   }
 
   // Arms the timer at the earliest release (absolute CLOCK_BOOTTIME), or disarms it.
   Status ArmTimer() {
-    std::optional<TimePoint> next = up_.held.NextRelease();
-    if (auto d = down_.held.NextRelease(); d && (!next || *d < *next)) next = d;
+    std::optional<TimePoint> next = up_.NextRelease();
+    if (auto d = down_.NextRelease(); d && (!next || *d < *next)) next = d;
     itimerspec spec{};
     if (next) {
       const int64_t ns = std::max<int64_t>(next->time_since_epoch().count(), 1);
@@ -244,8 +227,9 @@ class Relay {
   }
 
   const Clock& clock_;
-  Direction up_;
-  Direction down_;
+  impair::Link up_;
+  impair::Link down_;
+  std::vector<impair::Link::Buffer> due_;
   Endpoint target_;
   Endpoint client_;
   bool json_;
@@ -271,10 +255,15 @@ int RunImpair(CommandArgs args) {
               "queue, an MTU. Options apply to both directions; --NAME-up applies to client ->\n"
               "target only, --NAME-down to the replies. Runs until SIGINT or SIGTERM, then\n"
               "prints the counters (also on SIGUSR1): received, sent, dropped by reason,\n"
-              "duplicated, corrupted, reordered, queue high-water mark. See docs/impair.md.");
+              "duplicated, corrupted, reordered, queue high-water mark.\n"
+              "With --tcp it relays TCP connections instead: each one accepted on --listen is\n"
+              "connected to --to, and its bytes cross --delay, --jitter and --rate (with\n"
+              "--queue as the bottleneck's size; a full queue slows the sender, nothing is\n"
+              "dropped). See docs/impair.md.");
   p.Option("listen", "ADDR:PORT", "where clients send (198.18.0.1:9000, [fd18::1]:9000)")
       .Option("to", "ADDR:PORT", "where their datagrams go");
   AddImpairOptions(p);
+  p.Flag("tcp", "relay TCP connections (delay, jitter and rate apply to their bytes)");
   p.Flag("json", "counters as one JSON object per print");
   auto parsed = p.Parse(args, 0, 0);
   if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
@@ -298,6 +287,12 @@ int RunImpair(CommandArgs args) {
   auto options = ParseImpairOptions(*parsed);
   if (!options.ok()) return ReportError(options.error(), kExitUsage);
   const uint64_t seed = options->seed ? *options->seed : RandomSeed();
+  if (parsed->Has("tcp")) {
+    if (Status st = CheckTcpImpairments(*options); !st.ok()) {
+      return ReportError(st.error(), kExitUsage);
+    }
+    return RunTcpRelay(*options, seed, ends[0], ends[1], parsed->Has("json"));
+  }
 
   Relay relay(Clock::Real(), *options, seed, ends[1], parsed->Has("json"));
   if (Status st = relay.Open(ends[0]); !st.ok()) return ReportError(st.error().Wrap("impair"));
