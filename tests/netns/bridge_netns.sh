@@ -8,6 +8,10 @@
 #   Then the same with `--mode tun` and two point-to-point TUNs (198.18.8.1 <-> 198.18.8.2),
 #   plus 20 MB of iperf3 each way, which must go through the TUN offloads (super-packets split
 #   on read, coalesced on write).
+#   Impaired (the ns-3 TapBridge use): `tundra bridge --delay 50` between two TAPs; ping's RTT
+#   (two crossings) is 100 ms +- 2 ms (median of 20), none below 100 ms; SIGUSR1 prints the
+#   counters with the impairment's and the bridge goes on; `--loss-up 100` drops every frame
+#   one way (counted dropped_loss), none the other.
 # Needs TUNDRA_BIN. Root only (exit 77 otherwise, unless TUNDRA_NO_SKIP=1).
 set -euo pipefail
 
@@ -138,3 +142,75 @@ bridge_and_ping() {
 
 bridge_and_ping tap tbra tbrb 198.18.7
 bridge_and_ping tun tbua tbub 198.18.8
+
+# bridge_impaired: TAPs in ns1/ns2 joined across a simulated link with a 50 ms delay each way.
+bridge_impaired() {
+  local a=tbia b=tbib net=198.18.9
+  log "tundra bridge --delay 50 $a $b in $NSBR"
+  ip netns exec "$NSBR" "$TUNDRA_BIN" bridge "$a" "$b" --delay 50 --seed 3 \
+    >"$TMP/bridge.imp.out" 2>"$TMP/bridge.imp.err" &
+  BR_PID=$!
+  wait_for 50 ip -n "$NSBR" link show "$a" || fail "$a did not appear"
+  wait_for 50 ip -n "$NSBR" link show "$b" || fail "$b did not appear"
+  ip -n "$NSBR" link set "$a" netns "$NS1"
+  ip -n "$NSBR" link set "$b" netns "$NS2"
+  ip -n "$NS1" addr add "$net.1/24" dev "$a"
+  ip -n "$NS2" addr add "$net.2/24" dev "$b"
+  ip -n "$NS1" link set "$a" up
+  ip -n "$NS2" link set "$b" up
+  grep -q "impaired, seed 3" "$TMP/bridge.imp.err" || fail "no impairment in the start line"
+  # The first ping also carries the ARP exchange (two more crossings): warm up, then measure.
+  ip netns exec "$NS1" ping -n -c 2 -w 10 "$net.2" >/dev/null || fail "ping through the delay"
+  ip netns exec "$NS1" ping -n -c 20 -i 0.05 -w 20 "$net.2" >"$TMP/bridge.imp.ping" ||
+    fail "20 pings through the delayed bridge"
+  python3 - "$TMP/bridge.imp.ping" <<'PY' || fail "RTT through --delay 50"
+import re, statistics, sys
+rtt = [float(m.group(1)) for m in re.finditer(r"time=([0-9.]+) ms", open(sys.argv[1]).read())]
+assert len(rtt) == 20, rtt
+med = statistics.median(rtt)
+print(f"[bridge] --delay 50 each way: ping RTT median {med:.2f} ms, min {min(rtt):.2f}, "
+      f"max {max(rtt):.2f} ms over {len(rtt)} pings", file=sys.stderr)
+assert abs(med - 100) <= 2, med
+assert min(rtt) >= 100, min(rtt)
+PY
+  kill -USR1 "$BR_PID"
+  wait_for 50 grep -q "^impair $a->$b sent" "$TMP/bridge.imp.out" || fail "nothing on SIGUSR1"
+  kill -0 "$BR_PID" || fail "bridge exited on SIGUSR1"
+  kill -TERM "$BR_PID"
+  local rc=0
+  wait "$BR_PID" || rc=$?
+  BR_PID=
+  [ $rc -eq 0 ] || fail "impaired bridge exited $rc"
+  local sent
+  sent=$(awk -v p="^impair $a->$b sent" '$0 ~ p {v=$4} END {print v}' "$TMP/bridge.imp.out")
+  [ -n "$sent" ] && [ "$sent" -ge 22 ] || fail "$a -> $b: impairment sent '$sent' frames"
+
+  log "tundra bridge --loss-up 100 $a $b: one direction loses everything"
+  ip netns exec "$NSBR" "$TUNDRA_BIN" bridge "$a" "$b" --loss-up 100 --seed 4 \
+    >"$TMP/bridge.loss.out" 2>"$TMP/bridge.loss.err" &
+  BR_PID=$!
+  wait_for 50 ip -n "$NSBR" link show "$a" || fail "$a did not appear"
+  wait_for 50 ip -n "$NSBR" link show "$b" || fail "$b did not appear"
+  ip -n "$NSBR" link set "$a" netns "$NS1"
+  ip -n "$NSBR" link set "$b" netns "$NS2"
+  ip -n "$NS1" addr add "$net.1/24" dev "$a"
+  ip -n "$NS2" addr add "$net.2/24" dev "$b"
+  ip -n "$NS1" link set "$a" up
+  ip -n "$NS2" link set "$b" up
+  ! ip netns exec "$NS1" ping -n -c 3 -i 0.2 -w 2 "$net.2" >/dev/null 2>&1 ||
+    fail "ping crossed a direction with 100 % loss"
+  kill -TERM "$BR_PID"
+  rc=0
+  wait "$BR_PID" || rc=$?
+  BR_PID=
+  [ $rc -eq 0 ] || fail "lossy bridge exited $rc"
+  local lost
+  lost=$(awk -v p="^impair $a->$b dropped_loss" '$0 ~ p {print $4}' "$TMP/bridge.loss.out")
+  [ -n "$lost" ] && [ "$lost" -ge 3 ] || fail "$a -> $b: dropped_loss '$lost'"
+  grep -q "^impair $b->$a dropped_loss 0$" "$TMP/bridge.loss.out" || fail "losses the other way"
+  for ns in "$NSBR" "$NS1" "$NS2"; do
+    [ -z "$(ip netns pids "$ns")" ] || fail "processes left in $ns: $(ip netns pids "$ns")"
+  done
+}
+
+bridge_impaired

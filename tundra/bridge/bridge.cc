@@ -2,7 +2,10 @@
 
 #include <fmt/core.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "tundra/base/syscall.h"
@@ -10,7 +13,8 @@
 namespace tundra::bridge {
 namespace {
 
-enum : uint32_t { kSideA = 0, kSideB = 1, kStop = 2 };
+enum : uint32_t { kSideA = 0, kSideB = 1, kStop = 2, kTimer = 3 };
+constexpr int64_t kNsPerSec = 1'000'000'000;
 
 Status AddToEpoll(int epoll_fd, int fd, uint32_t tag, const std::string& what) {
   struct epoll_event ev = {};
@@ -43,7 +47,24 @@ Result<std::unique_ptr<Bridge>> Bridge::Create(tun::TunDevice& a, tun::TunDevice
   TUNDRA_RETURN_IF_ERROR(AddToEpoll(epoll_fd.get(), a.poll_fd(), kSideA, a.name()));
   TUNDRA_RETURN_IF_ERROR(AddToEpoll(epoll_fd.get(), b.poll_fd(), kSideB, b.name()));
   TUNDRA_RETURN_IF_ERROR(AddToEpoll(epoll_fd.get(), stop_fd, kStop, "stop fd"));
-  return std::unique_ptr<Bridge>(new Bridge(a, b, stop_fd, options, std::move(epoll_fd)));
+  UniqueFd timer_fd;
+  if (options.impair) {
+    if (options.clock == nullptr)
+      return InvalidArgument("bridge: an impaired bridge needs a clock");
+    // CLOCK_BOOTTIME is the clock behind Clock::Real(); a fake clock's times are only compared.
+    timer_fd = UniqueFd(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!timer_fd) return ErrnoError("timerfd_create(bridge)");
+    TUNDRA_RETURN_IF_ERROR(AddToEpoll(epoll_fd.get(), timer_fd.get(), kTimer, "timer"));
+  }
+  auto bridge = std::unique_ptr<Bridge>(new Bridge(a, b, stop_fd, options, std::move(epoll_fd)));
+  if (options.impair) {
+    const impair::Link::Options link_options{.max_held = impair::kDefaultMaxHeld,
+                                             .headroom = tun::kWriteHeadroom};
+    bridge->link_ab_.emplace(options.impair->a_to_b, options.impair->seed, link_options);
+    bridge->link_ba_.emplace(options.impair->b_to_a, options.impair->seed + 1, link_options);
+    bridge->timer_fd_ = std::move(timer_fd);
+  }
+  return bridge;
 }
 
 Bridge::Bridge(tun::TunDevice& a, tun::TunDevice& b, int stop_fd, Options options,
@@ -62,7 +83,8 @@ Bridge::Bridge(tun::TunDevice& a, tun::TunDevice& b, int stop_fd, Options option
   }
 }
 
-Status Bridge::Forward(tun::TunDevice& from, tun::TunDevice& to, DirectionCounters& counters) {
+Status Bridge::Forward(tun::TunDevice& from, tun::TunDevice& to, DirectionCounters& counters,
+                       impair::Link* link) {
   TUNDRA_ASSIGN_OR_RETURN(const size_t n, from.Read(bufs_, sizes_, tun::kWriteHeadroom));
   if (n == 0) return OkStatus();
   uint64_t bytes = 0;
@@ -72,6 +94,12 @@ Status Bridge::Forward(tun::TunDevice& from, tun::TunDevice& to, DirectionCounte
   }
   counters.frames.fetch_add(n, std::memory_order_relaxed);
   counters.bytes.fetch_add(bytes, std::memory_order_relaxed);
+  if (link != nullptr) {
+    const TimePoint now = options_.clock->Now();
+    for (size_t i = 0; i < n; ++i)
+      link->Admit(now, bufs_[i].subspan(tun::kWriteHeadroom, sizes_[i]));
+    return OkStatus();
+  }
   TUNDRA_ASSIGN_OR_RETURN(const size_t written,
                           to.Write(std::span(out_).first(n), tun::kWriteHeadroom));
   counters.forwarded.fetch_add(written, std::memory_order_relaxed);
@@ -79,9 +107,47 @@ Status Bridge::Forward(tun::TunDevice& from, tun::TunDevice& to, DirectionCounte
   return OkStatus();
 }
 
+Status Bridge::ReleaseDue(impair::Link& link, tun::TunDevice& to, DirectionCounters& counters) {
+  const TimePoint now = options_.clock->Now();
+  for (;;) {
+    due_.clear();
+    const size_t n = link.PopDue(now, due_, options_.batch_size);
+    if (n == 0) return OkStatus();
+    for (size_t i = 0; i < n; ++i) out_[i] = due_[i].whole();
+    auto written = to.Write(std::span(out_).first(n), tun::kWriteHeadroom);
+    for (auto& b : due_) link.Recycle(std::move(b));
+    if (!written.ok()) return written.error();
+    for (size_t i = 0; i < *written; ++i) link.OnReleased();
+    counters.forwarded.fetch_add(*written, std::memory_order_relaxed);
+    counters.dropped.fetch_add(n - *written, std::memory_order_relaxed);
+  }
+}
+
+Status Bridge::ArmTimer() {
+  std::optional<TimePoint> next = link_ab_->NextRelease();
+  if (auto t = link_ba_->NextRelease(); t && (!next || *t < *next)) next = t;
+  itimerspec spec{};  // all zero: disarmed
+  if (next) {
+    const int64_t ns = std::max<int64_t>(next->time_since_epoch().count(), 1);
+    spec.it_value.tv_sec = ns / kNsPerSec;
+    spec.it_value.tv_nsec = ns % kNsPerSec;
+  }
+  if (::timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) < 0) {
+    return ErrnoError("timerfd_settime(bridge)");
+  }
+  return OkStatus();
+}
+
+const impair::Counters* Bridge::a_to_b_impairment() const {
+  return link_ab_ ? &link_ab_->model().counters() : nullptr;
+}
+const impair::Counters* Bridge::b_to_a_impairment() const {
+  return link_ba_ ? &link_ba_->model().counters() : nullptr;
+}
+
 Result<bool> Bridge::RunOnce(int timeout_ms) {
-  struct epoll_event events[3];
-  const int n = ::epoll_wait(epoll_fd_.get(), events, 3, timeout_ms);
+  struct epoll_event events[4];
+  const int n = ::epoll_wait(epoll_fd_.get(), events, 4, timeout_ms);
   if (n < 0) {
     if (errno == EINTR) return true;
     return ErrnoError("epoll_wait(bridge)");
@@ -90,15 +156,25 @@ Result<bool> Bridge::RunOnce(int timeout_ms) {
   for (int i = 0; i < n; ++i) {
     switch (events[i].data.u32) {
       case kSideA:
-        TUNDRA_RETURN_IF_ERROR(Forward(a_, b_, a_to_b_));
+        TUNDRA_RETURN_IF_ERROR(Forward(a_, b_, a_to_b_, link_ab_ ? &*link_ab_ : nullptr));
         break;
       case kSideB:
-        TUNDRA_RETURN_IF_ERROR(Forward(b_, a_, b_to_a_));
+        TUNDRA_RETURN_IF_ERROR(Forward(b_, a_, b_to_a_, link_ba_ ? &*link_ba_ : nullptr));
         break;
+      case kTimer: {
+        uint64_t expirations;
+        (void)!::read(timer_fd_.get(), &expirations, sizeof(expirations));
+        break;
+      }
       default:
         stop = true;
         break;
     }
+  }
+  if (link_ab_) {
+    TUNDRA_RETURN_IF_ERROR(ReleaseDue(*link_ab_, b_, a_to_b_));
+    TUNDRA_RETURN_IF_ERROR(ReleaseDue(*link_ba_, a_, b_to_a_));
+    TUNDRA_RETURN_IF_ERROR(ArmTimer());
   }
   return !stop;
 }
@@ -113,6 +189,12 @@ Status Bridge::Run() {
 std::string Bridge::FormatCounters() const {
   std::string out = FormatDirection(a_.name(), b_.name(), a_to_b_);
   out += FormatDirection(b_.name(), a_.name(), b_to_a_);
+  if (link_ab_) {
+    out += impair::FormatCounters(link_ab_->model().counters(),
+                                  fmt::format("impair {}->{} ", a_.name(), b_.name()));
+    out += impair::FormatCounters(link_ba_->model().counters(),
+                                  fmt::format("impair {}->{} ", b_.name(), a_.name()));
+  }
   out += fmt::format("{} drops: {}\n", a_.name(), a_.drops().ToString());
   out += fmt::format("{} drops: {}\n", b_.name(), b_.drops().ToString());
   for (const tun::TunDevice* side : {&a_, &b_}) {

@@ -7,18 +7,27 @@
 //   Status st = bridge->Run();          // until stop_fd becomes readable (signalfd, eventfd)
 //   fmt::print("{}", bridge->FormatCounters());
 //
+// With Options::impair, each direction crosses a simulated link (tundra/impair: loss, delay,
+// jitter, reorder, duplicate, corrupt, rate, MTU — the ns-3 TapBridge use): frames read are
+// admitted to that direction's impair::Link and written when their release time comes, a
+// timerfd in the same epoll set waking the loop at the earliest release.
+//
 // Threading: Run()/RunOnce() on one thread; the counters may be read from any thread.
-// No allocation on the forwarding path: the batch buffers are allocated in Create().
+// No allocation on the forwarding path: the batch buffers are allocated in Create(), and an
+// impaired direction reuses its recycled buffers (impair::Link).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tundra/base/clock.h"
 #include "tundra/base/result.h"
 #include "tundra/base/unique_fd.h"
+#include "tundra/impair/link.h"
 #include "tundra/tun/tun_device.h"
 
 namespace tundra::bridge {
@@ -32,9 +41,17 @@ struct DirectionCounters {
 
 class Bridge {
  public:
+  // A simulated link between the two sides; a_to_b seeded with `seed`, b_to_a with seed + 1.
+  struct Impair {
+    impair::DirectionConfig a_to_b;
+    impair::DirectionConfig b_to_a;
+    uint64_t seed = 0;
+  };
   struct Options {
     size_t batch_size = 32;
     size_t max_frame = tun::kMaxPacketSize;  // per-buffer capacity after the headroom
+    std::optional<Impair> impair;            // none: frames are forwarded at once
+    const Clock* clock = &Clock::Real();     // the impairment's time
   };
 
   // `a`, `b` and `stop_fd` (borrowed) must outlive the bridge.
@@ -52,13 +69,22 @@ class Bridge {
 
   const DirectionCounters& a_to_b() const { return a_to_b_; }
   const DirectionCounters& b_to_a() const { return b_to_a_; }
-  // Multi-line summary: both directions plus each device's drops by reason.
+  // The impairment counters of a direction (nullptr without Options::impair). Read them from
+  // the Run() thread, or after Run() returned.
+  const impair::Counters* a_to_b_impairment() const;
+  const impair::Counters* b_to_a_impairment() const;
+  // Multi-line summary: both directions plus each device's drops by reason (and the
+  // impairment counters with Options::impair).
   std::string FormatCounters() const;
 
  private:
   Bridge(tun::TunDevice& a, tun::TunDevice& b, int stop_fd, Options options, UniqueFd epoll_fd);
-  // Moves one batch from `from` to `to`.
-  Status Forward(tun::TunDevice& from, tun::TunDevice& to, DirectionCounters& counters);
+  // Moves one batch from `from` to `to` (or into `link`, which holds it for later).
+  Status Forward(tun::TunDevice& from, tun::TunDevice& to, DirectionCounters& counters,
+                 impair::Link* link);
+  // Writes what `link` releases by now to `to`, then arms the timer at the next release.
+  Status ReleaseDue(impair::Link& link, tun::TunDevice& to, DirectionCounters& counters);
+  Status ArmTimer();
 
   tun::TunDevice& a_;
   tun::TunDevice& b_;
@@ -71,6 +97,9 @@ class Bridge {
   std::vector<size_t> sizes_;
   DirectionCounters a_to_b_;
   DirectionCounters b_to_a_;
+  std::optional<impair::Link> link_ab_, link_ba_;  // with Options::impair
+  UniqueFd timer_fd_;                              // with Options::impair
+  std::vector<impair::Link::Buffer> due_;
 };
 
 }  // namespace tundra::bridge

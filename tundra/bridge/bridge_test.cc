@@ -7,11 +7,13 @@
 #include <thread>
 #include <vector>
 
+#include "tundra/base/fake_clock.h"
 #include "tundra/tun/fake_tun.h"
 
 namespace tundra::bridge {
 namespace {
 
+using std::chrono::milliseconds;
 using tun::FakeTun;
 
 std::vector<uint8_t> Frame(uint8_t tag, size_t size) {
@@ -164,6 +166,69 @@ TEST_F(BridgeTest, RejectsTheSameQueueTwice) {
   auto same = Bridge::Create(*a_, *a_, stop_.get());
   ASSERT_FALSE(same.ok());
   EXPECT_EQ(same.error().message(), "bridge: tapa and tapa are the same queue");
+}
+
+// An impaired bridge holds each frame for its direction's delay (on a fake clock), drops what
+// the model drops, and keeps the seeded decisions of the model.
+TEST_F(BridgeTest, ImpairedDirectionsDelayAndDropAsTheModelDecides) {
+  FakeClock clock;
+  Bridge::Options options;
+  options.clock = &clock;
+  options.impair.emplace();
+  options.impair->a_to_b.delay = milliseconds(50);
+  options.impair->b_to_a.loss = 100;
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get(), options).value();
+  const auto f1 = Frame(1, 60), f2 = Frame(2, 1514), f3 = Frame(3, 98);
+  ASSERT_TRUE(a_->Inject(f1));
+  ASSERT_TRUE(a_->Inject(f2));
+  ASSERT_TRUE(b_->Inject(f3));
+  Drain(*bridge);
+  EXPECT_TRUE(b_->TakeWritten().empty()) << "released before its delay";
+  clock.Advance(milliseconds(49));
+  ASSERT_TRUE(bridge->RunOnce(0).ok());
+  EXPECT_TRUE(b_->TakeWritten().empty()) << "released before its delay";
+  clock.Advance(milliseconds(1));
+  ASSERT_TRUE(bridge->RunOnce(0).ok());
+  auto at_b = b_->TakeWritten();
+  ASSERT_EQ(at_b.size(), 2u);
+  EXPECT_EQ(at_b[0], f1);
+  EXPECT_EQ(at_b[1], f2);
+  EXPECT_TRUE(a_->TakeWritten().empty());
+
+  EXPECT_EQ(bridge->a_to_b().frames.load(), 2u);
+  EXPECT_EQ(bridge->a_to_b().forwarded.load(), 2u);
+  EXPECT_EQ(bridge->b_to_a().frames.load(), 1u);
+  EXPECT_EQ(bridge->b_to_a().forwarded.load(), 0u);
+  ASSERT_NE(bridge->a_to_b_impairment(), nullptr);
+  EXPECT_EQ(bridge->a_to_b_impairment()->sent, 2u);
+  EXPECT_EQ(bridge->b_to_a_impairment()->dropped[size_t(impair::DropReason::kLoss)], 1u);
+  const std::string text = bridge->FormatCounters();
+  EXPECT_NE(text.find("impair tapa->tapb sent 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("impair tapb->tapa dropped_loss 1"), std::string::npos) << text;
+}
+
+// The timerfd wakes the loop at the release time: with the real clock, RunOnce(-1)-style waits
+// return once the delay has passed, with no frame arriving to wake them.
+TEST_F(BridgeTest, ImpairedReleaseWakesTheLoopOnItsOwn) {
+  Bridge::Options options;
+  options.impair.emplace();
+  options.impair->a_to_b.delay = milliseconds(30);
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get(), options).value();
+  ASSERT_TRUE(a_->Inject(Frame(1, 60)));
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50 && bridge->a_to_b().forwarded.load() == 0; ++i) {
+    ASSERT_TRUE(bridge->RunOnce(1000).ok());
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(bridge->a_to_b().forwarded.load(), 1u);
+  EXPECT_GE(waited, milliseconds(30));
+  EXPECT_LT(waited, milliseconds(900)) << "woken by the 1 s epoll timeout, not the timer";
+}
+
+TEST_F(BridgeTest, WithoutImpairmentThereAreNoImpairmentCounters) {
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get()).value();
+  EXPECT_EQ(bridge->a_to_b_impairment(), nullptr);
+  EXPECT_EQ(bridge->b_to_a_impairment(), nullptr);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// tundra bridge IF1 IF2 [--mode tap|tun]: join two TAP (or two TUN) interfaces in user space.
+// tundra bridge IF1 IF2 [--mode tap|tun] [impairments]: join two TAP (or two TUN) interfaces in
+// user space, optionally across a simulated link (the options of `tundra impair`).
 //
 // Creates each interface (non-persistent: it disappears when the bridge exits) or attaches to an
 // existing persistent one, forwards frames both ways until SIGINT/SIGTERM (signalfd), then
@@ -16,7 +17,9 @@
 #include "tundra/bridge/bridge.h"
 #include "tundra/cli/args.h"
 #include "tundra/cli/commands.h"
+#include "tundra/cli/impair_options.h"
 #include "tundra/cli/signals.h"
+#include "tundra/crypto/random.h"
 #include "tundra/tun/tun_linux.h"
 
 namespace tundra::cli {
@@ -43,8 +46,12 @@ int RunBridge(CommandArgs args) {
               "is written to the other. Interfaces that do not exist are created and disappear\n"
               "when the bridge exits; existing persistent ones are attached to. Runs until\n"
               "SIGINT or SIGTERM, then prints per-direction counters and drops by reason. TUN\n"
-              "sides use the kernel's TSO/USO offloads (super-packets split, then coalesced).");
+              "sides use the kernel's TSO/USO offloads (super-packets split, then coalesced).\n"
+              "The impairment options of `tundra impair` put a simulated link between the two\n"
+              "(--NAME-up: IF1 -> IF2 only, --NAME-down: IF2 -> IF1); counters then include\n"
+              "the impairment's. SIGUSR1 prints the counters. See docs/impair.md.");
   p.Option("mode", "MODE", "tap (default) or tun").Option("batch", "N", "frames per batch (32)");
+  AddImpairOptions(p, "IF1 -> IF2", "IF2 -> IF1");
   auto parsed = p.Parse(args, 2, 2);
   if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
   if (parsed->help_requested()) {
@@ -73,9 +80,19 @@ int RunBridge(CommandArgs args) {
     }
     options.batch_size = n;
   }
+  auto impairment = ParseImpairOptions(*parsed);
+  if (!impairment.ok()) return ReportError(impairment.error().Wrap("bridge"), kExitUsage);
+  uint64_t seed = 0;
+  if (impairment->any) {
+    seed = impairment->seed.value_or(0);
+    if (!impairment->seed) {
+      crypto::RandomBytes(MutableByteSpan(reinterpret_cast<uint8_t*>(&seed), sizeof(seed)));
+    }
+    options.impair = bridge::Bridge::Impair{impairment->up, impairment->down, seed};
+  }
 
   // Signals first, so a SIGTERM that arrives during setup still ends the bridge cleanly.
-  auto stop = BlockedSignalFd({SIGINT, SIGTERM});
+  auto stop = BlockedSignalFd({SIGINT, SIGTERM, SIGUSR1});
   if (!stop.ok()) return ReportError(stop.error().Wrap("bridge"));
   auto a = OpenSide(if1, mode);
   if (!a.ok()) return ReportError(a.error().Wrap("bridge"));
@@ -87,17 +104,26 @@ int RunBridge(CommandArgs args) {
   auto describe = [](const tun::LinuxTun& t) {
     return fmt::format("{} ({})", t.name(), t.persistent() ? "attached, persistent" : "created");
   };
-  fmt::print(stderr, "tundra bridge: {} <-> {}, mode {}; SIGINT or SIGTERM stops\n", describe(**a),
-             describe(**b), tun::TunModeName(mode));
+  fmt::print(stderr, "tundra bridge: {} <-> {}, mode {}{}; SIGINT or SIGTERM stops\n",
+             describe(**a), describe(**b), tun::TunModeName(mode),
+             options.impair ? fmt::format(", impaired, seed {}", seed) : "");
 
-  Status st = (*bridge)->Run();
-  if (st.ok()) {
+  // Run() returns when a signal is pending: SIGUSR1 prints the counters and goes on.
+  Status st;
+  for (;;) {
+    st = (*bridge)->Run();
+    if (!st.ok()) break;
     struct signalfd_siginfo info;
-    if (::read(stop->get(), &info, sizeof(info)) == ssize_t(sizeof(info))) {
-      const char* abbrev = sigabbrev_np(int(info.ssi_signo));
-      fmt::print(stderr, "tundra bridge: SIG{} received, stopping\n",
-                 abbrev != nullptr ? abbrev : "?");
+    if (::read(stop->get(), &info, sizeof(info)) != ssize_t(sizeof(info))) break;
+    if (info.ssi_signo == SIGUSR1) {
+      fmt::print("{}", (*bridge)->FormatCounters());
+      std::fflush(stdout);
+      continue;
     }
+    const char* abbrev = sigabbrev_np(int(info.ssi_signo));
+    fmt::print(stderr, "tundra bridge: SIG{} received, stopping\n",
+               abbrev != nullptr ? abbrev : "?");
+    break;
   }
   fmt::print("{}", (*bridge)->FormatCounters());
   std::fflush(stdout);

@@ -156,9 +156,9 @@ Status ApplyOne(const Spec& s, const std::string& option, const ParsedArgs& a, D
 
 }  // namespace
 
-void AddImpairOptions(ArgParser& p) {
-  constexpr const char* kUpOnly = "  the same, client -> target only";
-  constexpr const char* kDownOnly = "  the same, target -> client only";
+void AddImpairOptions(ArgParser& p, std::string_view up, std::string_view down) {
+  const std::string kUpOnly = fmt::format("  the same, {} only", up);
+  const std::string kDownOnly = fmt::format("  the same, {} only", down);
   for (const Spec& s : kSpecs) {
     const std::string name = s.name;
     if (s.kind == Kind::kFlag) {
@@ -181,6 +181,7 @@ Result<ImpairOptions> ParseImpairOptions(const ParsedArgs& a) {
     TUNDRA_RETURN_IF_ERROR(ApplyOne(s, name, a, o.down));
     TUNDRA_RETURN_IF_ERROR(ApplyOne(s, name + "-up", a, o.up));
     TUNDRA_RETURN_IF_ERROR(ApplyOne(s, name + "-down", a, o.down));
+    o.any = o.any || a.Has(name) || a.Has(name + "-up") || a.Has(name + "-down");
   }
   if (auto seed = a.Get("seed")) {
     TUNDRA_ASSIGN_OR_RETURN(
