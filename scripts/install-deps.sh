@@ -8,6 +8,7 @@ pkgs=(
   libssl-dev libsodium-dev libfmt-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev clang-format
   libbenchmark-dev libgcrypt20-dev  # the AEAD micro-benchmark (tundra/crypto/aead_bench.cc)
+  liblz4-dev libzstd-dev  # opt-in compression (tundra/compress)
   iproute2 iputils-ping iperf3 nftables procps psmisc util-linux python3
   wireguard-tools wireguard-go
 )
