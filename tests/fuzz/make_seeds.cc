@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_fixture.h"
+#include "tundra/compress/codec.h"
 #include "tundra/proto/keypair.h"
 #include "tundra/tun/offload_testing.h"
 #include "tundra/tun/pi_header.h"
@@ -168,6 +169,27 @@ void Vnet() {
   Write("vnet", "checksum", sum);
 }
 
+// fuzz_decompress: the first byte picks the codec (bit 0: zstd) and the bound; then a frame.
+void Decompress() {
+  using namespace compress;
+  std::vector<uint8_t> packet(1400);
+  for (size_t i = 0; i < packet.size(); ++i) packet[i] = uint8_t("tundra compress seed "[i % 21]);
+  packet[0] = 0x45;
+  for (const Setting& s : {Setting{Algorithm::kLz4, 0}, Setting{Algorithm::kZstd, 1}}) {
+    auto codec = Codec::Create(s).value();
+    std::vector<uint8_t> framed(packet.size());
+    framed.resize(codec->Compress(packet, framed));
+    TUNDRA_CHECK(!framed.empty());
+    const uint8_t pick = s.algorithm == Algorithm::kZstd ? 1 : 0;
+    std::vector<uint8_t> fits{uint8_t(pick | (20 << 1))};  // bound 1464: decompresses
+    fits.insert(fits.end(), framed.begin(), framed.end());
+    Write("decompress", FormatSetting(s) + "_1400", fits);
+    std::vector<uint8_t> bomb{pick};  // bound 64: a bomb
+    bomb.insert(bomb.end(), framed.begin(), framed.end());
+    Write("decompress", FormatSetting(s) + "_bomb", bomb);
+  }
+}
+
 }  // namespace
 }  // namespace tundra::fuzz
 
@@ -181,6 +203,7 @@ int main(int argc, char** argv) {
   tundra::fuzz::Uapi();
   tundra::fuzz::PiHeader();
   tundra::fuzz::Vnet();
+  tundra::fuzz::Decompress();
   std::printf("seeds written to %s\n", argv[1]);
   return 0;
 }
