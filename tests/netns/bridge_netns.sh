@@ -143,12 +143,19 @@ bridge_and_ping() {
 bridge_and_ping tap tbra tbrb 198.18.7
 bridge_and_ping tun tbua tbub 198.18.8
 
-# bridge_impaired: TAPs in ns1/ns2 joined across a simulated link with a 50 ms delay each way.
-bridge_impaired() {
-  local a=tbia b=tbib net=198.18.9
-  log "tundra bridge --delay 50 $a $b in $NSBR"
-  ip netns exec "$NSBR" "$TUNDRA_BIN" bridge "$a" "$b" --delay 50 --seed 3 \
-    >"$TMP/bridge.imp.out" 2>"$TMP/bridge.imp.err" &
+# The impaired bridge runs SCHED_FIFO: on a loaded machine the CFS run queue alone would
+# stretch its 50 ms delays by 10-15 ms.
+RT=()
+chrt -f 10 true 2>/dev/null && RT=(chrt -f 10)
+
+# start_impaired TAG OPTIONS...: `tundra bridge tbia tbib OPTIONS` in nsbr, the TAPs moved to
+# ns1 (198.18.9.1) and ns2 (198.18.9.2) and up; output in $TMP/bridge.TAG.{out,err}.
+start_impaired() {
+  local tag=$1 a=tbia b=tbib net=198.18.9
+  shift
+  log "tundra bridge $a $b $*"
+  ip netns exec "$NSBR" "${RT[@]}" "$TUNDRA_BIN" bridge "$a" "$b" "$@" \
+    >"$TMP/bridge.$tag.out" 2>"$TMP/bridge.$tag.err" &
   BR_PID=$!
   wait_for 50 ip -n "$NSBR" link show "$a" || fail "$a did not appear"
   wait_for 50 ip -n "$NSBR" link show "$b" || fail "$b did not appear"
@@ -158,6 +165,21 @@ bridge_impaired() {
   ip -n "$NS2" addr add "$net.2/24" dev "$b"
   ip -n "$NS1" link set "$a" up
   ip -n "$NS2" link set "$b" up
+}
+
+stop_impaired() {
+  kill -TERM "$BR_PID"
+  local rc=0
+  wait "$BR_PID" || rc=$?
+  BR_PID=
+  [ $rc -eq 0 ] || fail "impaired bridge exited $rc"
+}
+
+# bridge_impaired: TAPs in ns1/ns2 joined across a simulated link: 50 ms delay each way, then
+# 100 % loss one way.
+bridge_impaired() {
+  local a=tbia b=tbib net=198.18.9
+  start_impaired imp --delay 50 --seed 3
   grep -q "impaired, seed 3" "$TMP/bridge.imp.err" || fail "no impairment in the start line"
   # The first ping also carries the ARP exchange (two more crossings): warm up, then measure.
   ip netns exec "$NS1" ping -n -c 2 -w 10 "$net.2" >/dev/null || fail "ping through the delay"
@@ -176,34 +198,15 @@ PY
   kill -USR1 "$BR_PID"
   wait_for 50 grep -q "^impair $a->$b sent" "$TMP/bridge.imp.out" || fail "nothing on SIGUSR1"
   kill -0 "$BR_PID" || fail "bridge exited on SIGUSR1"
-  kill -TERM "$BR_PID"
-  local rc=0
-  wait "$BR_PID" || rc=$?
-  BR_PID=
-  [ $rc -eq 0 ] || fail "impaired bridge exited $rc"
+  stop_impaired
   local sent
   sent=$(awk -v p="^impair $a->$b sent" '$0 ~ p {v=$4} END {print v}' "$TMP/bridge.imp.out")
   [ -n "$sent" ] && [ "$sent" -ge 22 ] || fail "$a -> $b: impairment sent '$sent' frames"
 
-  log "tundra bridge --loss-up 100 $a $b: one direction loses everything"
-  ip netns exec "$NSBR" "$TUNDRA_BIN" bridge "$a" "$b" --loss-up 100 --seed 4 \
-    >"$TMP/bridge.loss.out" 2>"$TMP/bridge.loss.err" &
-  BR_PID=$!
-  wait_for 50 ip -n "$NSBR" link show "$a" || fail "$a did not appear"
-  wait_for 50 ip -n "$NSBR" link show "$b" || fail "$b did not appear"
-  ip -n "$NSBR" link set "$a" netns "$NS1"
-  ip -n "$NSBR" link set "$b" netns "$NS2"
-  ip -n "$NS1" addr add "$net.1/24" dev "$a"
-  ip -n "$NS2" addr add "$net.2/24" dev "$b"
-  ip -n "$NS1" link set "$a" up
-  ip -n "$NS2" link set "$b" up
+  start_impaired loss --loss-up 100 --seed 4
   ! ip netns exec "$NS1" ping -n -c 3 -i 0.2 -w 2 "$net.2" >/dev/null 2>&1 ||
     fail "ping crossed a direction with 100 % loss"
-  kill -TERM "$BR_PID"
-  rc=0
-  wait "$BR_PID" || rc=$?
-  BR_PID=
-  [ $rc -eq 0 ] || fail "lossy bridge exited $rc"
+  stop_impaired
   local lost
   lost=$(awk -v p="^impair $a->$b dropped_loss" '$0 ~ p {print $4}' "$TMP/bridge.loss.out")
   [ -n "$lost" ] && [ "$lost" -ge 3 ] || fail "$a -> $b: dropped_loss '$lost'"

@@ -21,6 +21,10 @@ source "$HERE/lib.sh"
 require_root
 UDP="$HERE/impair_udp.py"
 COUNT=10000
+# Timing-critical processes (the relay, the timestamping receiver and sender) run SCHED_FIFO:
+# on a loaded machine the CFS run queue alone would stretch a 100 ms delay by 10-15 ms.
+RT=()
+chrt -f 10 true 2>/dev/null && RT=(chrt -f 10)
 
 make_two_hosts
 
@@ -31,15 +35,15 @@ run_relay() {
   rm -f "$LOG_DIR/$name.rx.ready"
   # Not through a shell function: $! must be the relay itself (ip netns exec execs it), and
   # SIGTERM, since a background job of a script ignores SIGINT.
-  ip netns exec "$NS_B" "$TUNDRA_BIN" impair --listen 198.18.0.2:9000 --to 198.18.0.2:9001 --json "$@" \
+  ip netns exec "$NS_B" "${RT[@]}" "$TUNDRA_BIN" impair --listen 198.18.0.2:9000 --to 198.18.0.2:9001 --json "$@" \
     >"$LOG_DIR/$name.json" 2>"$LOG_DIR/$name.log" &
   local relay=$!
-  ip netns exec "$NS_B" python3 "$UDP" recv 198.18.0.2 9001 "$LOG_DIR/$name.rx" 1.5 &
+  ip netns exec "$NS_B" "${RT[@]}" python3 "$UDP" recv 198.18.0.2 9001 "$LOG_DIR/$name.rx" 1.5 &
   local rx=$!
   wait_for 50 test -e "$LOG_DIR/$name.rx.ready" || fail "$name: receiver did not start"
   wait_for 50 in_ns "$NS_B" sh -c 'ss -Hlun | grep -q 198.18.0.2:9000' ||
     fail "$name: relay did not start"
-  timeout 60 ip netns exec "$NS_A" python3 "$UDP" send 198.18.0.2 9000 "$count" "$pace"
+  timeout 60 ip netns exec "$NS_A" "${RT[@]}" python3 "$UDP" send 198.18.0.2 9000 "$count" "$pace"
   wait "$rx" || fail "$name: receiver failed"
   kill -USR1 "$relay"  # prints the counters and keeps running
   # (The file is read on every try: a $(...) argument would be read once, before the relay
@@ -92,7 +96,7 @@ assert min(ms) >= 100, min(ms)
 PY
 
 # ---- (c) the TCP relay: rate and delay apply to bytes
-ip netns exec "$NS_B" "$TUNDRA_BIN" impair --tcp --listen 198.18.0.2:9100 --to 198.18.0.2:9101 \
+ip netns exec "$NS_B" "${RT[@]}" "$TUNDRA_BIN" impair --tcp --listen 198.18.0.2:9100 --to 198.18.0.2:9101 \
   --rate 10000 --delay 20 --seed 5 --json >"$LOG_DIR/tcp.json" 2>"$LOG_DIR/tcp.log" &
 tcp_relay=$!
 wait_for 50 in_ns "$NS_B" sh -c 'ss -Hltn | grep -q 198.18.0.2:9100' || fail "(c) relay did not start"

@@ -2,19 +2,17 @@
 
 #include <fmt/core.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 
 #include "tundra/base/syscall.h"
+#include "tundra/base/timer_fd.h"
 
 namespace tundra::bridge {
 namespace {
 
 enum : uint32_t { kSideA = 0, kSideB = 1, kStop = 2, kTimer = 3 };
-constexpr int64_t kNsPerSec = 1'000'000'000;
 
 Status AddToEpoll(int epoll_fd, int fd, uint32_t tag, const std::string& what) {
   struct epoll_event ev = {};
@@ -52,8 +50,7 @@ Result<std::unique_ptr<Bridge>> Bridge::Create(tun::TunDevice& a, tun::TunDevice
     if (options.clock == nullptr)
       return InvalidArgument("bridge: an impaired bridge needs a clock");
     // CLOCK_BOOTTIME is the clock behind Clock::Real(); a fake clock's times are only compared.
-    timer_fd = UniqueFd(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
-    if (!timer_fd) return ErrnoError("timerfd_create(bridge)");
+    TUNDRA_ASSIGN_OR_RETURN(timer_fd, CreateBootTimerFd());
     TUNDRA_RETURN_IF_ERROR(AddToEpoll(epoll_fd.get(), timer_fd.get(), kTimer, "timer"));
   }
   auto bridge = std::unique_ptr<Bridge>(new Bridge(a, b, stop_fd, options, std::move(epoll_fd)));
@@ -126,16 +123,7 @@ Status Bridge::ReleaseDue(impair::Link& link, tun::TunDevice& to, DirectionCount
 Status Bridge::ArmTimer() {
   std::optional<TimePoint> next = link_ab_->NextRelease();
   if (auto t = link_ba_->NextRelease(); t && (!next || *t < *next)) next = t;
-  itimerspec spec{};  // all zero: disarmed
-  if (next) {
-    const int64_t ns = std::max<int64_t>(next->time_since_epoch().count(), 1);
-    spec.it_value.tv_sec = ns / kNsPerSec;
-    spec.it_value.tv_nsec = ns % kNsPerSec;
-  }
-  if (::timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) < 0) {
-    return ErrnoError("timerfd_settime(bridge)");
-  }
-  return OkStatus();
+  return ArmTimerFd(timer_fd_.get(), next);
 }
 
 const impair::Counters* Bridge::a_to_b_impairment() const {
@@ -161,11 +149,9 @@ Result<bool> Bridge::RunOnce(int timeout_ms) {
       case kSideB:
         TUNDRA_RETURN_IF_ERROR(Forward(b_, a_, b_to_a_, link_ba_ ? &*link_ba_ : nullptr));
         break;
-      case kTimer: {
-        uint64_t expirations;
-        (void)!::read(timer_fd_.get(), &expirations, sizeof(expirations));
+      case kTimer:
+        DrainTimerFd(timer_fd_.get());
         break;
-      }
       default:
         stop = true;
         break;

@@ -109,22 +109,14 @@ int RunBridge(CommandArgs args) {
              options.impair ? fmt::format(", impaired, seed {}", seed) : "");
 
   // Run() returns when a signal is pending: SIGUSR1 prints the counters and goes on.
+  auto print = [&] {
+    fmt::print("{}", (*bridge)->FormatCounters());
+    std::fflush(stdout);
+  };
   Status st;
-  for (;;) {
+  do {
     st = (*bridge)->Run();
-    if (!st.ok()) break;
-    struct signalfd_siginfo info;
-    if (::read(stop->get(), &info, sizeof(info)) != ssize_t(sizeof(info))) break;
-    if (info.ssi_signo == SIGUSR1) {
-      fmt::print("{}", (*bridge)->FormatCounters());
-      std::fflush(stdout);
-      continue;
-    }
-    const char* abbrev = sigabbrev_np(int(info.ssi_signo));
-    fmt::print(stderr, "tundra bridge: SIG{} received, stopping\n",
-               abbrev != nullptr ? abbrev : "?");
-    break;
-  }
+  } while (st.ok() && !ReadSignals(stop->get(), "tundra bridge", print));
   fmt::print("{}", (*bridge)->FormatCounters());
   std::fflush(stdout);
   if (!st.ok()) return ReportError(st.error().Wrap("bridge"));

@@ -23,6 +23,7 @@
 
 #include "tundra/base/clock.h"
 #include "tundra/base/syscall.h"
+#include "tundra/base/timer_fd.h"
 #include "tundra/base/unique_fd.h"
 #include "tundra/cli/args.h"
 #include "tundra/cli/commands.h"
@@ -42,8 +43,7 @@ using transport::Endpoint;
 constexpr size_t kReadBurst = 64;  // datagrams read per wakeup per socket
 constexpr int kMaxEvents = 8;
 constexpr uint64_t kDownSeedOffset = 1;  // down's PRNG is seeded with seed + 1
-constexpr int64_t kNsPerSec = 1'000'000'000;
-constexpr int kSocketBuffer = 8 << 20;  // bytes; a burst waits here, not in a kernel drop
+constexpr int kSocketBuffer = 8 << 20;   // bytes; a burst waits here, not in a kernel drop
 
 // Drops the relay itself makes (the model's are in impair::Counters).
 struct RelayCounters {
@@ -84,8 +84,7 @@ class Relay {
       return ErrnoError(fmt::format("connect({})", target_.ToString()));
     }
     TUNDRA_ASSIGN_OR_RETURN(signals_, BlockedSignalFd({SIGINT, SIGTERM, SIGUSR1}));
-    timer_ = UniqueFd(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
-    if (!timer_) return ErrnoError("timerfd_create(CLOCK_BOOTTIME)");
+    TUNDRA_ASSIGN_OR_RETURN(timer_, CreateBootTimerFd());
     epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_) return ErrnoError("epoll_create1");
     for (int fd : {listen_.get(), upstream_.get(), signals_.get(), timer_.get()}) {
@@ -109,14 +108,13 @@ class Relay {
       for (int i = 0; i < n; ++i) {
         const int fd = events[size_t(i)].data.fd;
         if (fd == signals_.get()) {
-          if (HandleSignals()) return {};
+          if (ReadSignals(signals_.get(), "tundra impair", [&] { PrintCounters(); })) return {};
         } else if (fd == listen_.get()) {
           ReadClient();
         } else if (fd == upstream_.get()) {
           ReadTarget();
         } else if (fd == timer_.get()) {
-          uint64_t expirations;
-          (void)!::read(timer_.get(), &expirations, sizeof(expirations));
+          DrainTimerFd(timer_.get());
         }
       }
       Release(clock_.Now());
@@ -142,24 +140,6 @@ class Relay {
   }
 
  private:
-  // Returns true when the relay should stop.
-  bool HandleSignals() {
-    signalfd_siginfo info;
-    bool stop = false;
-    while (::read(signals_.get(), &info, sizeof(info)) == ssize_t(sizeof(info))) {
-      if (info.ssi_signo == SIGUSR1) {
-        fmt::print("{}", Format());
-        std::fflush(stdout);
-      } else {
-        const char* abbrev = sigabbrev_np(int(info.ssi_signo));
-        fmt::print(stderr, "tundra impair: SIG{} received, stopping\n",
-                   abbrev != nullptr ? abbrev : "?");
-        stop = true;
-      }
-    }
-    return stop;
-  }
-
   void ReadClient() {
     for (size_t i = 0; i < kReadBurst; ++i) {
       sockaddr_storage from{};
@@ -214,16 +194,12 @@ class Relay {
   Status ArmTimer() {
     std::optional<TimePoint> next = up_.NextRelease();
     if (auto d = down_.NextRelease(); d && (!next || *d < *next)) next = d;
-    itimerspec spec{};
-    if (next) {
-      const int64_t ns = std::max<int64_t>(next->time_since_epoch().count(), 1);
-      spec.it_value.tv_sec = ns / kNsPerSec;
-      spec.it_value.tv_nsec = ns % kNsPerSec;
-    }
-    if (::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) < 0) {
-      return ErrnoError("timerfd_settime");
-    }
-    return {};
+    return ArmTimerFd(timer_.get(), next);
+  }
+
+  void PrintCounters() const {
+    fmt::print("{}", Format());
+    std::fflush(stdout);
   }
 
   const Clock& clock_;

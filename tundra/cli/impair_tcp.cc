@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "tundra/base/timer_fd.h"
 #include "tundra/base/unique_fd.h"
 #include "tundra/cli/signals.h"
 #include "tundra/impair/link.h"
@@ -46,7 +47,6 @@ constexpr size_t kMaxBufferedBytes = 16 << 20;  // per connection and direction
 constexpr size_t kMaxConnections = 256;         // beyond: accepted and closed (refused)
 constexpr int kListenBacklog = 64;
 constexpr int kMaxEvents = 32;
-constexpr int64_t kNsPerSec = 1'000'000'000;
 constexpr uint64_t kDownSeedOffset = 1;
 // epoll tags: connection id << 2 | side; ids start at 1, so small values are the fixed fds.
 enum : uint64_t { kTagListen = 0, kTagSignals = 1, kTagTimer = 2, kSideShift = 2 };
@@ -111,8 +111,7 @@ class TcpRelay {
       return ErrnoError(fmt::format("listen({})", listen.ToString()));
     }
     TUNDRA_ASSIGN_OR_RETURN(signals_, BlockedSignalFd({SIGINT, SIGTERM, SIGUSR1}));
-    timer_ = UniqueFd(::timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC));
-    if (!timer_) return ErrnoError("timerfd_create(CLOCK_BOOTTIME)");
+    TUNDRA_ASSIGN_OR_RETURN(timer_, CreateBootTimerFd());
     epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_) return ErrnoError("epoll_create1");
     for (auto [fd, tag] : {std::pair{listen_.get(), uint64_t(kTagListen)},
@@ -138,12 +137,11 @@ class TcpRelay {
         const uint64_t tag = events[size_t(i)].data.u64;
         const uint32_t what = events[size_t(i)].events;
         if (tag == kTagSignals) {
-          if (HandleSignals()) return {};
+          if (ReadSignals(signals_.get(), "tundra impair", [&] { PrintCounters(); })) return {};
         } else if (tag == kTagListen) {
           Accept();
         } else if (tag == kTagTimer) {
-          uint64_t expirations;
-          (void)!::read(timer_.get(), &expirations, sizeof(expirations));
+          DrainTimerFd(timer_.get());
         } else {
           OnSocket(tag >> kSideShift, Side(tag & 1), what);
         }
@@ -180,21 +178,9 @@ class TcpRelay {
   }
 
  private:
-  bool HandleSignals() {
-    signalfd_siginfo info;
-    bool stop = false;
-    while (::read(signals_.get(), &info, sizeof(info)) == ssize_t(sizeof(info))) {
-      if (info.ssi_signo == SIGUSR1) {
-        fmt::print("{}", Format());
-        std::fflush(stdout);
-      } else {
-        const char* abbrev = sigabbrev_np(int(info.ssi_signo));
-        fmt::print(stderr, "tundra impair: SIG{} received, stopping\n",
-                   abbrev != nullptr ? abbrev : "?");
-        stop = true;
-      }
-    }
-    return stop;
+  void PrintCounters() const {
+    fmt::print("{}", Format());
+    std::fflush(stdout);
   }
 
   void Accept() {
@@ -424,16 +410,7 @@ class TcpRelay {
         if (!next || t < *next) next = t;
       }
     }
-    itimerspec spec{};
-    if (next) {
-      const int64_t ns = std::max<int64_t>(next->time_since_epoch().count(), 1);
-      spec.it_value.tv_sec = ns / kNsPerSec;
-      spec.it_value.tv_nsec = ns % kNsPerSec;
-    }
-    if (::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) < 0) {
-      return ErrnoError("timerfd_settime");
-    }
-    return {};
+    return ArmTimerFd(timer_.get(), next);
   }
 
   const Clock& clock_;

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <initializer_list>
 
 #include "tundra/base/error.h"
@@ -23,6 +26,25 @@ inline Result<UniqueFd> BlockedSignalFd(std::initializer_list<int> signals) {
   UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!fd) return ErrnoError("signalfd");
   return fd;
+}
+
+// Reads every pending signal from `signal_fd`: SIGUSR1 calls `on_usr1` (print the counters);
+// any other ends the run: "COMMAND: SIGTERM received, stopping" on stderr, and true.
+template <typename F>
+bool ReadSignals(int signal_fd, const char* command, F&& on_usr1) {
+  signalfd_siginfo info;
+  bool stop = false;
+  while (::read(signal_fd, &info, sizeof(info)) == ssize_t(sizeof(info))) {
+    if (info.ssi_signo == SIGUSR1) {
+      on_usr1();
+      continue;
+    }
+    const char* abbrev = sigabbrev_np(int(info.ssi_signo));
+    std::fprintf(stderr, "%s: SIG%s received, stopping\n", command,
+                 abbrev != nullptr ? abbrev : "?");
+    stop = true;
+  }
+  return stop;
 }
 
 }  // namespace tundra::cli
