@@ -247,18 +247,22 @@ void Device::InitiateForUnknownIndexLocked(const transport::Endpoint& from) {
 }
 
 void Device::EnqueueHandshake(const transport::RecvPacket& packet) {
+  bool was_empty;
   {
     std::lock_guard lock(work_mu_);
     if (handshake_queue_.size() >= options_.max_queued_handshakes) {
       drops_.Add(proto::DropReason::kHandshakeQueueFull);
       return;
     }
+    was_empty = handshake_queue_.empty();
     QueuedHandshake& q = handshake_queue_.emplace_back();
     std::memcpy(q.bytes.data(), packet.data.data(), packet.data.size());
     q.size = packet.data.size();
     q.from = packet.from;
   }
-  WakeControl();
+  // One wake-up per batch of work, not one eventfd write per message of a flood: the control
+  // thread takes the whole queue at once, so a non-empty queue already has a wake-up coming.
+  if (was_empty) WakeControl();
 }
 
 }  // namespace tundra::device
