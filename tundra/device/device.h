@@ -91,7 +91,7 @@ class Device {
   // Sticky sources given up because the route to the peer now leaves by another interface.
   uint64_t sticky_sources_rerouted() const { return sticky_sources_rerouted_.load(); }
   // All of the above by name, for `tundra stats`: drop_REASON, tun_drop_REASON,
-  // icmp_unreachable_sent, tun_OFFLOAD_COUNTER.
+  // icmp_unreachable_sent, unknown_index_initiations, sticky_sources_rerouted, tun_OFFLOAD_COUNTER.
   std::vector<std::pair<std::string, uint64_t>> Counters() const;
 
   // Follows `ip link set mtu`.
