@@ -4,14 +4,24 @@
 //   has no error text;
 // - an invalid private_key/preshared_key value is never echoed into the error text (it goes to
 //   the log);
+// - the log: what the UAPI server logs for the request (the unknown-operation key of its first
+//   line, the refusal's detail) is captured, and no key material reaches it: neither a
+//   private_key/preshared_key value nor a run of 16+ key characters from a line without '='
+//   or from the name part of a line (a key pasted without or as its name; a run of lowercase
+//   letters only is a name, which may be shown), unless the text is found elsewhere in the
+//   request;
 // - round trip: a request that parses becomes a DeviceStatus whose FormatGet output, without
 //   its read-only lines, parses back to the same keys, port, fwmark, endpoints, keepalives and
 //   allowed IPs (so get and set agree on every value's text form).
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tests/fuzz/fuzz_fixture.h"
+#include "tundra/base/log.h"
 #include "tundra/uapi/protocol.h"
 
 namespace tundra::fuzz {
@@ -52,6 +62,92 @@ void CheckNoSecretEcho(std::string_view request, const std::vector<std::string>&
     if (request.find(value, first + 1) != std::string_view::npos) continue;
     TUNDRA_CHECK(detail.find(value) == std::string::npos);
   }
+}
+
+// Captures what the process logs (stderr) while it lives, into a memfd.
+class LogCapture {
+ public:
+  LogCapture() {
+    static const int memfd = ::memfd_create("fuzz-uapi-log", MFD_CLOEXEC);
+    TUNDRA_CHECK(memfd >= 0);
+    fd_ = memfd;
+    TUNDRA_CHECK(::ftruncate(fd_, 0) == 0 && ::lseek(fd_, 0, SEEK_SET) == 0);
+    saved_ = ::dup(STDERR_FILENO);
+    TUNDRA_CHECK(saved_ >= 0 && ::dup2(fd_, STDERR_FILENO) == STDERR_FILENO);
+  }
+  ~LogCapture() { Restore(); }
+  std::string Take() {
+    Restore();
+    std::string out;
+    char buf[4096];
+    TUNDRA_CHECK(::lseek(fd_, 0, SEEK_SET) == 0);
+    for (ssize_t n; (n = ::read(fd_, buf, sizeof(buf))) > 0;) out.append(buf, size_t(n));
+    return out;
+  }
+
+ private:
+  void Restore() {
+    if (saved_ < 0) return;
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  int fd_ = -1;
+  int saved_ = -1;
+};
+
+bool KeyChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '+' ||
+         c == '/';
+}
+
+// Key material in the request that the log must not carry (see the invariants above).
+std::vector<std::string_view> KeyMaterial(std::string_view request,
+                                          const std::vector<std::string>& lines) {
+  std::vector<std::string_view> out;
+  auto unique = [&](std::string_view s) {
+    const size_t first = request.find(s);
+    return request.find(s, first + 1) == std::string_view::npos;
+  };
+  auto runs = [&](std::string_view text) {
+    for (size_t i = 0; i < text.size();) {
+      size_t j = i;
+      while (j < text.size() && KeyChar(text[j])) ++j;
+      const std::string_view run = text.substr(i, j - i);
+      // All lowercase letters is a (mistyped) name, which LoggableKey may show; a key in hex
+      // or base64 has digits or capitals.
+      const bool name = run.find_first_not_of("abcdefghijklmnopqrstuvwxyz") == run.npos;
+      if (run.size() >= 16 && !name && unique(run)) out.push_back(run);
+      i = j == i ? i + 1 : j;
+    }
+  };
+  for (const std::string& line : lines) {
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      runs(line);
+      continue;
+    }
+    const std::string_view key(line.data(), eq), value(line.data() + eq + 1, line.size() - eq - 1);
+    if ((key == "private_key" || key == "preshared_key") && value.size() >= 16 && unique(value)) {
+      out.push_back(value);
+    }
+    runs(key);  // a key pasted where a name goes
+  }
+  return out;
+}
+
+// What uapi/server.cc logs for this request, at the level it would be seen with LOG_LEVEL=debug.
+std::string LogOf(const std::vector<std::string>& lines, const uapi::SetRequest& req) {
+  const LogLevel level = GetLogLevel();
+  SetLogLevel(LogLevel::kDebug);
+  LogCapture capture;
+  if (!lines.empty()) {
+    TUNDRA_LOG(kVerbose, "fuzz: UAPI: unknown operation {}", uapi::LoggableKey(lines[0]));
+  }
+  if (req.error != 0) TUNDRA_LOG(kError, "fuzz: UAPI set: {}", req.error_detail);
+  std::string log = capture.Take();
+  SetLogLevel(level);
+  return log;
 }
 
 device::DeviceStatus StatusOf(const device::DeviceUpdate& u) {
@@ -120,6 +216,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view request(reinterpret_cast<const char*>(data), size);
   const std::vector<std::string> lines = fuzz::SplitLines(request);
   const uapi::SetRequest req = uapi::ParseSet(lines);
+  const std::string log = fuzz::LogOf(lines, req);
+  TUNDRA_CHECK(log.find("UAPI") != std::string::npos || lines.empty());  // the capture works
+  for (std::string_view secret : fuzz::KeyMaterial(request, lines)) {
+    TUNDRA_CHECK(log.find(secret) == std::string::npos);
+  }
   if (req.error != 0) {
     TUNDRA_CHECK(fuzz::KnownErrno(req.error));
     TUNDRA_CHECK(!req.error_detail.empty());

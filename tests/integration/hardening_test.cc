@@ -1,6 +1,8 @@
 // Regression tests for defects found in review (issue: hardening), on two in-process devices.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <mutex>
 
 #include "pair_fixture.h"
@@ -97,6 +99,124 @@ TEST_F(PairTest, OwnDatagramsRoutedIntoTheTunnelAreARoutingLoop) {
   a_.tun->Inject(other_dst);
   EXPECT_TRUE(b_.tun->WaitForWritten(2, milliseconds(5000)));
   EXPECT_EQ(a_.dev->drops().Get(proto::DropReason::kRoutingLoop), 1u);
+}
+
+// kill -9 of B and a restart with the same configuration, and then only A sends: A's data
+// comes under a receiver index B no longer knows. B initiates at once because it comes from
+// A's configured endpoint and B has no session with A; before, nothing happened until A's
+// KEEPALIVE + REKEY_TIMEOUT (15 s, which this fake clock never reaches) ran out.
+TEST_F(PairTest, RestartedSideInitiatesOnTheSurvivorsData) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  Restart(b_);
+  Apply(b_, Config(b_, a_));
+  ASSERT_TRUE(b_.dev->Start().ok());
+  const uint64_t a_rx = Peer(a_).rx_bytes;
+  a_.tun->Inject(Ping4(a_.inner4, b_.inner4, 2));  // under the old session: lost
+  ASSERT_TRUE(WaitFor([&] { return b_.dev->unknown_index_initiations() == 1; })) << DropSummary(b_);
+  // A has B's initiation and the keepalive that confirms the new session.
+  ASSERT_TRUE(WaitFor(
+      [&] { return Peer(a_).rx_bytes >= a_rx + proto::kInitiationSize + proto::kDataMinSize; }));
+  EXPECT_TRUE(Ping(a_, b_, 3));
+  EXPECT_TRUE(Ping(b_, a_, 4));
+  EXPECT_EQ(b_.dev->unknown_index_initiations(), 1u);
+}
+
+// What may not start a handshake: data under an unknown index from an address that is no
+// peer's configured endpoint; from the endpoint of a peer that has a session (a stale packet);
+// and more than one per REKEY_TIMEOUT (what a spoofed flood gets: one initiation to the
+// configured endpoint).
+TEST_F(PairTest, UnknownIndexInitiatesOnlyFromAConfiguredEndpointWithoutSession) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  std::vector<uint8_t> data(proto::kDataMinSize, 0);
+  StoreLe32(data.data(), uint32_t(proto::MessageType::kData));
+  StoreLe32(data.data() + 4, 0xdeadbeef);  // no such index
+  const auto a_endpoint = *transport::Endpoint::Parse("198.18.0.1:51820");
+  const auto stranger = *transport::Endpoint::Parse("198.18.7.7:51820");
+  net_.Inject(a_endpoint, b_.bind->local(), data);  // B has a session with A
+  ASSERT_TRUE(WaitFor([&] { return b_.dev->drops().Get(proto::DropReason::kUnknownIndex) == 1; }));
+  EXPECT_EQ(b_.dev->unknown_index_initiations(), 0u);
+
+  Restart(b_);
+  Apply(b_, Config(b_, a_));
+  ASSERT_TRUE(b_.dev->Start().ok());
+  // B's initiations never reach A: the session cannot come back and reset the limit.
+  net_.set_filter([](const transport::Endpoint&, const transport::Endpoint& to, ByteSpan) {
+    return to.port() != 51820;
+  });
+  net_.Inject(stranger, b_.bind->local(), data);
+  ASSERT_TRUE(WaitFor([&] { return b_.dev->drops().Get(proto::DropReason::kUnknownIndex) == 1; }));
+  EXPECT_EQ(b_.dev->unknown_index_initiations(), 0u);
+  for (int i = 0; i < 100; ++i) net_.Inject(a_endpoint, b_.bind->local(), data);
+  ASSERT_TRUE(
+      WaitFor([&] { return b_.dev->drops().Get(proto::DropReason::kUnknownIndex) == 101; }));
+  EXPECT_EQ(b_.dev->unknown_index_initiations(), 1u);
+}
+
+// Buffer exhaustion is a counted drop: a send the socket or device queue has no room for
+// (ENOBUFS) is send_buffer_full, apart from other send failures; datagrams the kernel dropped
+// for our full receive buffer, or truncated, are counted as B's own drops. (Staged-queue and
+// handshake-queue overflow: StagedQueueKeepsTheNewest128, CookieReplyThenMac2Handshake.)
+TEST_F(PairTest, FullBuffersAreCountedDrops) {
+  StartBoth();
+  ASSERT_TRUE(Ping(a_, b_, 1));
+  a_.bind->set_send_errno(ENOBUFS);
+  for (uint16_t seq = 2; seq < 5; ++seq) a_.tun->Inject(Ping4(a_.inner4, b_.inner4, seq));
+  EXPECT_TRUE(WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kSendBufferFull) == 3; }))
+      << DropSummary(a_);
+  a_.bind->set_send_errno(EPERM);  // e.g. a firewall: not a full buffer
+  a_.tun->Inject(Ping4(a_.inner4, b_.inner4, 5));
+  EXPECT_TRUE(WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kSendFailed) == 1; }));
+  EXPECT_EQ(a_.dev->drops().Get(proto::DropReason::kSendBufferFull), 3u);
+  a_.bind->set_send_errno(0);
+
+  b_.bind->set_receive_losses({.buffer_full = 7, .truncated = 2});
+  ASSERT_TRUE(Ping(a_, b_, 6));
+  EXPECT_TRUE(WaitFor([&] {
+    return b_.dev->drops().Get(proto::DropReason::kReceiveBufferFull) == 7;
+  })) << DropSummary(b_);
+  EXPECT_EQ(b_.dev->drops().Get(proto::DropReason::kTruncated), 2u);
+  const auto counters = b_.dev->Counters();
+  EXPECT_NE(std::find(counters.begin(), counters.end(),
+                      std::pair<std::string, uint64_t>("drop_receive_buffer_full", 7)),
+            counters.end());
+}
+
+// B with a handshake queue of 8: one queued message already means "under load".
+class SmallHandshakeQueueTest : public PairTest {
+ protected:
+  void SetUp() override {
+    SetLogLevel(LogLevel::kError);
+    Init(a_, "a", "198.18.0.1", "198.19.0.1", "fd19::1", 51820);
+    Init(b_, "b", "198.18.0.2", "198.19.0.2", "fd19::2", 51821, /*max_queued_handshakes=*/8);
+  }
+};
+
+// A burst of initiation-sized datagrams the bounded handshake queue cannot hold: what does
+// not fit is handshake_queue_full, the rest invalid_mac1 - every one counted. And a cookie
+// reply that cannot leave (ENOBUFS) is counted as send_buffer_full.
+TEST_F(SmallHandshakeQueueTest, HandshakeQueueOverflowAndLostCookieRepliesAreCounted) {
+  StartBoth();
+  constexpr uint64_t kBurst = 5000;
+  std::vector<uint8_t> junk(proto::kInitiationSize, 0x5a);
+  StoreLe32(junk.data(), uint32_t(proto::MessageType::kInitiation));
+  const auto from = *transport::Endpoint::Parse("198.18.7.7:4444");
+  b_.bind->set_paused(true);  // they pile up, then the udp thread enqueues them at full speed
+  for (uint64_t i = 0; i < kBurst; ++i) net_.Inject(from, b_.bind->local(), junk);
+  b_.bind->set_paused(false);
+  auto counted = [&] {
+    return b_.dev->drops().Get(proto::DropReason::kHandshakeQueueFull) +
+           b_.dev->drops().Get(proto::DropReason::kInvalidMac1);
+  };
+  ASSERT_TRUE(WaitFor([&] { return counted() == kBurst; }, milliseconds(30000))) << DropSummary(b_);
+  EXPECT_GT(b_.dev->drops().Get(proto::DropReason::kHandshakeQueueFull), 0u);
+
+  b_.bind->set_send_errno(ENOBUFS);
+  a_.tun->Inject(Ping4(a_.inner4, b_.inner4, 1));  // A's initiation: B answers with a cookie
+  EXPECT_TRUE(WaitFor([&] { return b_.dev->drops().Get(proto::DropReason::kSendBufferFull) == 1; }))
+      << DropSummary(b_);
+  EXPECT_EQ(b_.dev->drops().Get(proto::DropReason::kCookieSent), 1u);
 }
 
 }  // namespace

@@ -80,6 +80,17 @@ class PairTest : public ::testing::Test {
     s.dev = std::make_unique<device::Device>(std::move(*tun), std::move(bind), opts);
   }
 
+  // kill -9 and restart: a new device for `s` with the same key, address and port, and no
+  // state (the caller configures and starts it).
+  void Restart(Side& s) {
+    s.dev->Close();
+    s.dev.reset();
+    const crypto::PrivateKey key = s.key;
+    Init(s, s.name, s.underlay, s.inner4, s.inner6, s.port);
+    s.key = key;
+    s.pub = crypto::PublicFromPrivate(key);
+  }
+
   // The UAPI text a `wg setconf` would send for `me` with one peer `peer`.
   std::vector<std::string> Config(const Side& me, const Side& peer) {
     return {"private_key=" + ToHex(me.key.span()),

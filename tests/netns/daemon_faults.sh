@@ -8,9 +8,11 @@
 #      measured and printed for each case -
 #        a. the restarted side sends (it has the other's endpoint): it initiates at once;
 #        b. the restarted side has a persistent keepalive, the other side sends: the same;
-#        c. only the side that stayed up sends: the restarted side cannot know it is wanted, so
-#           the survivor re-handshakes only after KEEPALIVE_TIMEOUT + REKEY_TIMEOUT (15 s) of
-#           unanswered data, as the kernel and wireguard-go do (netns.sh S27).
+#        c. only the side that stayed up sends: its data comes under an index the restarted side
+#           lost, from the endpoint configured for that peer, which has no session: the
+#           restarted side initiates at once (counted as unknown_index_initiations). The kernel
+#           and wireguard-go wait for the survivor's KEEPALIVE_TIMEOUT + REKEY_TIMEOUT (15 s,
+#           netns.sh S27); the issue asks for <= 6 s.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/wg_pair.sh"
 require_root
@@ -97,8 +99,10 @@ log "2b. the restarted side has a persistent keepalive, the other sends: back af
 
 restart_b
 t_c=$(recovery_ms "$NS_A" 198.19.0.2 30)
-log "2c. only the side that stayed up sends: back after $t_c ms (the protocol's 15 s)"
-[ "$t_c" -ge 10000 ] && [ "$t_c" -le 22000 ] || fail "2c: recovery after $t_c ms, want about 15 s"
+log "2c. only the side that stayed up sends: back after $t_c ms"
+[ "$t_c" -le 6000 ] || fail "2c: recovery after $t_c ms, want <= 6000"
+n=$("$TUNDRA_BIN" stats "$IF_B" | awk '$1 == "unknown_index_initiations" {print $2}')
+[ "${n:-0}" -ge 1 ] || fail "2c: B's unknown_index_initiations is '${n:-}', want >= 1"
 teardown
 
 log "PASS (netns deletion exit $took ms; recovery 2a $t_a ms, 2b $t_b ms, 2c $t_c ms)"

@@ -17,9 +17,10 @@ command -v wg >/dev/null || fail "wg (wireguard-tools) is not installed"
 FLOOD_RATE=${FLOOD_RATE:-50000}
 
 # Drops on B's receive path (transmit-side reasons, such as no_route for the router
-# solicitations the kernel sends into the TUN, are left out).
+# solicitations the kernel sends into the TUN, are left out; so is receive_buffer_full, the
+# kernel's RcvbufErrors of B's own sockets, which is counted below from /proc/net/snmp).
 drop_total() {
-  stats "$1" | awk -F= '$1 ~ /^drop_/ && $1 !~ /^drop_(no_route|no_endpoint|staged_overflow|handshake_gave_up|send_failed|peer_removed|routing_loop)$/ {s += $2} END {print s + 0}'
+  stats "$1" | awk -F= '$1 ~ /^drop_/ && $1 !~ /^drop_(no_route|no_endpoint|staged_overflow|handshake_gave_up|send_failed|send_buffer_full|receive_buffer_full|peer_removed|routing_loop)$/ {s += $2} END {print s + 0}'
 }
 rcvbuf_errors() { in_ns "$1" awk '/^Udp:/ && ++n == 2 {print $6}' /proc/net/snmp; }
 # Udp6 lines are "Udp6RcvbufErrors N".

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,12 +26,40 @@
 #include "tundra/cli/signals.h"
 #include "tundra/device/device.h"
 #include "tundra/netlink/link.h"
+#include "tundra/netlink/route.h"
 #include "tundra/transport/udp_bind_linux.h"
 #include "tundra/tun/tun_linux.h"
 #include "tundra/uapi/server.h"
 
 namespace tundra::cli {
 namespace {
+
+// DeviceOptions::route_oif: `ip route get ENDPOINT from STICKY_SOURCE mark FWMARK` over one
+// netlink socket in the daemon's namespace, where its UDP sockets are (opened on first use).
+std::function<Result<int>(const transport::Endpoint&, uint32_t)> RouteOif() {
+  struct State {
+    std::mutex mu;
+    std::optional<netlink::NetlinkSocket> nl;  // guarded by mu
+  };
+  auto state = std::make_shared<State>();
+  return [state](const transport::Endpoint& to, uint32_t mark) -> Result<int> {
+    const ByteSpan addr = to.AddressBytes();
+    const bool v6 = to.family() == AF_INET6;
+    const routing::IpAddress dst =
+        v6 ? routing::IpAddress::V6(addr.data()) : routing::IpAddress::V4(addr.data());
+    const routing::IpAddress src =
+        v6 ? routing::IpAddress::V6(to.source_v6().s6_addr)
+           : routing::IpAddress::V4(reinterpret_cast<const uint8_t*>(&to.source_v4().s_addr));
+    std::lock_guard lock(state->mu);
+    if (!state->nl) {
+      auto nl = netlink::NetlinkSocket::Open();
+      if (!nl.ok()) return nl.error();
+      state->nl.emplace(std::move(*nl));
+    }
+    TUNDRA_ASSIGN_OR_RETURN(netlink::Route route, netlink::GetRoute(*state->nl, dst, src, mark));
+    return route.oif;
+  };
+}
 
 // The child tells the waiting parent how start-up went: "0", or "1" followed by the error.
 class ReadyPipe {
@@ -226,6 +256,7 @@ int RunDaemonProcess(const DaemonOptions& options) {
     ssize_t r = ::write(fd, &one, sizeof(one));
     (void)r;
   };
+  device_options.route_oif = RouteOif();
   auto device = std::make_unique<device::Device>(
       std::move(*tun), std::make_unique<transport::UdpBind>(), std::move(device_options));
   if (Status s = device->Start(); !s.ok()) return fail(s.error());

@@ -87,7 +87,7 @@ int RunStats(CommandArgs args) {
       continue;
     }
     // drop_REASON (the tunnel), tun_drop_REASON (the TUN layer), then the rest: tun_* (its
-    // offloads), icmp_unreachable_sent.
+    // offloads), icmp_unreachable_sent and the device's other event counters.
     const bool tun = key.rfind("tun_", 0) == 0;
     const std::string rest = tun ? key.substr(4) : key;
     if (rest.rfind("drop_", 0) != 0) {

@@ -94,6 +94,7 @@ void Device::ControlPass() {
     work.swap(peer_work_);
   }
   for (const PeerPtr& peer : work) {
+    CheckRoute(peer);
     if (peer->initiation_wanted.exchange(false)) SendInitiation(peer, false);
     const bool keepalive = peer->keepalive_wanted.exchange(false);
     if (peer->flush_wanted.exchange(false) || keepalive) FlushStaged(peer, keepalive);
@@ -150,7 +151,8 @@ void Device::SendCookieReply(const QueuedHandshake& msg, uint32_t sender_index) 
                                 ByteSpan(src, src_len), reply);
   }
   const ByteSpan datagram = proto::AsBytes(reply);
-  (void)SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from);
+  Status s = SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from);
+  if (!s.ok()) CountSendFailure(s.error(), 1);  // the reply is lost (the message is counted below)
   drops_.Add(proto::DropReason::kCookieSent);
 }
 
@@ -206,10 +208,11 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
   }
   // Lock order: the peer lock is released before the bind's.
   const ByteSpan datagram = proto::AsBytes(resp);
-  if (SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from).ok()) {
+  Status s = SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from);
+  if (s.ok()) {
     peer->tx_bytes.fetch_add(sizeof(resp), std::memory_order_relaxed);
   } else {
-    drops_.Add(proto::DropReason::kSendFailed);
+    CountSendFailure(s.error(), 1);
   }
 }
 
@@ -270,6 +273,39 @@ void Device::HandleCookieReply(QueuedHandshake& msg) {
   }
   cookie_replies_accepted_.fetch_add(1, std::memory_order_relaxed);
   TUNDRA_LOG(kDebug, "{}: received cookie reply for peer {}", options_.name, entry->peer->id());
+}
+
+void Device::CheckRoute(const PeerPtr& peer) {
+  std::optional<transport::Endpoint> candidate;
+  {
+    std::lock_guard lock(peer->mu);
+    if (!peer->route_candidate) return;
+    candidate.swap(peer->route_candidate);
+  }
+  uint32_t mark;
+  {
+    std::shared_lock config(config_mu_);
+    mark = fwmark_;
+  }
+  // No lock held: a netlink round trip.
+  auto oif = options_.route_oif(*candidate, mark);
+  // A failed lookup (the source is gone, say) keeps the source: the send falls back by itself.
+  const bool stale = oif.ok() && *oif != candidate->source_ifindex();
+  {
+    std::lock_guard lock(peer->mu);
+    peer->route_verdict = Peer::RouteVerdict{*candidate, stale, clock_.Now()};
+    if (stale && peer->endpoint && peer->endpoint->SameIncludingSource(*candidate)) {
+      peer->endpoint->ClearSource();
+    }
+  }
+  if (stale) {
+    sticky_sources_rerouted_.fetch_add(1, std::memory_order_relaxed);
+    TUNDRA_LOG_RATELIMITED(kDebug,
+                           "{}: the route to peer {} ({}) now leaves by interface {}, not {}: "
+                           "replies follow it",
+                           options_.name, peer->id(), candidate->ToString(), *oif,
+                           candidate->source_ifindex());
+  }
 }
 
 void Device::RunTimers(TimePoint now) {

@@ -222,6 +222,7 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
     if (u.endpoint) peer->endpoint = *u.endpoint;
     if (u.persistent_keepalive) peer->timers.set_persistent_keepalive(*u.persistent_keepalive);
   }
+  if (u.endpoint) SetConfiguredEndpointLocked(*peer, *u.endpoint);
   if (u.replace_allowed_ips) allowed_ips_.RemoveByPeer(peer.get());
   for (const AllowedIpChange& c : u.allowed_ips) {
     if (c.remove) {
@@ -233,8 +234,34 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
   return OkStatus();
 }
 
+std::string Device::EndpointKey(const transport::Endpoint& e) {
+  const ByteSpan addr = e.AddressBytes();
+  std::string key(reinterpret_cast<const char*>(addr.data()), addr.size());
+  key.push_back(char(e.port() >> 8));
+  key.push_back(char(e.port() & 0xff));
+  return key;
+}
+
+void Device::SetConfiguredEndpointLocked(Peer& peer, const std::optional<transport::Endpoint>& e) {
+  if (!peer.configured_endpoint_key.empty()) {
+    auto [first, last] = by_configured_endpoint_.equal_range(peer.configured_endpoint_key);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == &peer) {
+        by_configured_endpoint_.erase(it);
+        break;
+      }
+    }
+    peer.configured_endpoint_key.clear();
+  }
+  if (e && e->valid()) {
+    peer.configured_endpoint_key = EndpointKey(*e);
+    by_configured_endpoint_.emplace(peer.configured_endpoint_key, &peer);
+  }
+}
+
 void Device::RemovePeerLocked(PeerPtr peer, proto::DropReason why) {
   allowed_ips_.RemoveByPeer(peer.get());
+  SetConfiguredEndpointLocked(*peer, std::nullopt);
   peers_.erase(KeyOf(peer->public_key()));
   {
     std::lock_guard lock(peer->mu);
@@ -354,6 +381,8 @@ std::vector<std::pair<std::string, uint64_t>> Device::Counters() const {
                      tun_->drops().Get(reason));
   }
   out.emplace_back("icmp_unreachable_sent", icmp_errors_sent());
+  out.emplace_back("unknown_index_initiations", unknown_index_initiations());
+  out.emplace_back("sticky_sources_rerouted", sticky_sources_rerouted());
   const tun::TunOffloadCounters::Snapshot off = tun_->offloads();
   out.emplace_back("tun_super_packets_read", off.super_packets_read);
   out.emplace_back("tun_segments_split", off.segments_split);

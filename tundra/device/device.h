@@ -51,6 +51,13 @@ struct DeviceOptions {
   // Called (from the tun thread) when the TUN device fails for good, e.g. EBADFD after the
   // interface was deleted. The tun thread then stops; the owner should Close() the device.
   std::function<void(const Error&)> on_tun_failure;
+  // The interface the kernel would send a datagram to `to` through, from `to`'s sticky source
+  // and with `mark` (RTM_GETROUTE; the daemon gives one). When that is not the interface the
+  // source was learnt on, a better route has appeared: replies are sent without the sticky
+  // source so that they follow it, with the source it gives (the kernel's send4/send6). Asked
+  // on the control thread, at most once per kRouteCheckInterval per peer and source. Unset:
+  // sticky sources are kept while they work.
+  std::function<Result<int>(const transport::Endpoint& to, uint32_t mark)> route_oif;
 };
 
 class Device {
@@ -78,8 +85,13 @@ class Device {
   uint64_t cookie_replies_accepted() const { return cookie_replies_accepted_.load(); }
   // ICMP destination-unreachable errors written back into the TUN (no route, no endpoint).
   uint64_t icmp_errors_sent() const { return icmp_errors_sent_.load(); }
+  // Handshakes initiated because a data message under an unknown index came from the
+  // configured endpoint of a peer with no session (a restarted side answering a survivor).
+  uint64_t unknown_index_initiations() const { return unknown_index_initiations_.load(); }
+  // Sticky sources given up because the route to the peer now leaves by another interface.
+  uint64_t sticky_sources_rerouted() const { return sticky_sources_rerouted_.load(); }
   // All of the above by name, for `tundra stats`: drop_REASON, tun_drop_REASON,
-  // icmp_unreachable_sent, tun_OFFLOAD_COUNTER.
+  // icmp_unreachable_sent, unknown_index_initiations, sticky_sources_rerouted, tun_OFFLOAD_COUNTER.
   std::vector<std::pair<std::string, uint64_t>> Counters() const;
 
   // Follows `ip link set mtu`.
@@ -108,6 +120,10 @@ class Device {
   Status ApplyPeerLocked(const PeerUpdate& update);
   // Takes its own reference: `peer` may be the map's, which the removal erases.
   void RemovePeerLocked(PeerPtr peer, proto::DropReason why);
+  // Address bytes and port: the key of by_configured_endpoint_ (the sticky source ignored).
+  static std::string EndpointKey(const transport::Endpoint& e);
+  // Keeps by_configured_endpoint_ in step with the peer's configured endpoint (nullopt: none).
+  void SetConfiguredEndpointLocked(Peer& peer, const std::optional<transport::Endpoint>& e);
 
   // --- sessions and the index table (device.cc) ---
   // The rule they keep: a peer's handshake_index is in indices_ exactly while its handshake is
@@ -143,13 +159,25 @@ class Device {
   // back into the tunnel, and sealing it again would circle it at full speed (the kernel's
   // "routing loop" check on its output route).
   bool IsRoutingLoopLocked(ByteSpan packet, Peer& peer);
+  // Caller holds peer.mu; `to` is the peer's endpoint about to be sent to. Drops its sticky
+  // source (in `to` and the peer) when the last route check found a better route; returns
+  // true when a (new) check is due: the caller then calls QueueRouteCheck after unlocking.
+  bool FollowRouteLocked(Peer& peer, transport::Endpoint& to, TimePoint now);
+  void QueueRouteCheck(const PeerPtr& peer);
   void StagePackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,
                     std::span<const size_t> lens);
+  // Caller holds config_mu_ shared. A data message under an index we do not know came from
+  // `from`: when that is the configured endpoint of exactly one peer and that peer has no
+  // session, we probably restarted and lost it, and the peer will go on sending under the old
+  // keys for KEEPALIVE + REKEY_TIMEOUT: initiate now (rate-limited by REKEY_TIMEOUT per peer).
+  void InitiateForUnknownIndexLocked(const transport::Endpoint& from);
   // Drops the oldest staged packets beyond kMaxStagedPackets. Caller holds peer.mu.
   void TrimStagedLocked(Peer& peer);
   // Sends everything staged (or one keepalive if `keepalive` and nothing is staged).
   void FlushStaged(const PeerPtr& peer, bool keepalive);
-  void RequestInitiation(const PeerPtr& peer);
+  // Queues an initiation for the control thread unless REKEY_TIMEOUT forbids it or one is
+  // already queued; true when queued.
+  bool RequestInitiation(const PeerPtr& peer);
   void SendInitiation(const PeerPtr& peer, bool is_retry);
   void KeepKeyFreshSending(const PeerPtr& peer, const proto::Keypair& keypair, TimePoint now);
   // Answers `packet` (read from the TUN, undeliverable) with an ICMP destination unreachable
@@ -158,6 +186,9 @@ class Device {
   // Every TUN write goes through here: the udp and tun threads both write.
   Result<size_t> WriteTun(std::span<const MutableByteSpan> packets);
   Status SendDatagrams(std::span<const ByteSpan> datagrams, const transport::Endpoint& to);
+  // Counts `n` datagrams a failed send lost: send_buffer_full when the socket or the device
+  // queue had no room, send_failed otherwise.
+  void CountSendFailure(const Error& error, size_t n);
 
   // --- receive path (receive.cc) ---
   void UdpLoop();
@@ -167,6 +198,8 @@ class Device {
   // Returns the length of the inner packet to hand to the TUN, or 0 (consumed/dropped).
   size_t ConsumeData(transport::RecvPacket& packet, TimePoint now);
   void EnqueueHandshake(const transport::RecvPacket& packet);
+  // Adds what the bind lost since `seen` (a full socket buffer, truncation) to the drops.
+  void CountReceiveLosses(transport::Bind::ReceiveLosses& seen);
 
   // --- control thread (control.cc) ---
   void ControlLoop();
@@ -176,6 +209,8 @@ class Device {
   void HandleResponse(QueuedHandshake& msg, bool needs_cookie);
   void HandleCookieReply(QueuedHandshake& msg);
   void SendCookieReply(const QueuedHandshake& msg, uint32_t sender_index);
+  // Asks options_.route_oif about the peer's pending route-check candidate (control thread).
+  void CheckRoute(const PeerPtr& peer);
   void RunTimers(TimePoint now);
   void ZeroKeyMaterial(const PeerPtr& peer);
   void WakeControl();
@@ -201,6 +236,8 @@ class Device {
   uint16_t configured_port_ = 0;                    // guarded by config_mu_
   uint32_t fwmark_ = 0;                             // guarded by config_mu_
   uint64_t next_peer_id_ = 1;                       // guarded by config_mu_
+  // Peers by their configured endpoint (EndpointKey), for InitiateForUnknownIndexLocked.
+  std::unordered_multimap<std::string, Peer*> by_configured_endpoint_;  // config_mu_
 
   // Held shared by senders and the udp thread, exclusive while the bind is reopened (listen
   // port change). Lock order: config_mu_ -> bind_mu_ -> Peer::mu (see docs/locking.md).
@@ -217,6 +254,8 @@ class Device {
   double icmp_tokens_ = 0;                // guarded by tun_write_mu_
   std::optional<TimePoint> icmp_refill_;  // guarded by tun_write_mu_
   std::atomic<uint64_t> icmp_errors_sent_{0};
+  std::atomic<uint64_t> unknown_index_initiations_{0};
+  std::atomic<uint64_t> sticky_sources_rerouted_{0};
 
   // Control-thread work queue.
   std::mutex work_mu_;

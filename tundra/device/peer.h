@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "tundra/base/clock.h"
@@ -58,6 +59,18 @@ class Peer : public std::enable_shared_from_this<Peer> {
   WallTime last_handshake{};               // guarded by mu
   bool removed = false;                    // guarded by mu
   TimerSlot timer_slot;                    // guarded by mu: this peer's TimerQueue entry
+  // The endpoint as configured (address bytes + port; empty: none), the key of this peer in
+  // Device::by_configured_endpoint_. Guarded by Device::config_mu_, not mu.
+  std::string configured_endpoint_key;
+  // The last route check of a sticky source (Device::FollowRouteLocked, CheckRoute): for this
+  // endpoint and source, at `checked`, the route left by another interface (`stale`).
+  struct RouteVerdict {
+    transport::Endpoint endpoint;
+    bool stale = false;
+    TimePoint checked{};
+  };
+  std::optional<RouteVerdict> route_verdict;           // guarded by mu
+  std::optional<transport::Endpoint> route_candidate;  // guarded by mu: a check is queued
 
   proto::Keypairs keypairs;
   std::atomic<uint64_t> rx_bytes{0};

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "tundra/base/ip_header.h"
 #include "tundra/base/log.h"
@@ -33,6 +34,7 @@ void Device::UdpLoop() {
   std::vector<transport::RecvPacket> packets(std::max(tun_->BatchSize(), bind_->BatchSize()));
   std::vector<MutableByteSpan> to_tun;
   to_tun.reserve(packets.size());
+  transport::Bind::ReceiveLosses losses_seen = bind_->receive_losses();
   uint64_t generation = ~uint64_t{0};
   UniqueFd epoll_fd;
 
@@ -86,8 +88,20 @@ void Device::UdpLoop() {
         more |= *got == packets.size();
         ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got), to_tun);
       }
+      CountReceiveLosses(losses_seen);
     }
   }
+}
+
+void Device::CountReceiveLosses(transport::Bind::ReceiveLosses& seen) {
+  const transport::Bind::ReceiveLosses now = bind_->receive_losses();
+  if (now.buffer_full > seen.buffer_full) {
+    drops_.Add(proto::DropReason::kReceiveBufferFull, now.buffer_full - seen.buffer_full);
+  }
+  if (now.truncated > seen.truncated) {
+    drops_.Add(proto::DropReason::kTruncated, now.truncated - seen.truncated);
+  }
+  seen = now;
 }
 
 void Device::ReceiveBatch(std::span<transport::RecvPacket> packets,
@@ -124,6 +138,7 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
   auto entry = indices_.Lookup(proto::DataReceiverIndex(msg.data()));
   if (!entry || !entry->keypair) {
     drops_.Add(proto::DropReason::kUnknownIndex);
+    InitiateForUnknownIndexLocked(packet.from);
     return 0;
   }
   const proto::KeypairPtr& keypair = entry->keypair;
@@ -213,19 +228,41 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
   return inner;
 }
 
+void Device::InitiateForUnknownIndexLocked(const transport::Endpoint& from) {
+  // Cheap for a flood: one hash lookup; anything else is refused before any work. A spoofed
+  // source gains at most what a packet into the tunnel would: one initiation (and its
+  // retransmissions) to an endpoint the administrator configured, once per REKEY_TIMEOUT.
+  if (by_configured_endpoint_.empty()) return;
+  auto [first, last] = by_configured_endpoint_.equal_range(EndpointKey(from));
+  if (first == last || std::next(first) != last) return;  // none, or ambiguous
+  Peer* peer = first->second;
+  if (peer->keypairs.current() != nullptr) return;  // a session exists: a stale packet, no more
+  if (RequestInitiation(peer->shared_from_this())) {
+    unknown_index_initiations_.fetch_add(1, std::memory_order_relaxed);
+    TUNDRA_LOG_RATELIMITED(kDebug,
+                           "{}: data under an unknown index from peer {}'s endpoint {} and no "
+                           "session: initiating a handshake",
+                           options_.name, peer->id(), from.ToString());
+  }
+}
+
 void Device::EnqueueHandshake(const transport::RecvPacket& packet) {
+  bool was_empty;
   {
     std::lock_guard lock(work_mu_);
     if (handshake_queue_.size() >= options_.max_queued_handshakes) {
       drops_.Add(proto::DropReason::kHandshakeQueueFull);
       return;
     }
+    was_empty = handshake_queue_.empty();
     QueuedHandshake& q = handshake_queue_.emplace_back();
     std::memcpy(q.bytes.data(), packet.data.data(), packet.data.size());
     q.size = packet.data.size();
     q.from = packet.from;
   }
-  WakeControl();
+  // One wake-up per batch of work, not one eventfd write per message of a flood: the control
+  // thread takes the whole queue at once, so a non-empty queue already has a wake-up coming.
+  if (was_empty) WakeControl();
 }
 
 }  // namespace tundra::device

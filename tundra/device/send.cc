@@ -27,6 +27,9 @@ static_assert(proto::kDataHeaderSize >= tun::kWriteHeadroom);
 // ICMP errors for undeliverable packets: Linux's default icmp_msgs_per_sec / icmp_msgs_burst.
 constexpr double kIcmpErrorsPerSecond = 1000;
 constexpr double kIcmpErrorBurst = 50;
+// How long a route check of a sticky source holds (the kernel re-routes on every change of
+// its routing table; we ask again at most this often per peer and source).
+constexpr Duration kRouteCheckInterval = std::chrono::seconds(1);
 constexpr int64_t kRekeyTimeoutNs =
     std::chrono::duration_cast<Duration>(proto::kRekeyTimeout).count();
 
@@ -136,6 +139,7 @@ void Device::SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> b
   const TimePoint now = clock_.Now();
   std::optional<transport::Endpoint> endpoint;
   bool has_staged;
+  bool check_route = false;
   {
     std::lock_guard lock(peer->mu);
     if (peer->removed) {
@@ -143,8 +147,10 @@ void Device::SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> b
       return;
     }
     endpoint = peer->endpoint;
+    if (endpoint) check_route = FollowRouteLocked(*peer, *endpoint, now);
     has_staged = !peer->staged.empty();
   }
+  if (check_route) QueueRouteCheck(peer);
   if (!endpoint) {
     drops_.Add(proto::DropReason::kNoEndpoint, bufs.size());
     for (size_t i = 0; i < bufs.size(); ++i) {
@@ -197,7 +203,7 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
   if (sent == 0) return 0;
   Status s = SendDatagrams(std::span<const ByteSpan>(out, sent), to);
   if (!s.ok()) {
-    drops_.Add(proto::DropReason::kSendFailed, sent);
+    CountSendFailure(s.error(), sent);
     TUNDRA_LOG_RATELIMITED(kVerbose, "{}: send to peer {}: {}", options_.name, peer->id(),
                            s.error().message());
   } else {
@@ -234,6 +240,7 @@ void Device::TrimStagedLocked(Peer& peer) {
 void Device::FlushStaged(const PeerPtr& peer, bool keepalive) {
   std::deque<StagedPacket> packets;
   std::optional<transport::Endpoint> endpoint;
+  bool check_route = false;
   {
     std::lock_guard lock(peer->mu);
     if (peer->removed) return;
@@ -244,7 +251,9 @@ void Device::FlushStaged(const PeerPtr& peer, bool keepalive) {
     }
     packets.swap(peer->staged);
     endpoint = peer->endpoint;
+    if (endpoint) check_route = FollowRouteLocked(*peer, *endpoint, clock_.Now());
   }
+  if (check_route) QueueRouteCheck(peer);
   if (packets.empty()) return;
   if (!endpoint) {
     drops_.Add(proto::DropReason::kNoEndpoint, packets.size());
@@ -299,15 +308,42 @@ void Device::SendUnreachable(ByteSpan packet) {
   icmp_errors_sent_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Device::RequestInitiation(const PeerPtr& peer) {
-  const int64_t now = clock_.Now().time_since_epoch().count();
-  if (now - peer->last_sent_handshake_ns.load(std::memory_order_relaxed) < kRekeyTimeoutNs) return;
-  if (peer->initiation_wanted.exchange(true)) return;
+bool Device::FollowRouteLocked(Peer& peer, transport::Endpoint& to, TimePoint now) {
+  if (!options_.route_oif || !to.has_source() || to.source_ifindex() == 0) return false;
+  const auto& verdict = peer.route_verdict;
+  const bool same = verdict && verdict->endpoint.SameIncludingSource(to);
+  bool due = false;
+  if ((!same || now - verdict->checked >= kRouteCheckInterval) && !peer.route_candidate) {
+    peer.route_candidate = to;
+    due = true;
+  }
+  if (same && verdict->stale) {
+    to.ClearSource();
+    if (peer.endpoint) peer.endpoint->ClearSource();
+  }
+  return due;
+}
+
+void Device::QueueRouteCheck(const PeerPtr& peer) {
   {
     std::lock_guard lock(work_mu_);
     peer_work_.push_back(peer);
   }
   WakeControl();
+}
+
+bool Device::RequestInitiation(const PeerPtr& peer) {
+  const int64_t now = clock_.Now().time_since_epoch().count();
+  if (now - peer->last_sent_handshake_ns.load(std::memory_order_relaxed) < kRekeyTimeoutNs) {
+    return false;
+  }
+  if (peer->initiation_wanted.exchange(true)) return false;
+  {
+    std::lock_guard lock(work_mu_);
+    peer_work_.push_back(peer);
+  }
+  WakeControl();
+  return true;
 }
 
 void Device::KeepKeyFreshSending(const PeerPtr& peer, const proto::Keypair& keypair,
@@ -325,6 +361,7 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
   const TimePoint now = clock_.Now();
   proto::MessageInitiation msg;
   std::optional<transport::Endpoint> endpoint;
+  bool check_route = false;
   {
     std::lock_guard lock(peer->mu);
     if (peer->removed) return;
@@ -351,22 +388,31 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
     peer->timers.OnHandshakeInitiated(now);
     ScheduleTimersLocked(peer);
     endpoint = peer->endpoint;
+    if (endpoint) check_route = FollowRouteLocked(*peer, *endpoint, now);
   }
+  if (check_route) QueueRouteCheck(peer);
   if (!endpoint) return;
   // Lock order: the peer lock is released before the bind's.
   TUNDRA_LOG(kDebug, "{}: sending handshake initiation to peer {} ({})", options_.name, peer->id(),
              endpoint->ToString());
   const ByteSpan datagram = proto::AsBytes(msg);
-  if (SendDatagrams(std::span<const ByteSpan>(&datagram, 1), *endpoint).ok()) {
+  Status s = SendDatagrams(std::span<const ByteSpan>(&datagram, 1), *endpoint);
+  if (s.ok()) {
     peer->tx_bytes.fetch_add(sizeof(msg), std::memory_order_relaxed);
   } else {
-    drops_.Add(proto::DropReason::kSendFailed);
+    CountSendFailure(s.error(), 1);
   }
 }
 
 Status Device::SendDatagrams(std::span<const ByteSpan> datagrams, const transport::Endpoint& to) {
   std::shared_lock bind(bind_mu_);
   return bind_->Send(datagrams, to);
+}
+
+void Device::CountSendFailure(const Error& error, size_t n) {
+  const int code = error.code();
+  const bool no_room = code == ENOBUFS || code == EAGAIN || code == EWOULDBLOCK || code == ENOMEM;
+  drops_.Add(no_room ? proto::DropReason::kSendBufferFull : proto::DropReason::kSendFailed, n);
 }
 
 }  // namespace tundra::device

@@ -127,6 +127,42 @@ TEST(RequestBytesTest, RouteDeletionMatchesAnyScope) {
   EXPECT_EQ(ParsePayload<rtmsg>((*ParseMessages(add))[0].payload)->first.rtm_scope, RT_SCOPE_LINK);
 }
 
+// `ip route get 198.18.0.1 from 198.18.0.2 mark 0x1`: an output lookup (no RTA_IIF) with the
+// full-length destination and source; the reply's RTA_OIF is the interface.
+TEST(RequestBytesTest, GetRouteAsksForAnOutputLookupAndReadsTheInterface) {
+  auto t = std::make_unique<FakeTransport>();
+  FakeTransport* fake = t.get();
+  fake->on_request = [](FakeTransport& f, const Message& req) {
+    rtmsg r{};
+    r.rtm_family = AF_INET;
+    r.rtm_dst_len = 32;
+    r.rtm_table = RT_TABLE_MAIN;
+    MessageBuilder reply(RTM_NEWROUTE, 0);
+    reply.Family(r);
+    const uint8_t dst[4] = {198, 18, 0, 1};
+    reply.Attr(RTA_DST, dst, 4);
+    reply.U32(RTA_OIF, 7);
+    f.Queue(reply.Finish(req.seq));
+    f.Queue(AckMessage(req.seq, 0));
+  };
+  NetlinkSocket nl(std::move(t), kIproute2Seq);
+  const auto dst = *routing::IpAddress::Parse("198.18.0.1");
+  const auto src = *routing::IpAddress::Parse("198.18.0.2");
+  auto route = GetRoute(nl, dst, src, 1);
+  ASSERT_TRUE(route.ok()) << route.error().message();
+  EXPECT_EQ(route->oif, 7);
+  EXPECT_EQ(ToHex(fake->sent.at(0)),
+            "340000001a0005002b76066b00000000"  // RTM_GETROUTE, REQUEST|ACK
+            "0220200000000000"                  // AF_INET, dst_len 32, src_len 32
+            "00000000"                          // rtm_flags
+            "08000100c6120001"                  // RTA_DST 198.18.0.1
+            "08000200c6120002"                  // RTA_SRC 198.18.0.2
+            "0800100001000000");                // RTA_MARK 1
+  // A family mix is refused before anything is sent.
+  EXPECT_FALSE(GetRoute(nl, dst, *routing::IpAddress::Parse("fd18::1"), 0).ok());
+  EXPECT_EQ(fake->sent.size(), 1u);
+}
+
 TEST(RequestBytesTest, NotFwmarkRuleMatchesIproute2) {
   // ip -6 rule add not fwmark 51820 table 51820
   AckAll k;

@@ -257,6 +257,38 @@ Result<std::vector<Route>> ListRoutes(NetlinkSocket& nl, int family, uint32_t ta
   return out;
 }
 
+MessageBuilder BuildGetRoute(const routing::IpAddress& dst,
+                             const std::optional<routing::IpAddress>& src, uint32_t mark) {
+  rtmsg r{};
+  r.rtm_family = uint8_t(dst.family());
+  r.rtm_dst_len = uint8_t(dst.max_bits());
+  if (src) r.rtm_src_len = uint8_t(src->max_bits());
+  MessageBuilder m(RTM_GETROUTE, 0);
+  m.Family(r);
+  m.Attr(RTA_DST, dst.data(), dst.size());
+  if (src) m.Attr(RTA_SRC, src->data(), src->size());
+  if (mark != 0) m.U32(RTA_MARK, mark);
+  return m;
+}
+
+Result<Route> GetRoute(NetlinkSocket& nl, const routing::IpAddress& dst,
+                       const std::optional<routing::IpAddress>& src, uint32_t mark) {
+  if (src && src->family() != dst.family()) {
+    return MakeError(EINVAL, "netlink RTM_GETROUTE: source and destination families differ");
+  }
+  std::string what = dst.ToString();
+  if (src) what += " from " + src->ToString();
+  if (mark != 0) what += fmt::format(" mark {:#x}", mark);
+  TUNDRA_ASSIGN_OR_RETURN(auto replies, nl.Query(BuildGetRoute(dst, src, mark), what));
+  for (const Reply& reply : replies) {
+    if (reply.type != RTM_NEWROUTE) continue;
+    auto route = ParseRoute(reply.payload);
+    if (!route.ok()) return route.error().Wrap(fmt::format("netlink RTM_GETROUTE {}", what));
+    return route;
+  }
+  return MakeError(ENOENT, fmt::format("netlink RTM_GETROUTE {}: no route in the reply", what));
+}
+
 Status AddRule(NetlinkSocket& nl, const Rule& rule) {
   TUNDRA_RETURN_IF_ERROR(CheckRuleFamily(rule));
   return nl.Request(BuildAddRule(rule), Describe(rule));

@@ -58,6 +58,14 @@ Status DeleteRoute(NetlinkSocket& nl, const Route& route);
 // Routes of `family` (AF_INET/AF_INET6) in `table`.
 Result<std::vector<Route>> ListRoutes(NetlinkSocket& nl, int family, uint32_t table = kMainTable);
 
+// `ip route get DST [from SRC] [mark MARK]`: the route the kernel would send a datagram to
+// `dst` by (an output lookup: RTM_GETROUTE with RTA_DST, RTA_SRC, RTA_MARK), as a Route whose
+// oif is the output interface.
+MessageBuilder BuildGetRoute(const routing::IpAddress& dst,
+                             const std::optional<routing::IpAddress>& src, uint32_t mark);
+Result<Route> GetRoute(NetlinkSocket& nl, const routing::IpAddress& dst,
+                       const std::optional<routing::IpAddress>& src, uint32_t mark = 0);
+
 Status AddRule(NetlinkSocket& nl, const Rule& rule);
 // Deletes the first rule matching every selector that is set.
 Status DeleteRule(NetlinkSocket& nl, const Rule& rule);

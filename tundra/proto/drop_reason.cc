@@ -62,6 +62,12 @@ const char* DropReasonName(DropReason reason) {
       return "routing_loop";
     case DropReason::kSendFailed:
       return "send_failed";
+    case DropReason::kSendBufferFull:
+      return "send_buffer_full";
+    case DropReason::kReceiveBufferFull:
+      return "receive_buffer_full";
+    case DropReason::kTruncated:
+      return "truncated";
     case DropReason::kPeerRemoved:
       return "peer_removed";
     case DropReason::kCount:

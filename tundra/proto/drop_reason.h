@@ -26,20 +26,23 @@ enum class DropReason : uint8_t {
   kUnexpectedMessage,  // response/cookie with no matching pending handshake
   kNoPrivateKey,       // the device has no private key
   // Data (receive).
-  kUnknownIndex,      // receiver index not in the index table
-  kKeyExpired,        // keypair older than REJECT_AFTER_TIME or invalidated
-  kCounterLimit,      // counter >= REJECT_AFTER_MESSAGES
-  kInvalidAeadTag,    // decryption failed
-  kReplayed,          // counter seen before or below the window
-  kInvalidPacket,     // decrypted payload is not a valid IPv4/IPv6 packet
-  kSourceNotAllowed,  // inner source address not in the peer's allowed IPs
-  kTunWrite,          // the TUN refused the packet
+  kUnknownIndex,       // receiver index not in the index table
+  kKeyExpired,         // keypair older than REJECT_AFTER_TIME or invalidated
+  kCounterLimit,       // counter >= REJECT_AFTER_MESSAGES
+  kInvalidAeadTag,     // decryption failed
+  kReplayed,           // counter seen before or below the window
+  kInvalidPacket,      // decrypted payload is not a valid IPv4/IPv6 packet
+  kSourceNotAllowed,   // inner source address not in the peer's allowed IPs
+  kTunWrite,           // the TUN refused the packet
+  kReceiveBufferFull,  // the kernel dropped it: our socket's receive buffer was full (SO_RXQ_OVFL)
+  kTruncated,          // larger than the receive buffer (MSG_TRUNC)
   // Transmit.
   kNoRoute,          // no peer's allowed IPs cover the destination
   kNoEndpoint,       // the peer has no known endpoint
   kStagedOverflow,   // staged queue full while waiting for a handshake (oldest dropped)
   kHandshakeGaveUp,  // staged packets discarded after REKEY_ATTEMPT_TIME
   kSendFailed,       // the socket refused the datagram
+  kSendBufferFull,   // the socket or the device queue had no room (ENOBUFS, EAGAIN, ENOMEM)
   kRoutingLoop,      // our own datagram to the peer's endpoint came back through the tunnel
   kPeerRemoved,      // the peer was removed with packets still staged
   kCount

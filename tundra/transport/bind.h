@@ -39,6 +39,14 @@ class Bind {
   virtual Status Send(std::span<const ByteSpan> datagrams, const Endpoint& to) = 0;
   // How many packets callers should offer per Receive/Send call.
   virtual size_t BatchSize() const = 0;
+
+  // Datagrams lost before Receive could hand them out, since the bind was created (monotonic,
+  // across Open): the kernel dropped them for a full receive buffer, or they were truncated.
+  struct ReceiveLosses {
+    uint64_t buffer_full = 0;
+    uint64_t truncated = 0;
+  };
+  virtual ReceiveLosses receive_losses() const { return {}; }
 };
 
 }  // namespace tundra::transport

@@ -165,7 +165,26 @@ Result<size_t> FakeBind::Receive(size_t, std::span<RecvPacket> out) {
   return n;
 }
 
+void FakeBind::set_send_errno(int code) {
+  std::lock_guard lock(mu_);
+  send_errno_ = code;
+}
+
+void FakeBind::set_receive_losses(ReceiveLosses losses) {
+  std::lock_guard lock(mu_);
+  losses_ = losses;
+}
+
+Bind::ReceiveLosses FakeBind::receive_losses() const {
+  std::lock_guard lock(mu_);
+  return losses_;
+}
+
 Status FakeBind::Send(std::span<const ByteSpan> datagrams, const Endpoint& to) {
+  {
+    std::lock_guard lock(mu_);
+    if (send_errno_ != 0) return Error(send_errno_, "FakeBind send", "injected failure");
+  }
   const Endpoint me = local();
   for (ByteSpan d : datagrams) {
     {

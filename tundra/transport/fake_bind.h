@@ -66,6 +66,12 @@ class FakeBind final : public Bind {
   size_t queued() const;
   // While paused, Receive() hands out nothing and deliveries pile up (a deep socket queue).
   void set_paused(bool paused);
+  // While non-zero, Send() fails with this errno and sends nothing (e.g. ENOBUFS: a full
+  // socket buffer or device queue).
+  void set_send_errno(int code);
+  // Receive losses to report (what a kernel socket counts for a full buffer or truncation).
+  void set_receive_losses(ReceiveLosses losses);
+  ReceiveLosses receive_losses() const override;
 
  private:
   friend class FakeNetwork;
@@ -79,6 +85,8 @@ class FakeBind final : public Bind {
   uint32_t mark_ = 0;                                            // guarded by mu_
   size_t sent_ = 0;                                              // guarded by mu_
   bool paused_ = false;                                          // guarded by mu_
+  int send_errno_ = 0;                                           // guarded by mu_
+  ReceiveLosses losses_;                                         // guarded by mu_
   std::deque<std::pair<Endpoint, std::vector<uint8_t>>> queue_;  // guarded by mu_
   std::vector<std::vector<uint8_t>> handed_out_;                 // buffers of the last Receive
 };

@@ -31,8 +31,9 @@ constexpr size_t kControlSize = 128;
 //    tundra runs on: a failure means something is wrong, not missing.
 //  - optional (logged and counted in options_unavailable(); the socket works without them, only
 //    slower): the buffer sizes (SO_*BUFFORCE needs CAP_NET_ADMIN, the plain SO_*BUF is capped
-//    by net.core.[rw]mem_max; counted only when both fail) and UDP_GRO (Linux 5.0+; without it
-//    every datagram is its own read).
+//    by net.core.[rw]mem_max; counted only when both fail), UDP_GRO (Linux 5.0+; without it
+//    every datagram is its own read) and SO_RXQ_OVFL (the kernel's count of datagrams it
+//    dropped for a full receive buffer, so that they are counted drops here too).
 Status SetRequired(int fd, int level, int opt, int value, std::string_view what) {
   if (::setsockopt(fd, level, opt, &value, sizeof(value)) != 0) {
     return ErrnoError(fmt::format("setsockopt({})", what));
@@ -73,6 +74,7 @@ struct UdpBind::Receiver {
   // Packets received but not yet handed out (a GRO burst can exceed the caller's batch).
   std::vector<RecvPacket> pending;
   size_t pending_pos = 0;
+  uint32_t overflow_seen = 0;  // the socket's last SO_RXQ_OVFL value (it counts from 0)
 };
 
 UdpBind::UdpBind(UdpBindOptions options) : options_(options) {}
@@ -120,6 +122,9 @@ Result<uint16_t> UdpBind::Open(uint16_t requested) {
       const bool rcv = SetBuffer(raw, SO_RCVBUFFORCE, SO_RCVBUF, options_.socket_buffer, rcvbuf);
       const bool snd = SetBuffer(raw, SO_SNDBUFFORCE, SO_SNDBUF, options_.socket_buffer, sndbuf);
       if (!rcv || !snd) options_unavailable_.fetch_add(1, std::memory_order_relaxed);
+      if (!SetOptional(raw, SOL_SOCKET, SO_RXQ_OVFL, 1, fmt::format("SO_RXQ_OVFL {}", name))) {
+        options_unavailable_.fetch_add(1, std::memory_order_relaxed);
+      }
       if (options_.udp_gro) {
         r->gro = SetOptional(raw, SOL_UDP, UDP_GRO, 1, fmt::format("UDP_GRO {}", name));
         if (!r->gro) options_unavailable_.fetch_add(1, std::memory_order_relaxed);
@@ -218,6 +223,15 @@ Result<size_t> UdpBind::Receive(size_t index, std::span<RecvPacket> out) {
     }
     for (int i = 0; i < got; ++i) {
       msghdr& h = r.msgs[i].msg_hdr;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+          uint32_t dropped = 0;
+          std::memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
+          // Wraps at 2^32 like the kernel's counter.
+          overflows_.fetch_add(uint32_t(dropped - r.overflow_seen), std::memory_order_relaxed);
+          r.overflow_seen = dropped;
+        }
+      }
       if (h.msg_flags & MSG_TRUNC) {
         truncated_.fetch_add(1, std::memory_order_relaxed);
         continue;

@@ -52,6 +52,10 @@ class UdpBind final : public Bind {
   bool gso_enabled() const { return gso_.load(std::memory_order_relaxed); }
   // Datagrams dropped on receive because they did not fit (MSG_TRUNC).
   uint64_t truncated() const { return truncated_.load(std::memory_order_relaxed); }
+  // Datagrams the kernel dropped for a full receive buffer of one of our sockets, as
+  // SO_RXQ_OVFL reports them (with the next datagram received after the drops).
+  uint64_t buffer_overflows() const { return overflows_.load(std::memory_order_relaxed); }
+  ReceiveLosses receive_losses() const override { return {buffer_overflows(), truncated()}; }
   // Optional socket options the kernel refused at Open() (socket buffers, UDP_GRO; see Open).
   uint64_t options_unavailable() const {
     return options_unavailable_.load(std::memory_order_relaxed);
@@ -71,6 +75,7 @@ class UdpBind final : public Bind {
   // Runs of datagrams larger than this are not offloaded (EMSGSIZE: beyond the path MTU).
   std::atomic<size_t> gso_segment_limit_{SIZE_MAX};
   std::atomic<uint64_t> truncated_{0};
+  std::atomic<uint64_t> overflows_{0};
   std::atomic<uint64_t> options_unavailable_{0};
 };
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "tundra/base/unique_fd.h"
 #include "tundra/transport/fake_bind.h"
 #include "tundra/transport/udp_bind_linux.h"
 
@@ -113,6 +114,51 @@ TEST_F(UdpBindPairTest, BatchesBothWaysV4AndV6WithStickySource) {
     ASSERT_EQ(back.size(), 1u);
     EXPECT_EQ(back[0], reply);
   }
+}
+
+// A receive buffer that overflows: the kernel drops datagrams for us, and SO_RXQ_OVFL makes
+// them counted losses of the bind (reported with the next datagram received), exactly
+// sent - received.
+TEST(UdpBindTest, ReceiveBufferOverflowsAreCounted) {
+  UdpBindOptions options;
+  options.socket_buffer = 4096;  // a few datagrams at most
+  options.udp_gro = false;
+  UdpBind b(options);
+  auto port = b.Open(0);
+  ASSERT_TRUE(port.ok()) << port.error().message();
+  EXPECT_EQ(b.receive_losses().buffer_full, 0u);
+  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(s.valid());
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(*port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::vector<uint8_t> payload = Payload(1000, 1);
+  auto send_one = [&] {
+    ASSERT_EQ(::sendto(s.get(), payload.data(), payload.size(), 0,
+                       reinterpret_cast<const sockaddr*>(&to), sizeof(to)),
+              ssize_t(payload.size()));
+  };
+  // Loopback delivers within sendto: everything that fits is queued when it returns.
+  auto drain = [&] {
+    std::vector<RecvPacket> pkts(16);
+    size_t n = 0;
+    for (;;) {
+      auto got = b.Receive(0, pkts);
+      EXPECT_TRUE(got.ok());
+      if (!got.ok() || *got == 0) return n;
+      n += *got;
+    }
+  };
+  constexpr size_t kSent = 200;
+  for (size_t i = 0; i < kSent; ++i) send_one();
+  size_t received = drain();
+  ASSERT_LT(received, kSent);  // the buffer did overflow
+  send_one();                  // carries the drop count
+  received += drain();
+  ASSERT_GT(received, 0u);
+  EXPECT_EQ(b.receive_losses().buffer_full, kSent + 1 - received);
+  EXPECT_EQ(b.buffer_overflows(), kSent + 1 - received);
 }
 
 // A sticky source that is no longer ours (the address was removed): IPv4 reports ENETUNREACH

@@ -157,7 +157,8 @@ TEST_F(ServerTest, SetGetAndStatsOverTheSocket) {
   for (size_t i = 0; i < size_t(tun::TunDropReason::kCount); ++i) {
     want += fmt::format("tun_drop_{}=0\n", tun::TunDropReasonName(tun::TunDropReason(i)));
   }
-  want += "icmp_unreachable_sent=0\ntun_super_packets_read=0\ntun_segments_split=0\n";
+  want += "icmp_unreachable_sent=0\nunknown_index_initiations=0\nsticky_sources_rerouted=0\n";
+  want += "tun_super_packets_read=0\ntun_segments_split=0\n";
   want += "tun_super_packets_written=0\ntun_packets_coalesced=0\nerrno=0\n\n";
   EXPECT_EQ(Request("tundra_stats=1\n\n"), want);
 }
