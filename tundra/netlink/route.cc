@@ -134,6 +134,16 @@ MessageBuilder BuildListRoutes(int family) {
   return m;
 }
 
+MessageBuilder BuildGetRouteTo(const routing::IpAddress& address) {
+  rtmsg r{};
+  r.rtm_family = uint8_t(address.family());
+  r.rtm_dst_len = uint8_t(address.family() == AF_INET6 ? 128 : 32);
+  MessageBuilder m(RTM_GETROUTE, 0);
+  m.Family(r);
+  m.Attr(RTA_DST, address.bytes());
+  return m;
+}
+
 Result<Route> ParseRoute(ByteSpan payload) {
   TUNDRA_ASSIGN_OR_RETURN(auto parsed, ParsePayload<rtmsg>(payload));
   const auto& [r, attrs] = parsed;
@@ -255,6 +265,19 @@ Result<std::vector<Route>> ListRoutes(NetlinkSocket& nl, int family, uint32_t ta
     }
   }
   return out;
+}
+
+Result<Route> GetRouteTo(NetlinkSocket& nl, const routing::IpAddress& address) {
+  const std::string what = "get " + address.ToString();
+  TUNDRA_ASSIGN_OR_RETURN(auto replies, nl.Query(BuildGetRouteTo(address), what));
+  for (const Reply& reply : replies) {
+    if (reply.type == RTM_NEWROUTE) {
+      auto route = ParseRoute(reply.payload);
+      if (!route.ok()) return route.error().Wrap(fmt::format("netlink RTM_GETROUTE {}", what));
+      return route;
+    }
+  }
+  return MakeError(ENOENT, fmt::format("netlink RTM_GETROUTE {}: no route in the reply", what));
 }
 
 Status AddRule(NetlinkSocket& nl, const Rule& rule) {

@@ -45,6 +45,8 @@ MessageBuilder BuildAddRoute(const Route& route);
 MessageBuilder BuildDeleteRoute(const Route& route);
 MessageBuilder BuildListRoutes(int family);
 Result<Route> ParseRoute(ByteSpan payload);
+// `ip route get ADDRESS`: the route the kernel would use to reach one address.
+MessageBuilder BuildGetRouteTo(const routing::IpAddress& address);
 
 MessageBuilder BuildAddRule(const Rule& rule);
 MessageBuilder BuildDeleteRule(const Rule& rule);
@@ -57,6 +59,10 @@ Status AddRoute(NetlinkSocket& nl, const Route& route);
 Status DeleteRoute(NetlinkSocket& nl, const Route& route);
 // Routes of `family` (AF_INET/AF_INET6) in `table`.
 Result<std::vector<Route>> ListRoutes(NetlinkSocket& nl, int family, uint32_t table = kMainTable);
+
+// The route the kernel picks for `address` (`ip route get`): its oif, gateway, table and,
+// when the route has one, its MTU metric.
+Result<Route> GetRouteTo(NetlinkSocket& nl, const routing::IpAddress& address);
 
 Status AddRule(NetlinkSocket& nl, const Rule& rule);
 // Deletes the first rule matching every selector that is set.
