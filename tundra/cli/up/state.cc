@@ -82,6 +82,10 @@ std::string StatePath(std::string_view ifname, std::string_view dir) {
   return fmt::format("{}/{}.state", dir, ifname);
 }
 
+std::string LogPath(std::string_view ifname, std::string_view dir) {
+  return fmt::format("{}/{}.log", dir, ifname);
+}
+
 std::string FormatState(const UpState& s) {
   std::string out = "# tundra up state (read by tundra down); no keys\n";
   out += fmt::format("version {}\n", kStateVersion);

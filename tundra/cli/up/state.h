@@ -51,6 +51,8 @@ struct UpState {
 };
 
 std::string StatePath(std::string_view ifname, std::string_view dir = kStateDir);
+// The daemon's stdout/stderr (removed by down with the state file).
+std::string LogPath(std::string_view ifname, std::string_view dir = kStateDir);
 std::string FormatState(const UpState& state);
 // Errors name `where` (the file) and the line.
 Result<UpState> ParseState(std::string_view text, std::string_view where);

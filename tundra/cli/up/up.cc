@@ -81,21 +81,58 @@ bool InPath(const char* tool) {
   return false;
 }
 
-// `tundra daemon IFNAME` (this binary); returns once the daemon serves its socket.
+// `tundra daemon -f IFNAME` (this binary) in its own session, its output appended to
+// LogPath(IFNAME); returns once the daemon serves its socket.
 Result<ProcessRef> StartDaemon(const std::string& ifname) {
-  std::string self = "/proc/self/exe", name = "tundra", cmd = "daemon", ifn = ifname;
-  char* argv[] = {name.data(), cmd.data(), ifn.data(), nullptr};
+  const std::string log = LogPath(ifname);
+  if (::mkdir(kStateDir, 0755) != 0 && errno != EEXIST)
+    return ErrnoError("mkdir " + std::string(kStateDir));
+  std::string self = "/proc/self/exe", name = "tundra", cmd = "daemon", fg = "-f", ifn = ifname;
+  char* argv[] = {name.data(), cmd.data(), fg.data(), ifn.data(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  const int err = ::posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, environ);
+  const int err = ::posix_spawn(&pid, self.c_str(), &actions, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   if (err != 0) return ErrnoError("run tundra daemon", err);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  TUNDRA_ASSIGN_OR_RETURN(ProcessRef ref, RefOf(pid));
+  const std::string sock = uapi::SocketPath(ifname);
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + kDaemonStartWait;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      std::ifstream in(log);
+      std::string line, last;
+      while (std::getline(in, line)) {
+        if (!line.empty()) last = line;
+      }
+      return MakeError(ECHILD, fmt::format("tundra daemon {} exited at start ({}): {}", ifname,
+                                           WIFEXITED(status) ? WEXITSTATUS(status) : -1, last));
+    }
+    if (uapi::ServerPid(sock).ok()) return ref;
+    if (Clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return MakeError(ETIMEDOUT, fmt::format("tundra daemon {}: no UAPI socket after {} ms",
+                                              ifname, kDaemonStartWait.count()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return MakeError(ECHILD, fmt::format("tundra daemon {} failed to start", ifname));
-  }
-  TUNDRA_ASSIGN_OR_RETURN(pid_t daemon, uapi::ServerPid(uapi::SocketPath(ifname)));
-  return RefOf(daemon);
 }
 
 std::string DnsInput(const config::InterfaceConfig& in) {
@@ -134,7 +171,7 @@ Status Upper::Run() {
   TUNDRA_ASSIGN_OR_RETURN(device::DeviceUpdate update, FileUpdate(config_));
   TUNDRA_RETURN_IF_ERROR(Save());
 
-  Step(fmt::format("tundra daemon {}", ifname));
+  Step(fmt::format("tundra daemon -f {} (log: {})", ifname, LogPath(ifname)));
   TUNDRA_ASSIGN_OR_RETURN(state_.daemon, StartDaemon(ifname));
   TUNDRA_RETURN_IF_ERROR(Save());
   TUNDRA_ASSIGN_OR_RETURN(ifindex_, netlink::LinkIndex(nl_, ifname));
@@ -239,10 +276,14 @@ Status Upper::Routes() {
   }
   // wg-quick's order: for each /0 its two rules, then its route.
   for (const netlink::Rule& rule : plan.rules) {
-    Step(fmt::format("rule add {}{}{} table {}{}", rule.family == AF_INET6 ? "-6 " : "-4 ",
-                     rule.invert ? "not " : "",
-                     rule.fwmark ? fmt::format("fwmark {} ", *rule.fwmark) : "", rule.table,
-                     rule.suppress_prefixlength ? " suppress_prefixlength 0" : ""));
+    std::string text = rule.family == AF_INET6 ? "rule add -6" : "rule add -4";
+    if (rule.invert) text += " not";
+    if (rule.fwmark) text += fmt::format(" fwmark {}", *rule.fwmark);
+    text += fmt::format(" table {}", rule.table);
+    if (rule.suppress_prefixlength) {
+      text += fmt::format(" suppress_prefixlength {}", *rule.suppress_prefixlength);
+    }
+    Step(text);
     TUNDRA_RETURN_IF_ERROR(netlink::AddRule(nl_, rule));
     state_.rules.push_back(rule);
     TUNDRA_RETURN_IF_ERROR(Save());
@@ -366,6 +407,7 @@ Status Teardown(netlink::NetlinkSocket& nl, UpState& state) {
     Step(fmt::format("resolvconf -d {} -f", state.ifname));
     note(RunTool({kResolvconf, "-d", state.ifname, "-f"}, ""));
   }
+  if (state.daemon.pid != 0) ::unlink(LogPath(state.ifname).c_str());
   note(RemoveState(state.ifname));
   if (first) return *first;
   return OkStatus();

@@ -13,8 +13,11 @@ namespace tundra::cli::up {
 // The daemon has this long to exit after its interface is deleted, then gets SIGTERM (and as
 // long again before SIGKILL).
 inline constexpr std::chrono::milliseconds kDaemonExitWait{5000};
+// The daemon has this long to serve its UAPI socket after it was started.
+inline constexpr std::chrono::milliseconds kDaemonStartWait{10000};
 
-// CONFIG|NAME (plan.h LocateConfig): starts `tundra daemon IFNAME`, runs PreUp, applies the
+// CONFIG|NAME (plan.h LocateConfig): starts `tundra daemon -f IFNAME` in its own session (its
+// log: /run/tundra/IFNAME.log), runs PreUp, applies the
 // keys and peers over UAPI (set=1), adds the addresses, sets the MTU and brings the link up,
 // DNS, routes and rules, PostUp; starts the endpoint re-resolver when an Endpoint is a host
 // name. What it did is kept in /run/tundra/IFNAME.state; a failed step undoes everything
