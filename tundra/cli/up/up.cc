@@ -178,8 +178,6 @@ Status Upper::Run() {
 
   TUNDRA_RETURN_IF_ERROR(RunHooks("PreUp", config_.interface.pre_up, ifname));
 
-  // Routes are planned now (the table choice decides the fwmark the device gets), but the
-  // "already covered" check needs the addresses' prefix routes: planned again below.
   Step(fmt::format("set=1 {} (keys, {} peers) over {}", ifname, update.peers.size(),
                    uapi::SocketPath(ifname)));
   TUNDRA_RETURN_IF_ERROR(uapi::SetDevice(uapi::SocketPath(ifname), update));
