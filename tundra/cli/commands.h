@@ -19,4 +19,10 @@ int RunPubKey(CommandArgs args);  // key_commands.cc: tundra pubkey
 int RunStats(CommandArgs args);   // stats_command.cc: tundra stats IFNAME
 int RunStrip(CommandArgs args);   // strip_command.cc: tundra strip CONFIG
 
+// up_command.cc: wg-quick's operations (tundra/cli/up)
+int RunUp(CommandArgs args);        // tundra up CONFIG|NAME
+int RunDown(CommandArgs args);      // tundra down NAME|CONFIG
+int RunSave(CommandArgs args);      // tundra save NAME|CONFIG
+int RunSyncConf(CommandArgs args);  // tundra syncconf NAME|CONFIG
+
 }  // namespace tundra::cli

@@ -8,6 +8,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "tundra/base/bytes.h"
 #include "tundra/netlink/address.h"
 #include "tundra/netlink/link.h"
 #include "tundra/netlink/mock_netlink.h"
@@ -194,6 +195,49 @@ TEST(QueryTest, RouteByDeviceNameAndFamilyChecks) {
   const size_t before = k.requests.size();
   EXPECT_EQ(AddRoute(*k.nl, r).error().code(), EINVAL);
   EXPECT_EQ(k.requests.size(), before);
+}
+
+TEST(QueryTest, GetRouteToAsksForOneAddressAndReadsTheAnswer) {
+  // ip route get 198.18.0.2 -> "198.18.0.2 dev va mtu 1400": the request carries the full
+  // address (/32), the answer's oif and MTU are read.
+  auto t = std::make_unique<FakeTransport>();
+  FakeTransport* fake = t.get();
+  std::vector<Message> asked;
+  Route answer;
+  answer.dst = P("198.18.0.2/32");
+  answer.oif = 5;
+  answer.mtu = 1400;
+  fake->on_request = [&](FakeTransport& f, const Message& req) {
+    asked.push_back(req);
+    f.Queue(Datagram({ReplyMessage(RTM_NEWROUTE, req.seq, PayloadOf(BuildAddRoute(answer)), 0),
+                      AckMessage(req.seq, 0)}));
+  };
+  NetlinkSocket nl(std::move(t));
+  auto r = GetRouteTo(nl, *routing::IpAddress::Parse("198.18.0.2"));
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->oif, 5);
+  EXPECT_EQ(r->mtu, 1400u);
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].type, RTM_GETROUTE);
+  EXPECT_EQ(asked[0].flags & NLM_F_DUMP, 0);
+  auto sent = ParsePayload<rtmsg>(asked[0].payload);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->first.rtm_family, AF_INET);
+  EXPECT_EQ(sent->first.rtm_dst_len, 32);
+  EXPECT_EQ(ToHex(FindAttr(sent->second, RTA_DST)->data), "c6120002");
+
+  // IPv6, and a kernel that has no route (ENETUNREACH) names the address.
+  fake->on_request = [&](FakeTransport& f, const Message& req) {
+    asked.push_back(req);
+    f.Queue(AckMessage(req.seq, -ENETUNREACH));
+  };
+  auto none = GetRouteTo(nl, *routing::IpAddress::Parse("fd18::9"));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code(), ENETUNREACH);
+  EXPECT_NE(none.error().message().find("get fd18::9"), std::string::npos)
+      << none.error().message();
+  sent = ParsePayload<rtmsg>(asked.back().payload);
+  EXPECT_EQ(sent->first.rtm_dst_len, 128);
 }
 
 TEST(QueryTest, ListRulesReadsKernelStyleRules) {

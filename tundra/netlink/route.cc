@@ -276,7 +276,7 @@ Result<Route> GetRoute(NetlinkSocket& nl, const routing::IpAddress& dst,
   if (src && src->family() != dst.family()) {
     return MakeError(EINVAL, "netlink RTM_GETROUTE: source and destination families differ");
   }
-  std::string what = dst.ToString();
+  std::string what = "get " + dst.ToString();
   if (src) what += " from " + src->ToString();
   if (mark != 0) what += fmt::format(" mark {:#x}", mark);
   TUNDRA_ASSIGN_OR_RETURN(auto replies, nl.Query(BuildGetRoute(dst, src, mark), what));

@@ -65,6 +65,11 @@ MessageBuilder BuildGetRoute(const routing::IpAddress& dst,
                              const std::optional<routing::IpAddress>& src, uint32_t mark);
 Result<Route> GetRoute(NetlinkSocket& nl, const routing::IpAddress& dst,
                        const std::optional<routing::IpAddress>& src, uint32_t mark = 0);
+// `ip route get ADDRESS`: the route the kernel picks for one address (its oif, gateway, table
+// and, when the route has one, its MTU metric).
+inline Result<Route> GetRouteTo(NetlinkSocket& nl, const routing::IpAddress& address) {
+  return GetRoute(nl, address, std::nullopt, 0);
+}
 
 Status AddRule(NetlinkSocket& nl, const Rule& rule);
 // Deletes the first rule matching every selector that is set.

@@ -176,6 +176,103 @@ SecretString FormatGet(const device::DeviceStatus& s) {
   return out;
 }
 
+SecretString FormatSet(const device::DeviceUpdate& u) {
+  SecretString out = "set=1\n";
+  auto line = [&out](const std::string& text) { out += text; };
+  if (u.private_key) AppendHexLine(out, "private_key", u.private_key->span());
+  if (u.listen_port) line(fmt::format("listen_port={}\n", *u.listen_port));
+  if (u.fwmark) line(fmt::format("fwmark={}\n", *u.fwmark));
+  if (u.replace_peers) out += "replace_peers=true\n";
+  for (const device::PeerUpdate& p : u.peers) {
+    AppendHexLine(out, "public_key", p.public_key);
+    if (p.remove) {
+      out += "remove=true\n";
+      continue;
+    }
+    if (p.update_only) out += "update_only=true\n";
+    if (p.preshared_key) AppendHexLine(out, "preshared_key", p.preshared_key->span());
+    if (p.endpoint) line(fmt::format("endpoint={}\n", p.endpoint->ToString()));
+    if (p.persistent_keepalive) {
+      line(fmt::format("persistent_keepalive_interval={}\n", *p.persistent_keepalive));
+    }
+    if (p.replace_allowed_ips) out += "replace_allowed_ips=true\n";
+    for (const device::AllowedIpChange& a : p.allowed_ips) {
+      line(fmt::format("allowed_ip={}{}\n", a.remove ? "-" : "", a.prefix.ToString()));
+    }
+  }
+  out += "\n";
+  return out;
+}
+
+Result<device::DeviceStatus> ParseGet(std::string_view reply) {
+  device::DeviceStatus s;
+  size_t line_number = 0;
+  bool ended = false;
+  auto bad = [&](std::string_view key) {
+    return MakeError(EPROTO, fmt::format("UAPI get reply line {}: bad value for {}", line_number,
+                                         LoggableKey(key)));
+  };
+  while (!reply.empty()) {
+    const size_t nl = reply.find('\n');
+    if (nl == std::string_view::npos) break;
+    const std::string_view line = reply.substr(0, nl);
+    reply.remove_prefix(nl + 1);
+    ++line_number;
+    if (line.empty()) {
+      ended = true;
+      break;
+    }
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return MakeError(EPROTO, fmt::format("UAPI get reply line {}: no '='", line_number));
+    }
+    const std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
+    device::PeerStatus* peer = s.peers.empty() ? nullptr : &s.peers.back();
+    if (key == "errno") {
+      if (value != "0") {
+        return MakeError(
+            EPROTO, fmt::format("UAPI get: the daemon answered errno={}", value.substr(0, 12)));
+      }
+    } else if (key == "public_key") {
+      device::PeerStatus p;
+      if (!ParseHex(value, p.public_key)) return bad(key);
+      s.peers.push_back(std::move(p));
+    } else if (peer == nullptr) {
+      if (key == "private_key") {
+        crypto::PrivateKey k;
+        if (!ParseSecret(value, k)) return bad(key);
+        s.private_key = k;
+      } else if (key == "listen_port") {
+        if (!ParseUint(value, s.listen_port)) return bad(key);
+      } else if (key == "fwmark") {
+        if (!ParseUint(value, s.fwmark)) return bad(key);
+      }
+    } else if (key == "preshared_key") {
+      if (!ParseSecret(value, peer->preshared_key)) return bad(key);
+    } else if (key == "endpoint") {
+      auto ep = transport::Endpoint::Parse(value);
+      if (!ep.ok()) return bad(key);
+      peer->endpoint = *ep;
+    } else if (key == "last_handshake_time_sec") {
+      if (!ParseUint(value, peer->last_handshake.sec)) return bad(key);
+    } else if (key == "last_handshake_time_nsec") {
+      if (!ParseUint(value, peer->last_handshake.nsec)) return bad(key);
+    } else if (key == "tx_bytes") {
+      if (!ParseUint(value, peer->tx_bytes)) return bad(key);
+    } else if (key == "rx_bytes") {
+      if (!ParseUint(value, peer->rx_bytes)) return bad(key);
+    } else if (key == "persistent_keepalive_interval") {
+      if (!ParseUint(value, peer->persistent_keepalive)) return bad(key);
+    } else if (key == "allowed_ip") {
+      auto prefix = routing::IpPrefix::Parse(value);
+      if (!prefix.ok()) return bad(key);
+      peer->allowed_ips.push_back(*prefix);
+    }
+  }
+  if (!ended) return MakeError(EPROTO, "UAPI get reply: no blank line at the end");
+  return s;
+}
+
 std::string FormatStats(const std::vector<std::pair<std::string, uint64_t>>& counters) {
   std::string out;
   for (const auto& [name, value] : counters) out += fmt::format("{}={}\n", name, value);

@@ -72,6 +72,18 @@ std::string_view LoggableKey(std::string_view line);
 // The get=1 reply body in wireguard-go's order, ending with "errno=0\n\n".
 SecretString FormatGet(const device::DeviceStatus& status);
 
+// The set=1 request for `update`, as `wg` writes it (keys in wg's order: private_key,
+// listen_port, fwmark, replace_peers; per peer public_key, remove, update_only, preshared_key,
+// endpoint, persistent_keepalive_interval, replace_allowed_ips, allowed_ip...), starting with
+// "set=1\n" and ending with the blank line. The one place that writes set=1 text; ParseSet
+// reads it back to the same update.
+SecretString FormatSet(const device::DeviceUpdate& update);
+
+// A get=1 reply (as FormatGet writes it, or wireguard-go) read back into a DeviceStatus, for
+// clients (tundra up/save/syncconf). Unknown keys are skipped as `wg` does; an errno other
+// than 0, a bad value or a missing end is an error naming the line number and key.
+Result<device::DeviceStatus> ParseGet(std::string_view reply);
+
 // tundra's own read-only extension (op "tundra_stats=1"): the device's named counters.
 std::string FormatStats(const std::vector<std::pair<std::string, uint64_t>>& counters);
 

@@ -145,6 +145,109 @@ TEST(UapiFormatTest, GetOrderMatchesWireguardGo) {
   EXPECT_EQ(std::string_view(FormatGet(fresh)), "listen_port=44613\nerrno=0\n\n");
 }
 
+// Splits set=1 text into the lines ParseSet takes (without "set=1" and the blank line).
+std::vector<std::string> SetLines(const SecretString& text) {
+  std::vector<std::string> lines;
+  std::string_view rest(text.data(), text.size());
+  EXPECT_EQ(rest.substr(0, 6), "set=1\n");
+  EXPECT_EQ(rest.substr(rest.size() - 2), "\n\n");
+  rest = rest.substr(6, rest.size() - 7);
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    lines.emplace_back(rest.substr(0, nl));
+    rest.remove_prefix(nl + 1);
+  }
+  return lines;
+}
+
+TEST(UapiFormatTest, SetMatchesWgSetconfBytesAndParsesBack) {
+  // wg setconf's bytes from the reference (§3.6), with our keys.
+  const std::vector<std::string> wg = {"private_key=" + kKey1,
+                                       "listen_port=51820",
+                                       "fwmark=16",
+                                       "replace_peers=true",
+                                       "public_key=" + kKey2,
+                                       "endpoint=127.0.0.1:1234",
+                                       "persistent_keepalive_interval=15",
+                                       "replace_allowed_ips=true",
+                                       "allowed_ip=10.1.0.0/16"};
+  SetRequest parsed = ParseSet(wg);
+  ASSERT_EQ(parsed.error, 0) << parsed.error_detail;
+  const SecretString text = FormatSet(parsed.update);
+  std::string expected = "set=1\n";
+  for (const std::string& l : wg) expected += l + "\n";
+  expected += "\n";
+  EXPECT_EQ(std::string(text.data(), text.size()), expected);
+}
+
+TEST(UapiFormatTest, SetRoundTripsEveryKey) {
+  const std::vector<std::string> lines = {"private_key=" + kKey2,
+                                          "listen_port=0",
+                                          "fwmark=4294967295",
+                                          "replace_peers=true",
+                                          "public_key=" + kKey1,
+                                          "update_only=true",
+                                          "preshared_key=" + kKey2,
+                                          "endpoint=[fd18::2]:51821",
+                                          "persistent_keepalive_interval=0",
+                                          "replace_allowed_ips=true",
+                                          "allowed_ip=198.19.0.2/32",
+                                          "allowed_ip=-fd19::/64",
+                                          "public_key=" + kKey2,
+                                          "remove=true",
+                                          "public_key=" + std::string(64, 'c')};
+  SetRequest first = ParseSet(lines);
+  ASSERT_EQ(first.error, 0) << first.error_detail;
+  const SecretString text = FormatSet(first.update);
+  EXPECT_EQ(SetLines(text), lines);  // same keys, same order
+  SetRequest second = ParseSet(SetLines(text));
+  ASSERT_EQ(second.error, 0) << second.error_detail;
+  EXPECT_EQ(FormatSet(second.update), text);
+  // Nothing set, nothing written.
+  EXPECT_EQ(std::string(FormatSet({}).c_str()), "set=1\n\n");
+}
+
+TEST(UapiFormatTest, GetParsesBackWhatFormatGetWrites) {
+  device::DeviceStatus s;
+  s.private_key = crypto::PrivateKey(std::vector<uint8_t>(32, 7));
+  s.listen_port = 51820;
+  s.fwmark = 51820;
+  device::PeerStatus p;
+  p.public_key.fill(9);
+  p.preshared_key = crypto::SymmetricKey(std::vector<uint8_t>(32, 3));
+  p.endpoint = *transport::Endpoint::Parse("[fd18::2]:51821");
+  p.last_handshake = {1700000000, 12345};
+  p.rx_bytes = 100;
+  p.tx_bytes = 200;
+  p.persistent_keepalive = 25;
+  p.allowed_ips = {*routing::IpPrefix::Parse("198.19.0.2/32"),
+                   *routing::IpPrefix::Parse("fd19::/64")};
+  s.peers.push_back(p);
+  device::PeerStatus q;
+  q.public_key.fill(10);
+  s.peers.push_back(q);
+  const SecretString text = FormatGet(s);
+  auto back = ParseGet(std::string_view(text.data(), text.size()));
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(FormatGet(*back), text);
+  EXPECT_EQ(back->peers.size(), 2u);
+  EXPECT_EQ(back->peers[0].last_handshake.nsec, 12345);
+  EXPECT_FALSE(back->peers[1].endpoint.has_value());
+  // wg's leniency: unknown keys are skipped.
+  EXPECT_TRUE(ParseGet("listen_port=1\ntundra_future=x\nerrno=0\n\n").ok());
+}
+
+TEST(UapiFormatTest, GetErrors) {
+  EXPECT_EQ(ParseGet("errno=-22\n\n").error().message(), "UAPI get: the daemon answered errno=-22");
+  EXPECT_EQ(ParseGet("listen_port=x\nerrno=0\n\n").error().message(),
+            "UAPI get reply line 1: bad value for listen_port");
+  EXPECT_EQ(ParseGet("public_key=" + kKey1 + "\npreshared_key=zz\n").error().message(),
+            "UAPI get reply line 2: bad value for preshared_key");
+  EXPECT_EQ(ParseGet("listen_port=1\nerrno=0\n").error().message(),
+            "UAPI get reply: no blank line at the end");
+  EXPECT_EQ(ParseGet("junk\n\n").error().message(), "UAPI get reply line 1: no '='");
+}
+
 TEST(UapiFormatTest, ApplyErrorsMapToWireguardGoErrnos) {
   EXPECT_EQ(ErrnoForApplyError(Error(EADDRINUSE, "x")), kErrnoAddrInUse);
   EXPECT_EQ(ErrnoForApplyError(Error(EINVAL, "x")), kErrnoInvalid);

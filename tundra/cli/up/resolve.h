@@ -1,0 +1,43 @@
+// Endpoint host names: resolved with getaddrinfo at `up`, and again by a small process that
+// `up` leaves running (one per interface, only when some Endpoint is a host name):
+//
+//   every min(kResolveCheckInterval, after): get=1; for each host-name peer whose last handshake
+//   is older than `after` (kReresolveAfter, 2 minutes; or none yet), resolve the name again
+//   and, when the address changed, set=1 public_key=.. update_only=true endpoint=NEW.
+//
+// It exits when the daemon's socket is gone; `tundra down` also stops it.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "tundra/base/result.h"
+#include "tundra/config/config.h"
+#include "tundra/crypto/secret.h"
+#include "tundra/transport/endpoint.h"
+
+namespace tundra::cli::up {
+
+inline constexpr std::chrono::seconds kReresolveAfter{120};
+inline constexpr std::chrono::seconds kResolveCheckInterval{10};
+// Overrides kReresolveAfter (seconds), for tests and impatient users.
+inline constexpr char kReresolveAfterEnv[] = "TUNDRA_RERESOLVE_AFTER";
+
+// getaddrinfo (AF_UNSPEC, UDP; the first answer, as `wg` takes it). Errors name the host and
+// the config line.
+Result<transport::Endpoint> ResolveEndpoint(const config::EndpointSpec& spec);
+
+struct ResolveTarget {
+  crypto::PublicKey peer{};
+  config::EndpointSpec spec;
+};
+
+// kReresolveAfter, or the value of TUNDRA_RERESOLVE_AFTER when that is a positive number.
+std::chrono::seconds ReresolveAfter();
+
+// The loop (never returns; exits the process when the socket is gone).
+[[noreturn]] void RunResolver(const std::string& ifname, const std::vector<ResolveTarget>& targets,
+                              std::chrono::seconds after);
+
+}  // namespace tundra::cli::up

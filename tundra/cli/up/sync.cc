@@ -1,0 +1,175 @@
+#include "tundra/cli/up/sync.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+#include "tundra/crypto/key_text.h"
+
+namespace tundra::cli::up {
+namespace {
+
+std::vector<routing::IpPrefix> SortedMasked(std::vector<routing::IpPrefix> v) {
+  for (auto& p : v) p = p.Masked();
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+const device::PeerStatus* FindRunning(const device::DeviceStatus& s, const crypto::PublicKey& k) {
+  for (const auto& p : s.peers) {
+    if (p.public_key == k) return &p;
+  }
+  return nullptr;
+}
+
+const config::PeerConfig* FindConfigured(const config::TunnelConfig& c,
+                                         const crypto::PublicKey& k) {
+  for (const auto& p : c.peers) {
+    if (p.public_key == k) return &p;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
+                                const device::DeviceUpdate& file) {
+  device::DeviceUpdate out;
+  if (file.private_key &&
+      (!running.private_key || !running.private_key->Equals(*file.private_key))) {
+    out.private_key = file.private_key;
+  }
+  if (file.listen_port && *file.listen_port != running.listen_port) {
+    out.listen_port = file.listen_port;
+  }
+  if (file.fwmark && *file.fwmark != running.fwmark) out.fwmark = file.fwmark;
+  for (const device::PeerStatus& r : running.peers) {
+    const bool kept = std::any_of(file.peers.begin(), file.peers.end(),
+                                  [&](const auto& p) { return p.public_key == r.public_key; });
+    if (!kept) {
+      device::PeerUpdate remove;
+      remove.public_key = r.public_key;
+      remove.remove = true;
+      out.peers.push_back(remove);
+    }
+  }
+  for (const device::PeerUpdate& want : file.peers) {
+    const device::PeerStatus* have = FindRunning(running, want.public_key);
+    if (have == nullptr) {
+      out.peers.push_back(want);
+      continue;
+    }
+    device::PeerUpdate p;
+    p.public_key = want.public_key;
+    bool changed = false;
+    const crypto::SymmetricKey psk = want.preshared_key.value_or(crypto::SymmetricKey());
+    if (!psk.Equals(have->preshared_key)) {
+      p.preshared_key = psk;
+      changed = true;
+    }
+    if (want.endpoint && (!have->endpoint || !(*have->endpoint == *want.endpoint))) {
+      p.endpoint = want.endpoint;
+      changed = true;
+    }
+    const uint16_t keepalive = want.persistent_keepalive.value_or(0);
+    if (keepalive != have->persistent_keepalive) {
+      p.persistent_keepalive = keepalive;
+      changed = true;
+    }
+    std::vector<routing::IpPrefix> want_ips;
+    for (const auto& a : want.allowed_ips) {
+      if (!a.remove) want_ips.push_back(a.prefix);
+    }
+    if (SortedMasked(want_ips) != SortedMasked(have->allowed_ips)) {
+      p.replace_allowed_ips = true;
+      p.allowed_ips = want.allowed_ips;
+      changed = true;
+    }
+    if (changed) out.peers.push_back(std::move(p));
+  }
+  return out;
+}
+
+bool IsEmpty(const device::DeviceUpdate& u) {
+  return !u.private_key && !u.listen_port && !u.fwmark && !u.replace_peers && u.peers.empty();
+}
+
+SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceStatus& running,
+                         const std::vector<routing::IpPrefix>& addresses) {
+  const config::InterfaceConfig& in = file.interface;
+  SecretString out = "[Interface]\n";
+  auto line = [&out](const std::string& key, const std::string& value) {
+    out += key;
+    out += " = ";
+    out += value;
+    out += "\n";
+  };
+  auto list = [&line](const std::string& key, const std::vector<std::string>& values) {
+    for (const std::string& v : values) line(key, v);
+  };
+  for (const auto& a : addresses) line("Address", a.ToString());
+  if (!in.private_key_file.empty()) {
+    line("PrivateKeyFile", in.private_key_file);
+  } else if (running.private_key) {
+    SecretString key = "PrivateKey = ";
+    const std::string b64 = crypto::KeyToBase64(running.private_key->span());
+    key.append(b64.data(), b64.size());
+    SecureZero(const_cast<char*>(b64.data()), b64.size());
+    out += key;
+    out += "\n";
+  }
+  if (running.listen_port != 0) line("ListenPort", std::to_string(running.listen_port));
+  if (in.fwmark && *in.fwmark != 0) line("FwMark", fmt::format("{:#x}", *in.fwmark));
+  for (const auto& d : in.dns_servers) line("DNS", d.ToString());
+  for (const auto& d : in.dns_search) line("DNS", d);
+  if (in.mtu) line("MTU", std::to_string(*in.mtu));
+  if (in.table.kind == config::TableSetting::Kind::kOff) line("Table", "off");
+  if (in.table.kind == config::TableSetting::Kind::kNumber) {
+    line("Table", std::to_string(in.table.number));
+  }
+  list("PreUp", in.pre_up);
+  list("PostUp", in.post_up);
+  list("PreDown", in.pre_down);
+  list("PostDown", in.post_down);
+  if (in.save_config) line("SaveConfig", "true");
+  if (!in.user.empty()) line("User", in.user);
+  list("PeerUp", in.peer_up);
+  list("PeerDown", in.peer_down);
+  for (const device::PeerStatus& p : running.peers) {
+    const config::PeerConfig* was = FindConfigured(file, p.public_key);
+    out += "\n[Peer]\n";
+    line("PublicKey", crypto::KeyToBase64(p.public_key));
+    if (was != nullptr && !was->preshared_key_file.empty()) {
+      line("PresharedKeyFile", was->preshared_key_file);
+    } else if (!p.preshared_key.IsZero()) {
+      SecretString key = "PresharedKey = ";
+      const std::string b64 = crypto::KeyToBase64(p.preshared_key.span());
+      key.append(b64.data(), b64.size());
+      SecureZero(const_cast<char*>(b64.data()), b64.size());
+      out += key;
+      out += "\n";
+    }
+    if (!p.allowed_ips.empty()) {
+      std::string ips;
+      for (const auto& a : p.allowed_ips) ips += (ips.empty() ? "" : ", ") + a.ToString();
+      line("AllowedIPs", ips);
+    }
+    if (was != nullptr && was->endpoint && !was->endpoint->numeric) {
+      const auto& e = *was->endpoint;
+      line("Endpoint", fmt::format("{}:{}", e.host, e.port));
+    } else if (p.endpoint) {
+      line("Endpoint", p.endpoint->ToString());
+    }
+    if (p.persistent_keepalive != 0) {
+      line("PersistentKeepalive", std::to_string(p.persistent_keepalive));
+    }
+    if (was != nullptr) {
+      list("PeerUp", was->peer_up);
+      list("PeerDown", was->peer_down);
+    }
+  }
+  return out;
+}
+
+}  // namespace tundra::cli::up

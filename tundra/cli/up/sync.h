@@ -1,0 +1,38 @@
+// The running device against its config file: `tundra syncconf` (only what changed is sent, so
+// unchanged peers keep their sessions) and `tundra save` (the file written back from the
+// running device). No I/O here.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tundra/base/secret_string.h"
+#include "tundra/config/config.h"
+#include "tundra/device/update.h"
+#include "tundra/routing/ip_prefix.h"
+
+namespace tundra::cli::up {
+
+// The update that turns `running` into what `file` (config::ToDeviceUpdate) describes, as
+// `wg syncconf` but smaller: a device key only when it differs, `remove` for each running peer
+// the file does not have, a new peer in full, and for an existing peer only the fields that
+// differ (preshared key, endpoint, keepalive; its allowed IPs replaced only when the set
+// differs). A peer that matches is not mentioned at all. Nothing to change: an update with no
+// keys and no peers.
+device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
+                                const device::DeviceUpdate& file);
+
+// True when the update would change nothing.
+bool IsEmpty(const device::DeviceUpdate& update);
+
+// The config file `tundra save` writes (as wg-quick's save_config): the file's [Interface]
+// settings with the interface's current addresses, the running device's keys, listen port and
+// peers. Kept from the file: PrivateKeyFile/PresharedKeyFile (instead of the key), host-name
+// endpoints (instead of the address they resolved to), DNS, MTU, Table, FwMark, hooks,
+// SaveConfig, User, PeerUp/PeerDown. Comments are not kept. Holds the private key unless the
+// file used PrivateKeyFile.
+SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceStatus& running,
+                         const std::vector<routing::IpPrefix>& addresses);
+
+}  // namespace tundra::cli::up
