@@ -22,6 +22,7 @@
 #include "tundra/proto/keypair.h"
 #include "tundra/proto/timers.h"
 #include "tundra/transport/endpoint.h"
+#include "tundra/transport/tcp_policy.h"
 
 namespace tundra::device {
 
@@ -57,7 +58,16 @@ class Peer : public std::enable_shared_from_this<Peer> {
   bool sent_lastminute_handshake = false;  // guarded by mu
   WallTime last_handshake{};               // guarded by mu
   bool removed = false;                    // guarded by mu
-  TimerSlot timer_slot;                    // guarded by mu: this peer's TimerQueue entry
+  // Transport (docs/tcp-transport.md), guarded by mu: the mode configured for this peer
+  // (unset: the interface's), the mode in effect, the endpoint as configured (before the mode
+  // turned it into UDP or TCP), the auto-fallback state and when the endpoint's transport
+  // last changed.
+  std::optional<transport::TransportMode> configured_mode;
+  transport::TransportMode mode = transport::TransportMode::kUdp;
+  std::optional<transport::Endpoint> configured_endpoint;
+  transport::AutoTransport auto_transport;
+  WallTime transport_since{};
+  TimerSlot timer_slot;  // guarded by mu: this peer's TimerQueue entry
 
   proto::Keypairs keypairs;
   std::atomic<uint64_t> rx_bytes{0};

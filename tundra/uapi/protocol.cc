@@ -93,6 +93,12 @@ void SetParser::DeviceLine(std::string_view key, std::string_view value) {
     Number(key, value, "a 32-bit number", u.fwmark);
   } else if (key == "replace_peers") {
     Flag(key, value, u.replace_peers);
+  } else if (key == "tundra_transport") {  // tundra extension (docs/tcp-transport.md)
+    transport::TransportMode m;
+    if (!transport::ParseTransportMode(value, m)) return BadValue(key, "udp, tcp or auto");
+    u.transport = m;
+  } else if (key == "tundra_tcp_port") {
+    Number(key, value, "a port 0-65535", u.tcp_port);
   } else {
     Fail(kErrnoInvalid, fmt::format("invalid UAPI device key {}", LoggableKey(key)));
   }
@@ -130,6 +136,10 @@ void SetParser::PeerLine(std::string_view key, std::string_view value) {
     if (!prefix.ok()) return BadValue(key, "[-]address/length");
     change.prefix = *prefix;
     peer.allowed_ips.push_back(change);
+  } else if (key == "tundra_transport") {  // tundra extension (docs/tcp-transport.md)
+    transport::TransportMode m;
+    if (!transport::ParseTransportMode(value, m)) return BadValue(key, "udp, tcp or auto");
+    peer.transport = m;
   } else if (key == "protocol_version") {
     if (value != "1") return BadValue(key, "1");
   } else {
@@ -171,6 +181,26 @@ SecretString FormatGet(const device::DeviceStatus& s) {
     for (const routing::IpPrefix& prefix : p.allowed_ips) {
       line(fmt::format("allowed_ip={}\n", prefix.ToString()));
     }
+  }
+  out += "errno=0\n\n";
+  return out;
+}
+
+std::string FormatTransports(const device::DeviceStatus& s) {
+  std::string out = fmt::format("transport={}\ntcp_listen_port={}\n",
+                                transport::TransportModeName(s.transport), s.tcp_listen_port);
+  for (const device::PeerStatus& p : s.peers) {
+    out += "public_key=";
+    static constexpr char kDigits[] = "0123456789abcdef";
+    for (uint8_t b : p.public_key) {
+      out.push_back(kDigits[b >> 4]);
+      out.push_back(kDigits[b & 15]);
+    }
+    out += fmt::format(
+        "\ntransport={}\ntransport_in_use={}\ntransport_since_sec={}\ntransport_since_nsec={}\n",
+        transport::TransportModeName(p.transport_mode),
+        p.transport_in_use == transport::Transport::kTcp ? "tcp" : "udp", p.transport_since.sec,
+        p.transport_since.nsec);
   }
   out += "errno=0\n\n";
   return out;

@@ -72,6 +72,11 @@ std::string_view LoggableKey(std::string_view line);
 // The get=1 reply body in wireguard-go's order, ending with "errno=0\n\n".
 SecretString FormatGet(const device::DeviceStatus& status);
 
+// tundra's read-only extension (op "tundra_transports=1", docs/tcp-transport.md): the
+// interface's default transport and TCP listener, and per peer (by public key, hex) the mode,
+// the transport in use and since when. Never part of a get=1 reply.
+std::string FormatTransports(const device::DeviceStatus& status);
+
 // tundra's own read-only extension (op "tundra_stats=1"): the device's named counters.
 std::string FormatStats(const std::vector<std::pair<std::string, uint64_t>>& counters);
 
