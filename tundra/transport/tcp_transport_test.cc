@@ -101,6 +101,21 @@ bool PeerClosed(int fd, int ms = 3000) {
   return ::recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
 }
 
+TEST(TcpEndpointTest, TransportAndConnectionArePartOfEquality) {
+  const Endpoint udp = Loopback(51820);
+  const Endpoint dial = udp.WithTransport(Transport::kTcp);
+  const Endpoint conn = udp.WithTransport(Transport::kTcp, 17);
+  EXPECT_FALSE(udp.is_tcp());
+  EXPECT_TRUE(dial.is_tcp());
+  EXPECT_EQ(dial.connection(), 0u);
+  EXPECT_EQ(conn.connection(), 17u);
+  EXPECT_NE(udp, dial);
+  EXPECT_NE(dial, conn);
+  EXPECT_EQ(conn, Loopback(51820).WithTransport(Transport::kTcp, 17));
+  EXPECT_EQ(dial.WithTransport(Transport::kUdp), udp);  // the connection goes with TCP
+  EXPECT_EQ(conn.ToString(), "127.0.0.1:51820");        // as the UAPI prints it
+}
+
 TEST(TcpTransportTest, DialListenAndReplyOnTheConnection) {
   TcpTransport server, client;
   ASSERT_TRUE(server.Listen(0).ok());
@@ -270,6 +285,67 @@ TEST(TcpTransportTest, SendQueueIsBoundedWithCountedDrops) {
   EXPECT_GT(client.counter(TcpCounter::kDropSendQueueFull), 0u);
   // Bounded: what was accepted fits the queue plus what the kernel took.
   EXPECT_LT(sent, size_t{100000});
+}
+
+TEST(TcpTransportTest, SendersOnSeveralThreadsWhileTheLoopRuns) {
+  // The device's shape: tun and control threads send while the udp thread runs Receive.
+  TcpTransport server, client;
+  ASSERT_TRUE(server.Listen(0).ok());
+  const Endpoint to = Loopback(server.listen_port()).WithTransport(Transport::kTcp);
+  constexpr int kThreads = 3, kPerThread = 2000;
+  std::atomic<bool> go{false};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      auto m = DataMessage(200 + size_t(t), uint8_t(t));
+      const ByteSpan out[] = {m};
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < kPerThread; ++i) (void)client.Send(out, to);
+    });
+  }
+  go.store(true);
+  size_t received = 0;
+  std::vector<RecvPacket> pkts(64);
+  auto done = [&] {
+    return received + client.counter(TcpCounter::kDropSendQueueFull) +
+               client.counter(TcpCounter::kDropNoConnection) ==
+           size_t(kThreads * kPerThread);
+  };
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool joined = false;
+  while (!(joined && done()) && std::chrono::steady_clock::now() < end) {
+    for (TcpTransport* t : {&client, &server}) {
+      pollfd p{t->poll_fd(), POLLIN, 0};
+      ::poll(&p, 1, 5);
+      for (;;) {
+        auto n = t->Receive(pkts);
+        ASSERT_TRUE(n.ok());
+        if (*n == 0) break;
+        if (t == &server) {
+          for (size_t i = 0; i < *n; ++i) {
+            ASSERT_GE(pkts[i].data.size(), 200u);  // whole messages, never interleaved
+            ASSERT_LT(pkts[i].data.size(), 200u + kThreads);
+            EXPECT_EQ(pkts[i].data[10], uint8_t(pkts[i].data.size() - 200 + 10));
+          }
+          received += *n;
+        }
+      }
+    }
+    if (!joined && go.load()) {
+      bool all = true;
+      for (auto& th : senders) all &= th.joinable();
+      if (all) {
+        for (auto& th : senders) th.join();
+        joined = true;
+      }
+    }
+  }
+  EXPECT_TRUE(done()) << "received " << received;
+  EXPECT_GT(received, 0u);
+  for (TcpCounter c : {TcpCounter::kDropOversize, TcpCounter::kDropUndersize,
+                       TcpCounter::kDropBadType, TcpCounter::kDropBadSize}) {
+    EXPECT_EQ(server.counter(c), 0u) << TcpCounterName(c);
+  }
 }
 
 TEST(MuxBindTest, UdpGoesToTheWrappedBindAndTcpToTheStream) {
