@@ -200,7 +200,7 @@ void TcpFrame() {
     frame(s, b.type, b.size);
     Write("tcp_frame", b.name, s);
   }
-  std::vector<uint8_t> over = {1, 0, 1, 0, 0, 4, 0, 0, 0};  // length 65536+, then a data type
+  std::vector<uint8_t> over = {1, 0, 2, 0, 0, 4, 0, 0, 0};  // length 131072, then a data type
   Write("tcp_frame", "oversize", over);
   std::vector<uint8_t> cut = {2};
   frame(cut, 1, 148);
