@@ -58,7 +58,7 @@ log "   byte-exact, $mbit Mbit/s"
 log "3. the connection killed with ss -K: traffic resumes by itself"
 dialed=$(tcp_stat "$IF_B" tcp_dialed)
 closed=$(tcp_stat "$IF_B" tcp_closed_by_peer)
-in_ns "$NS_B" ss -K state established dst 198.18.0.1 dport = 51820 >/dev/null
+in_ns "$NS_B" ss -K state established dst 198.18.0.1 dport = 51820 >"$LOG_DIR/ss-K.log" 2>&1 || true
 b_closed() { [ "$(tcp_stat "$IF_B" tcp_closed_by_peer)" -gt "$closed" ]; }
 wait_for 50 b_closed || fail "ss -K did not close B's connection"
 b_redialed() { [ "$(tcp_stat "$IF_B" tcp_dialed)" -gt "$dialed" ]; }
