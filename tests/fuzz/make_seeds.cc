@@ -10,6 +10,7 @@
 #include "tests/fuzz/fuzz_fixture.h"
 #include "tundra/compress/codec.h"
 #include "tundra/proto/keypair.h"
+#include "tundra/transport/tcp_frame.h"
 #include "tundra/tun/offload_testing.h"
 #include "tundra/tun/pi_header.h"
 #include "tundra/tun/vnet_hdr.h"
@@ -190,6 +191,45 @@ void Decompress() {
   }
 }
 
+// fuzz_tcp_frame: a split byte, then a TCP stream of frames (good ones, then each kind of bad).
+void TcpFrame() {
+  auto frame = [](std::vector<uint8_t>& out, uint32_t type, size_t size) {
+    uint8_t h[transport::kFrameHeaderSize];
+    transport::EncodeFrameHeader(size, h);
+    out.insert(out.end(), h, h + sizeof(h));
+    std::vector<uint8_t> m(size, 0x5a);
+    if (size >= 4) {
+      m[0] = uint8_t(type);
+      m[1] = m[2] = m[3] = 0;
+    }
+    out.insert(out.end(), m.begin(), m.end());
+  };
+  std::vector<uint8_t> good = {7};
+  frame(good, 1, 148);
+  frame(good, 2, 92);
+  frame(good, 3, 64);
+  frame(good, 4, 32);
+  frame(good, 4, 1452);
+  Write("tcp_frame", "good", good);
+  struct Bad {
+    const char* name;
+    uint32_t type;
+    size_t size;
+  };
+  for (const Bad& b : {Bad{"bad_type", 9, 64}, Bad{"bad_size", 1, 92}, Bad{"undersize", 4, 8}}) {
+    std::vector<uint8_t> s = {3};
+    frame(s, 4, 64);
+    frame(s, b.type, b.size);
+    Write("tcp_frame", b.name, s);
+  }
+  std::vector<uint8_t> over = {1, 0, 2, 0, 0, 4, 0, 0, 0};  // length 131072, then a data type
+  Write("tcp_frame", "oversize", over);
+  std::vector<uint8_t> cut = {2};
+  frame(cut, 1, 148);
+  cut.resize(cut.size() - 50);
+  Write("tcp_frame", "truncated", cut);
+}
+
 }  // namespace
 }  // namespace tundra::fuzz
 
@@ -204,6 +244,7 @@ int main(int argc, char** argv) {
   tundra::fuzz::PiHeader();
   tundra::fuzz::Vnet();
   tundra::fuzz::Decompress();
+  tundra::fuzz::TcpFrame();
   std::printf("seeds written to %s\n", argv[1]);
   return 0;
 }

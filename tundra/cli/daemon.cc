@@ -27,6 +27,7 @@
 #include "tundra/device/device.h"
 #include "tundra/netlink/link.h"
 #include "tundra/netlink/route.h"
+#include "tundra/transport/mux_bind.h"
 #include "tundra/transport/udp_bind_linux.h"
 #include "tundra/tun/tun_linux.h"
 #include "tundra/uapi/server.h"
@@ -257,8 +258,10 @@ int RunDaemonProcess(const DaemonOptions& options) {
     (void)r;
   };
   device_options.route_oif = RouteOif();
+  // UDP, plus the TCP transport (off until configured: docs/tcp-transport.md).
   auto device = std::make_unique<device::Device>(
-      std::move(*tun), std::make_unique<transport::UdpBind>(), std::move(device_options));
+      std::move(*tun), std::make_unique<transport::MuxBind>(std::make_unique<transport::UdpBind>()),
+      std::move(device_options));
   if (Status s = device->Start(); !s.ok()) return fail(s.error());
   uapi::Server server(std::move(*listener), socket_path, *device);
   unlink_socket.Cancel();  // Server::Stop unlinks it from now on

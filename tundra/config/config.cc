@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
 #include <map>
@@ -266,6 +267,18 @@ class Parser {
     return OkStatus();
   }
 
+  Status TransportKey(const IniLine& line, const KeySpec& spec, std::string_view value,
+                      std::optional<transport::TransportMode>& out) {
+    std::string lower(value);
+    for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    transport::TransportMode m;
+    if (!transport::ParseTransportMode(lower, m)) {
+      return Fail(line, spec.name, fmt::format("{} is not udp, tcp or auto", Shown(value)));
+    }
+    out = m;
+    return OkStatus();
+  }
+
   Status InterfaceKey(const IniLine& line, const KeySpec& spec, std::string_view value) {
     InterfaceConfig& c = config_.interface;
     switch (spec.id) {
@@ -342,6 +355,12 @@ class Parser {
       case KeyId::kPeerDown:
         c.peer_down.emplace_back(value);
         return OkStatus();
+      case KeyId::kTransport:
+        return TransportKey(line, spec, value, c.transport);
+      case KeyId::kTcpPort: {
+        TUNDRA_ASSIGN_OR_RETURN(c.tcp_port, Number<uint16_t>(line, spec, value, "a port 0-65535"));
+        return OkStatus();
+      }
       default:
         break;
     }
@@ -431,6 +450,8 @@ class Parser {
       case KeyId::kPeerDown:
         p.peer_down.emplace_back(value);
         return OkStatus();
+      case KeyId::kTransport:
+        return TransportKey(line, spec, value, p.transport);
       default:
         break;
     }
@@ -500,6 +521,8 @@ Result<device::DeviceUpdate> ToDeviceUpdate(const TunnelConfig& config,
   u.private_key = c.private_key;
   u.listen_port = c.listen_port;
   u.fwmark = c.fwmark;
+  u.transport = c.transport;
+  u.tcp_port = c.tcp_port;
   u.replace_peers = true;
   for (const PeerConfig& p : config.peers) {
     device::PeerUpdate peer;
@@ -522,6 +545,7 @@ Result<device::DeviceUpdate> ToDeviceUpdate(const TunnelConfig& config,
       }
     }
     peer.persistent_keepalive = p.persistent_keepalive;
+    peer.transport = p.transport;
     peer.replace_allowed_ips = true;
     for (const routing::IpPrefix& prefix : p.allowed_ips) {
       peer.allowed_ips.push_back(device::AllowedIpChange{prefix, false});

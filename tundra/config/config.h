@@ -21,6 +21,7 @@
 #include "tundra/device/update.h"
 #include "tundra/routing/ip_prefix.h"
 #include "tundra/transport/endpoint.h"
+#include "tundra/transport/tcp_policy.h"
 
 namespace tundra::config {
 
@@ -51,8 +52,10 @@ struct InterfaceConfig {
   std::optional<uint32_t> fwmark;  // 0 = off
   std::vector<std::string> pre_up, post_up, pre_down, post_down;
   bool save_config = false;
-  std::string user;                             // "" = stay root
-  std::vector<std::string> peer_up, peer_down;  // for every peer
+  std::string user;                                   // "" = stay root
+  std::vector<std::string> peer_up, peer_down;        // for every peer
+  std::optional<transport::TransportMode> transport;  // the peers' default (docs/tcp-transport.md)
+  std::optional<uint16_t> tcp_port;                   // the TCP listener's port
 };
 
 struct PeerConfig {
@@ -64,6 +67,7 @@ struct PeerConfig {
   std::optional<EndpointSpec> endpoint;
   std::optional<uint16_t> persistent_keepalive;  // 0 = off
   std::vector<std::string> peer_up, peer_down;   // for this peer, after [Interface]'s
+  std::optional<transport::TransportMode> transport;
 };
 
 struct TunnelConfig {

@@ -176,8 +176,11 @@ TEST(ConfigTest, EveryErrorNamesFileLineSectionAndKey) {
       {kIface + "Mode = tap\n",
        "wg0.conf:3: [Interface] Mode: not supported by this build of tundra (L3 (TUN) or L2 "
        "(TAP))"},
-      {kIface + kPeer + "Transport = tcp\n",
-       "wg0.conf:5: [Peer] Transport: not supported by this build of tundra (udp or tcp)"},
+      {kIface + kPeer + "Transport = quic\n",
+       "wg0.conf:5: [Peer] Transport: 'quic' is not udp, tcp or auto"},
+      {kIface + "TcpPort = 70000\n",
+       "wg0.conf:3: [Interface] TcpPort: '70000' is not a port 0-65535"},
+      {kIface + kPeer + "TcpPort = 1\n", "wg0.conf:5: [Peer] TcpPort: belongs in [Interface]"},
       {kIface + "Workers = 4\n",
        "wg0.conf:3: [Interface] Workers: not supported by this build of tundra (number of "
        "data-path worker threads)"},
@@ -430,6 +433,22 @@ TEST(ConfigTest, HostNameEndpointsGoThroughTheResolver) {
   });
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().message(), "wg0.conf:5: [Peer] Endpoint: no such host");
+}
+
+TEST(ConfigTest, TransportKeysReachTheDeviceUpdate) {
+  const std::string text =
+      kIface + "Transport = auto\nTcpPort = 443\n" + kPeer + "Transport = TCP\n";
+  auto config = Parse(text);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->interface.transport, transport::TransportMode::kAuto);
+  EXPECT_EQ(config->interface.tcp_port, 443);
+  ASSERT_EQ(config->peers.size(), 1u);
+  EXPECT_EQ(config->peers[0].transport, transport::TransportMode::kTcp);
+  auto u = ToDeviceUpdate(*config);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->transport, transport::TransportMode::kAuto);
+  EXPECT_EQ(u->tcp_port, 443);
+  EXPECT_EQ(u->peers[0].transport, transport::TransportMode::kTcp);
 }
 
 TEST(KeysTest, EveryKeyIsInOneSectionAtLeastAndHandled) {

@@ -41,9 +41,10 @@ enum class KeyId {
   kUser,
   kPeerUp,
   kPeerDown,
+  kTransport,
+  kTcpPort,
   // tundra's own, for later features: refused as "not supported by this build"
   kMode,
-  kTransport,
   kSpeed,
   kCompression,
   kBurst,

@@ -100,7 +100,8 @@ void Device::ControlPass() {
     if (peer->flush_wanted.exchange(false) || keepalive) FlushStaged(peer, keepalive);
   }
 
-  // 3. Timers.
+  // 3. TCP connections that came up, auto probes; then the timers.
+  RunTransportWork(clock_.Now());
   RunTimers(clock_.Now());
   rate_limiter_.GarbageCollect();
 }
@@ -177,6 +178,7 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
   }
   PeerPtr peer = it->second;
   proto::MessageResponse resp;
+  bool bind_connection = false;
   {
     std::lock_guard lock(peer->mu);
     r = peer->handshake.ConsumeInitiation(d, m, now);
@@ -186,7 +188,7 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
                              msg.from.ToString(), proto::DropReasonName(r));
       return;
     }
-    peer->endpoint = msg.from;
+    bind_connection = SetEndpointLocked(*peer, msg.from, true);
     peer->rx_bytes.fetch_add(msg.size, std::memory_order_relaxed);
     TUNDRA_LOG(kDebug, "{}: receiving handshake initiation from peer {} ({})", options_.name,
                peer->id(), msg.from.ToString());
@@ -207,6 +209,10 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
     ScheduleTimersLocked(peer);
   }
   // Lock order: the peer lock is released before the bind's.
+  if (bind_connection) {
+    std::shared_lock bind(bind_mu_);
+    bind_->MarkAuthenticated(msg.from);
+  }
   const ByteSpan datagram = proto::AsBytes(resp);
   Status s = SendDatagrams(std::span<const ByteSpan>(&datagram, 1), msg.from);
   if (s.ok()) {
@@ -229,6 +235,7 @@ void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
   }
   PeerPtr peer = entry->peer;
   const TimePoint now = clock_.Now();
+  bool bind_connection = false;
   {
     std::shared_lock config(config_mu_);
     std::lock_guard lock(peer->mu);
@@ -242,7 +249,7 @@ void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
       return;
     }
     InstallSessionLocked(peer, now);
-    peer->endpoint = msg.from;
+    bind_connection = SetEndpointLocked(*peer, msg.from, true);
     peer->rx_bytes.fetch_add(msg.size, std::memory_order_relaxed);
     peer->timers.OnHandshakeComplete(now);
     peer->sent_lastminute_handshake = false;
@@ -252,6 +259,10 @@ void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
     ScheduleTimersLocked(peer);
     TUNDRA_LOG(kDebug, "{}: receiving handshake response from peer {} ({})", options_.name,
                peer->id(), msg.from.ToString());
+  }
+  if (bind_connection) {
+    std::shared_lock bind(bind_mu_);
+    bind_->MarkAuthenticated(msg.from);
   }
   // Staged packets now, or a keepalive to confirm the session to the responder.
   FlushStaged(peer, true);
@@ -336,6 +347,44 @@ void Device::RunTimers(TimePoint now) {
     if (a.send_keepalive) FlushStaged(peer, true);
     if (a.zero_key_material) ZeroKeyMaterial(peer);
   }
+}
+
+void Device::RunTransportWork(TimePoint now) {
+  std::vector<transport::Endpoint> connected;
+  {
+    std::lock_guard lock(work_mu_);
+    connected.swap(tcp_connected_);
+  }
+  const bool scan = now >= next_probe_scan_;
+  if (connected.empty() && !scan) return;
+  if (scan) next_probe_scan_ = now + std::chrono::seconds(1);
+  std::vector<PeerPtr> rebind, probe;
+  {
+    std::shared_lock config(config_mu_);
+    for (const PeerPtr& peer : stream_peers_) {
+      std::lock_guard lock(peer->mu);
+      if (peer->removed) continue;
+      for (const transport::Endpoint& e : connected) {
+        if (peer->endpoint && *peer->endpoint == e) {
+          rebind.push_back(peer);
+          break;
+        }
+      }
+      if (scan && peer->mode == transport::TransportMode::kAuto &&
+          peer->auto_transport.ProbeDue(now) && peer->keypairs.current()) {
+        probe.push_back(peer);
+      }
+    }
+  }
+  // A new connection carries nothing until this side sends: a keepalive binds it at the peer
+  // (which still has the session), an initiation when the peer restarted and has none.
+  for (const PeerPtr& peer : rebind) {
+    TUNDRA_LOG(kVerbose, "{}: TCP connection to peer {} up: re-binding it", options_.name,
+               peer->id());
+    FlushStaged(peer, true);
+    SendInitiation(peer, false);
+  }
+  for (const PeerPtr& peer : probe) SendInitiation(peer, false);  // over UDP: the probe
 }
 
 void Device::ZeroKeyMaterial(const PeerPtr& peer) {

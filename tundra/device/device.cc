@@ -12,6 +12,10 @@
 namespace tundra::device {
 namespace {
 
+// Connection events queued for the control thread at most (more are dropped: each peer's
+// timers recover it anyway).
+constexpr size_t kMaxTcpConnectedQueue = 1024;
+
 std::string KeyOf(const crypto::PublicKey& k) {
   return std::string(reinterpret_cast<const char*>(k.data()), k.size());
 }
@@ -36,7 +40,18 @@ Device::Device(std::unique_ptr<tun::TunDevice> tun, std::unique_ptr<transport::B
       rate_limiter_(clock_),
       stop_fd_(MakeEventFd()),
       control_fd_(MakeEventFd()),
-      udp_wake_fd_(MakeEventFd()) {}
+      udp_wake_fd_(MakeEventFd()) {
+  // Outbound TCP connections that come up re-bind their peers (docs/tcp-transport.md). Called
+  // by the bind inside Receive, on the udp thread.
+  bind_->SetOnConnected([this](const transport::Endpoint& to) {
+    {
+      std::lock_guard lock(work_mu_);
+      if (tcp_connected_.size() >= kMaxTcpConnectedQueue) return;
+      tcp_connected_.push_back(to);
+    }
+    WakeControl();
+  });
+}
 
 Device::~Device() { Close(); }
 
@@ -96,6 +111,14 @@ Status Device::Apply(const DeviceUpdate& update) {
         }
         fwmark_ = *update.fwmark;
       }
+      if (update.transport) default_transport_ = *update.transport;
+      if (update.tcp_port) tcp_port_ = *update.tcp_port;
+      if (update.transport) {
+        for (auto& [key, peer] : peers_) {
+          std::lock_guard lock(peer->mu);
+          ApplyTransportLocked(*peer);
+        }
+      }
       if (update.replace_peers) {
         std::vector<PeerPtr> all;
         for (auto& [key, peer] : peers_) all.push_back(peer);
@@ -115,6 +138,12 @@ Status Device::Apply(const DeviceUpdate& update) {
       return OkStatus();
     };
     result = apply();
+    bool transports = update.transport || update.tcp_port || update.replace_peers;
+    for (const PeerUpdate& p : update.peers) transports |= p.transport || p.remove;
+    if (transports) {
+      Status s = RefreshTransportsLocked();
+      if (result.ok()) result = std::move(s);
+    }
   }
   for (const PeerPtr& peer : keepalive) {
     peer->keepalive_wanted.store(true);
@@ -219,7 +248,9 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
   {
     std::lock_guard lock(peer->mu);
     if (u.preshared_key) peer->handshake.SetPresharedKey(*u.preshared_key);
-    if (u.endpoint) peer->endpoint = *u.endpoint;
+    if (u.endpoint) peer->configured_endpoint = *u.endpoint;
+    if (u.transport) peer->configured_mode = *u.transport;
+    if (u.endpoint || u.transport) ApplyTransportLocked(*peer);
     if (u.persistent_keepalive) peer->timers.set_persistent_keepalive(*u.persistent_keepalive);
   }
   if (u.endpoint) SetConfiguredEndpointLocked(*peer, *u.endpoint);
@@ -274,6 +305,54 @@ void Device::RemovePeerLocked(PeerPtr peer, proto::DropReason why) {
   TUNDRA_LOG(kDebug, "{}: peer {} destroyed", options_.name, peer->id());
 }
 
+// ---------------------------------------------------------------- transports
+
+void Device::ApplyTransportLocked(Peer& peer) {
+  const transport::TransportMode mode = peer.configured_mode.value_or(default_transport_);
+  if (mode != peer.mode) peer.auto_transport.Reset();
+  peer.mode = mode;
+  if (!peer.configured_endpoint) return;
+  const transport::Transport t = mode == transport::TransportMode::kTcp
+                                     ? transport::Transport::kTcp
+                                     : transport::Transport::kUdp;
+  // A configured endpoint is this side's to dial: connection 0.
+  (void)SetEndpointLocked(peer, peer.configured_endpoint->WithTransport(t), false);
+}
+
+Status Device::RefreshTransportsLocked() {
+  stream_peers_.clear();
+  for (auto& [key, peer] : peers_) {
+    std::lock_guard lock(peer->mu);
+    if (peer->mode != transport::TransportMode::kUdp) stream_peers_.push_back(peer);
+  }
+  const bool listen = default_transport_ != transport::TransportMode::kUdp || tcp_port_;
+  const std::optional<uint16_t> want =
+      listen ? std::optional<uint16_t>(tcp_port_.value_or(0)) : std::nullopt;
+  std::unique_lock bind(bind_mu_);
+  Status s = bind_->SetTcpListener(want);
+  if (!s.ok()) {
+    TUNDRA_LOG(kError, "{}: TCP listener: {}", options_.name, s.error().message());
+    return Error(EADDRINUSE, "tundra_tcp_port", s.error().message());
+  }
+  return OkStatus();
+}
+
+bool Device::SetEndpointLocked(Peer& peer, const transport::Endpoint& e, bool authenticated) {
+  const bool changed = !peer.endpoint || *peer.endpoint != e;
+  if (!peer.endpoint || peer.endpoint->transport() != e.transport()) {
+    peer.transport_since = clock_.WallNow();
+    if (peer.endpoint) {
+      TUNDRA_LOG(kVerbose, "{}: peer {} now over {}", options_.name, peer.id(),
+                 e.is_tcp() ? "TCP" : "UDP");
+    }
+  }
+  peer.endpoint = e;
+  if (authenticated && peer.mode == transport::TransportMode::kAuto) {
+    peer.auto_transport.OnAuthenticated(e.transport());
+  }
+  return authenticated && changed && e.is_tcp() && e.connection() != 0;
+}
+
 // ---------------------------------------------------------------- sessions and indices
 
 uint32_t Device::BeginPendingHandshakeLocked(const PeerPtr& peer) {
@@ -326,6 +405,11 @@ DeviceStatus Device::GetStatus() const {
   }
   s.listen_port = started_ ? listen_port_ : configured_port_;
   s.fwmark = fwmark_;
+  s.transport = default_transport_;
+  {
+    std::shared_lock bind(bind_mu_);
+    s.tcp_listen_port = bind_->tcp_listen_port();
+  }
   s.peers.reserve(peers_.size());
   for (const auto& [k, peer] : peers_) {
     PeerStatus p;
@@ -336,6 +420,9 @@ DeviceStatus Device::GetStatus() const {
       p.endpoint = peer->endpoint;
       p.last_handshake = peer->last_handshake;
       p.persistent_keepalive = peer->timers.persistent_keepalive();
+      p.transport_mode = peer->mode;
+      if (peer->endpoint) p.transport_in_use = peer->endpoint->transport();
+      p.transport_since = peer->transport_since;
     }
     p.rx_bytes = peer->rx_bytes.load();
     p.tx_bytes = peer->tx_bytes.load();
@@ -388,6 +475,8 @@ std::vector<std::pair<std::string, uint64_t>> Device::Counters() const {
   out.emplace_back("tun_segments_split", off.segments_split);
   out.emplace_back("tun_super_packets_written", off.super_packets_written);
   out.emplace_back("tun_packets_coalesced", off.packets_coalesced);
+  std::shared_lock bind(bind_mu_);
+  bind_->AppendCounters(out);
   return out;
 }
 

@@ -118,6 +118,20 @@ class Device {
   Status SetPrivateKeyLocked(const crypto::PrivateKey& key);
   Status SetListenPortLocked(uint16_t port);
   Status ApplyPeerLocked(const PeerUpdate& update);
+  // --- transports (device.cc; docs/tcp-transport.md) ---
+  // Caller holds config_mu_ exclusive and peer.mu: the mode in effect, and the configured
+  // endpoint turned into a UDP or TCP one.
+  void ApplyTransportLocked(Peer& peer);
+  // Caller holds config_mu_ exclusive: the TCP listener as the settings want it, and the
+  // lists of auto and TCP peers the control thread walks.
+  Status RefreshTransportsLocked();
+  // Caller holds peer.mu. The endpoint an authenticated packet (or the configuration) gives;
+  // keeps transport_since and the auto state. True when the bind must be told that this TCP
+  // connection is now a peer's (call MarkAuthenticated after releasing peer.mu).
+  bool SetEndpointLocked(Peer& peer, const transport::Endpoint& e, bool authenticated);
+  // Control thread: outbound TCP connections that came up (re-bind their peers), probes due.
+  void RunTransportWork(TimePoint now);
+
   // Takes its own reference: `peer` may be the map's, which the removal erases.
   void RemovePeerLocked(PeerPtr peer, proto::DropReason why);
   // Address bytes and port: the key of by_configured_endpoint_ (the sticky source ignored).
@@ -238,6 +252,9 @@ class Device {
   uint64_t next_peer_id_ = 1;                       // guarded by config_mu_
   // Peers by their configured endpoint (EndpointKey), for InitiateForUnknownIndexLocked.
   std::unordered_multimap<std::string, Peer*> by_configured_endpoint_;  // config_mu_
+  transport::TransportMode default_transport_ = transport::TransportMode::kUdp;  // config_mu_
+  std::optional<uint16_t> tcp_port_;   // guarded by config_mu_
+  std::vector<PeerPtr> stream_peers_;  // mode tcp or auto; config_mu_
 
   // Held shared by senders and the udp thread, exclusive while the bind is reopened (listen
   // port change). Lock order: config_mu_ -> bind_mu_ -> Peer::mu (see docs/locking.md).
@@ -261,8 +278,11 @@ class Device {
   std::mutex work_mu_;
   std::deque<QueuedHandshake> handshake_queue_;  // guarded by work_mu_
   std::vector<PeerPtr> peer_work_;               // guarded by work_mu_
-  TimerQueue<Peer> timers_;                      // every peer's next deadline
-  std::optional<TimePoint> last_under_load_;     // control thread only
+  // Outbound TCP connections established (bounded: kMaxTcpConnectedQueue).
+  std::vector<transport::Endpoint> tcp_connected_;  // guarded by work_mu_
+  TimePoint next_probe_scan_{};                     // control thread only
+  TimerQueue<Peer> timers_;                         // every peer's next deadline
+  std::optional<TimePoint> last_under_load_;        // control thread only
   std::atomic<int64_t> control_wake_at_ns_{0};
 
   UniqueFd stop_fd_;      // eventfd: set once on Close

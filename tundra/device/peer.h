@@ -23,6 +23,7 @@
 #include "tundra/proto/keypair.h"
 #include "tundra/proto/timers.h"
 #include "tundra/transport/endpoint.h"
+#include "tundra/transport/tcp_policy.h"
 
 namespace tundra::device {
 
@@ -71,6 +72,16 @@ class Peer : public std::enable_shared_from_this<Peer> {
   };
   std::optional<RouteVerdict> route_verdict;           // guarded by mu
   std::optional<transport::Endpoint> route_candidate;  // guarded by mu: a check is queued
+  // Transport (docs/tcp-transport.md), guarded by mu: the mode configured for this peer
+  // (unset: the interface's), the mode in effect, the endpoint as configured (before the mode
+  // turned it into UDP or TCP), the auto-fallback state and when the endpoint's transport
+  // last changed.
+  std::optional<transport::TransportMode> configured_mode;
+  transport::TransportMode mode = transport::TransportMode::kUdp;
+  std::optional<transport::Endpoint> configured_endpoint;
+  transport::AutoTransport auto_transport;
+  WallTime transport_since{};
+  TimerSlot timer_slot;  // guarded by mu: this peer's TimerQueue entry
 
   proto::Keypairs keypairs;
   std::atomic<uint64_t> rx_bytes{0};

@@ -167,14 +167,16 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
   proto::Keypairs::Evicted evicted;
   bool confirmed = false;
   bool want_initiation = false;
+  bool bind_connection = false;
   {
     std::lock_guard lock(peer->mu);
     if (peer->removed) {
       drops_.Add(proto::DropReason::kPeerRemoved);
       return 0;
     }
-    // Roaming: the endpoint follows the latest authenticated packet (with its sticky source).
-    peer->endpoint = packet.from;
+    // Roaming: the endpoint follows the latest authenticated packet (with its sticky source,
+    // or the TCP connection it came on).
+    bind_connection = SetEndpointLocked(*peer, packet.from, true);
     if (peer->keypairs.ReceivedWith(keypair, evicted)) {
       confirmed = true;
       peer->timers.OnHandshakeComplete(now);
@@ -197,6 +199,7 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
     if (plain_len != 0) peer->timers.OnDataReceived(now);
     ScheduleTimersLocked(peer);
   }
+  if (bind_connection) bind_->MarkAuthenticated(packet.from);  // bind_mu_ held shared
   if (confirmed) {
     FreeIndices(evicted);
     peer->flush_wanted.store(true);

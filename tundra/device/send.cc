@@ -129,7 +129,7 @@ bool Device::IsRoutingLoopLocked(ByteSpan packet, Peer& peer) {
   bool v6 = false;
   const uint8_t* dst = ip::Destination(packet, v6);
   std::lock_guard lock(peer.mu);
-  if (!peer.endpoint || peer.endpoint->port() != dst_port) return false;
+  if (!peer.endpoint || peer.endpoint->is_tcp() || peer.endpoint->port() != dst_port) return false;
   const ByteSpan addr = peer.endpoint->AddressBytes();
   return addr.size() == (v6 ? 16u : 4u) && std::memcmp(addr.data(), dst, addr.size()) == 0;
 }
@@ -309,7 +309,9 @@ void Device::SendUnreachable(ByteSpan packet) {
 }
 
 bool Device::FollowRouteLocked(Peer& peer, transport::Endpoint& to, TimePoint now) {
-  if (!options_.route_oif || !to.has_source() || to.source_ifindex() == 0) return false;
+  if (!options_.route_oif || to.is_tcp() || !to.has_source() || to.source_ifindex() == 0) {
+    return false;
+  }
   const auto& verdict = peer.route_verdict;
   const bool same = verdict && verdict->endpoint.SameIncludingSource(to);
   bool due = false;
@@ -388,6 +390,10 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
     peer->timers.OnHandshakeInitiated(now);
     ScheduleTimersLocked(peer);
     endpoint = peer->endpoint;
+    // auto: the configured address over the transport the fallback logic picks.
+    if (peer->mode == transport::TransportMode::kAuto && peer->configured_endpoint) {
+      endpoint = peer->configured_endpoint->WithTransport(peer->auto_transport.ForInitiation(now));
+    }
     if (endpoint) check_route = FollowRouteLocked(*peer, *endpoint, now);
   }
   if (check_route) QueueRouteCheck(peer);

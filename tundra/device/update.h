@@ -13,6 +13,7 @@
 #include "tundra/crypto/secret.h"
 #include "tundra/routing/ip_prefix.h"
 #include "tundra/transport/endpoint.h"
+#include "tundra/transport/tcp_policy.h"
 
 namespace tundra::device {
 
@@ -28,6 +29,9 @@ struct PeerUpdate {
   std::optional<crypto::SymmetricKey> preshared_key;  // all zero = none
   std::optional<transport::Endpoint> endpoint;
   std::optional<uint16_t> persistent_keepalive;  // seconds, 0 = off
+  // How the configured endpoint is reached (`tundra_transport=`, docs/tcp-transport.md);
+  // unset: the interface's.
+  std::optional<transport::TransportMode> transport;
   bool replace_allowed_ips = false;
   std::vector<AllowedIpChange> allowed_ips;
 };
@@ -36,6 +40,11 @@ struct DeviceUpdate {
   std::optional<crypto::PrivateKey> private_key;  // all zero = remove the key
   std::optional<uint16_t> listen_port;            // 0 = random
   std::optional<uint32_t> fwmark;                 // 0 = off
+  // tundra extensions (docs/tcp-transport.md): the peers' default transport, and the TCP
+  // listener's port (0 = the listen port). A listener runs when the default is tcp or auto,
+  // or a TCP port was set.
+  std::optional<transport::TransportMode> transport;
+  std::optional<uint16_t> tcp_port;
   bool replace_peers = false;
   std::vector<PeerUpdate> peers;
 };
@@ -49,6 +58,9 @@ struct PeerStatus {
   uint64_t tx_bytes = 0;
   uint16_t persistent_keepalive = 0;
   std::vector<routing::IpPrefix> allowed_ips;
+  transport::TransportMode transport_mode = transport::TransportMode::kUdp;  // effective
+  transport::Transport transport_in_use = transport::Transport::kUdp;        // the endpoint's
+  WallTime transport_since{};  // when transport_in_use last changed ({0,0}: never set)
 };
 
 struct DeviceStatus {
@@ -56,6 +68,8 @@ struct DeviceStatus {
   crypto::PublicKey public_key{};
   uint16_t listen_port = 0;
   uint32_t fwmark = 0;
+  transport::TransportMode transport = transport::TransportMode::kUdp;
+  uint16_t tcp_listen_port = 0;  // 0: no TCP listener
   std::vector<PeerStatus> peers;
 };
 

@@ -7,7 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tundra/base/batch.h"
 #include "tundra/base/bytes.h"
@@ -47,6 +52,24 @@ class Bind {
     uint64_t truncated = 0;
   };
   virtual ReceiveLosses receive_losses() const { return {}; }
+  // --- The TCP transport (docs/tcp-transport.md); UDP-only binds keep these defaults. ---
+  // A TCP listener: nullopt = none, 0 = on the port Open() bound, else that port. Kept across
+  // Open(); applied at once when open.
+  virtual Status SetTcpListener(std::optional<uint16_t> port) {
+    if (!port) return OkStatus();
+    return MakeError(EOPNOTSUPP, "this bind has no TCP transport");
+  }
+  virtual uint16_t tcp_listen_port() const { return 0; }
+  // The device authenticated a message that arrived from `from`: a TCP connection the peer
+  // opened is bound to a peer from now on (out of the unauthenticated bound and timeout).
+  virtual void MarkAuthenticated(const Endpoint& from) { (void)from; }
+  // Called (from the receiving thread, inside Receive) when an outbound TCP connection to
+  // `to` (connection() == 0) is established, first or again.
+  virtual void SetOnConnected(std::function<void(const Endpoint& to)> callback) { (void)callback; }
+  // The bind's own counters by name (tcp_*), for `tundra stats`.
+  virtual void AppendCounters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+    (void)out;
+  }
 };
 
 }  // namespace tundra::transport

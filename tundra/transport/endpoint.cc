@@ -92,6 +92,14 @@ std::string Endpoint::ToString() const {
   return "(none)";
 }
 
+Endpoint Endpoint::WithTransport(Transport t, uint64_t connection) const {
+  Endpoint e = *this;
+  e.transport_ = t;
+  e.connection_ = t == Transport::kTcp ? connection : 0;
+  if (t == Transport::kTcp) e.has_source_ = false;
+  return e;
+}
+
 void Endpoint::SetSourceV4(const in_addr& local, int ifindex) {
   src4_ = local;
   src_ifindex_ = ifindex;
@@ -105,7 +113,9 @@ void Endpoint::SetSourceV6(const in6_addr& local, int ifindex) {
 }
 
 bool Endpoint::operator==(const Endpoint& o) const {
-  if (family() != o.family()) return false;
+  if (family() != o.family() || transport_ != o.transport_ || connection_ != o.connection_) {
+    return false;
+  }
   if (family() == AF_INET) {
     return addr_.in4.sin_port == o.addr_.in4.sin_port &&
            addr_.in4.sin_addr.s_addr == o.addr_.in4.sin_addr.s_addr;

@@ -1,6 +1,11 @@
 // Endpoint: a peer's UDP address and port, plus the "sticky source" — the local address (and
 // interface) its last packet arrived on, which replies are sent from (wireguard-go
 // conn/sticky_linux.go; kernel socket.c). The source is not part of equality.
+//
+// A TCP endpoint (docs/tcp-transport.md) names the remote address and, for a connection the
+// peer opened to us, that connection (connection() != 0); connection() == 0 means "the
+// connection this side dials to the address", which survives reconnects. Transport and
+// connection are part of equality; ToString() prints only the address (as the UAPI wants).
 #pragma once
 
 #include <netinet/in.h>
@@ -14,6 +19,8 @@
 #include "tundra/base/result.h"
 
 namespace tundra::transport {
+
+enum class Transport : uint8_t { kUdp, kTcp };
 
 class Endpoint {
  public:
@@ -33,6 +40,12 @@ class Endpoint {
   ByteSpan AddressBytes() const;
   uint16_t port() const;
   std::string ToString() const;  // as wireguard-go's UAPI prints it
+
+  Transport transport() const { return transport_; }
+  bool is_tcp() const { return transport_ == Transport::kTcp; }
+  uint64_t connection() const { return connection_; }
+  // The same address over another transport (and connection; sticky source dropped for TCP).
+  Endpoint WithTransport(Transport t, uint64_t connection = 0) const;
 
   // Sticky source.
   bool has_source() const { return has_source_; }
@@ -54,6 +67,8 @@ class Endpoint {
     sockaddr_in in4;
     sockaddr_in6 in6;
   } addr_{};
+  Transport transport_ = Transport::kUdp;
+  uint64_t connection_ = 0;
   bool has_source_ = false;
   in_addr src4_{};
   in6_addr src6_{};

@@ -93,6 +93,12 @@ void SetParser::DeviceLine(std::string_view key, std::string_view value) {
     Number(key, value, "a 32-bit number", u.fwmark);
   } else if (key == "replace_peers") {
     Flag(key, value, u.replace_peers);
+  } else if (key == "tundra_transport") {  // tundra extension (docs/tcp-transport.md)
+    transport::TransportMode m;
+    if (!transport::ParseTransportMode(value, m)) return BadValue(key, "udp, tcp or auto");
+    u.transport = m;
+  } else if (key == "tundra_tcp_port") {
+    Number(key, value, "a port 0-65535", u.tcp_port);
   } else {
     Fail(kErrnoInvalid, fmt::format("invalid UAPI device key {}", LoggableKey(key)));
   }
@@ -130,6 +136,10 @@ void SetParser::PeerLine(std::string_view key, std::string_view value) {
     if (!prefix.ok()) return BadValue(key, "[-]address/length");
     change.prefix = *prefix;
     peer.allowed_ips.push_back(change);
+  } else if (key == "tundra_transport") {  // tundra extension (docs/tcp-transport.md)
+    transport::TransportMode m;
+    if (!transport::ParseTransportMode(value, m)) return BadValue(key, "udp, tcp or auto");
+    peer.transport = m;
   } else if (key == "protocol_version") {
     if (value != "1") return BadValue(key, "1");
   } else {
@@ -182,6 +192,9 @@ SecretString FormatSet(const device::DeviceUpdate& u) {
   if (u.private_key) AppendHexLine(out, "private_key", u.private_key->span());
   if (u.listen_port) line(fmt::format("listen_port={}\n", *u.listen_port));
   if (u.fwmark) line(fmt::format("fwmark={}\n", *u.fwmark));
+  // tundra's extensions (docs/tcp-transport.md) only when set: a plain update stays wg's bytes.
+  if (u.transport) line(fmt::format("tundra_transport={}\n", transport::TransportModeName(*u.transport)));
+  if (u.tcp_port) line(fmt::format("tundra_tcp_port={}\n", *u.tcp_port));
   if (u.replace_peers) out += "replace_peers=true\n";
   for (const device::PeerUpdate& p : u.peers) {
     AppendHexLine(out, "public_key", p.public_key);
@@ -195,6 +208,7 @@ SecretString FormatSet(const device::DeviceUpdate& u) {
     if (p.persistent_keepalive) {
       line(fmt::format("persistent_keepalive_interval={}\n", *p.persistent_keepalive));
     }
+    if (p.transport) line(fmt::format("tundra_transport={}\n", transport::TransportModeName(*p.transport)));
     if (p.replace_allowed_ips) out += "replace_allowed_ips=true\n";
     for (const device::AllowedIpChange& a : p.allowed_ips) {
       line(fmt::format("allowed_ip={}{}\n", a.remove ? "-" : "", a.prefix.ToString()));
@@ -271,6 +285,26 @@ Result<device::DeviceStatus> ParseGet(std::string_view reply) {
   }
   if (!ended) return MakeError(EPROTO, "UAPI get reply: no blank line at the end");
   return s;
+}
+
+std::string FormatTransports(const device::DeviceStatus& s) {
+  std::string out = fmt::format("transport={}\ntcp_listen_port={}\n",
+                                transport::TransportModeName(s.transport), s.tcp_listen_port);
+  for (const device::PeerStatus& p : s.peers) {
+    out += "public_key=";
+    static constexpr char kDigits[] = "0123456789abcdef";
+    for (uint8_t b : p.public_key) {
+      out.push_back(kDigits[b >> 4]);
+      out.push_back(kDigits[b & 15]);
+    }
+    out += fmt::format(
+        "\ntransport={}\ntransport_in_use={}\ntransport_since_sec={}\ntransport_since_nsec={}\n",
+        transport::TransportModeName(p.transport_mode),
+        p.transport_in_use == transport::Transport::kTcp ? "tcp" : "udp", p.transport_since.sec,
+        p.transport_since.nsec);
+  }
+  out += "errno=0\n\n";
+  return out;
 }
 
 std::string FormatStats(const std::vector<std::pair<std::string, uint64_t>>& counters) {

@@ -184,12 +184,15 @@ TEST(UapiFormatTest, SetRoundTripsEveryKey) {
   const std::vector<std::string> lines = {"private_key=" + kKey2,
                                           "listen_port=0",
                                           "fwmark=4294967295",
+                                          "tundra_transport=auto",
+                                          "tundra_tcp_port=443",
                                           "replace_peers=true",
                                           "public_key=" + kKey1,
                                           "update_only=true",
                                           "preshared_key=" + kKey2,
                                           "endpoint=[fd18::2]:51821",
                                           "persistent_keepalive_interval=0",
+                                          "tundra_transport=tcp",
                                           "replace_allowed_ips=true",
                                           "allowed_ip=198.19.0.2/32",
                                           "allowed_ip=-fd19::/64",
@@ -246,6 +249,46 @@ TEST(UapiFormatTest, GetErrors) {
   EXPECT_EQ(ParseGet("listen_port=1\nerrno=0\n").error().message(),
             "UAPI get reply: no blank line at the end");
   EXPECT_EQ(ParseGet("junk\n\n").error().message(), "UAPI get reply line 1: no '='");
+}
+
+TEST(UapiParseTest, TundraTransportKeys) {
+  auto r = Parse({"tundra_transport=auto", "tundra_tcp_port=443", "public_key=" + kKey2,
+                  "tundra_transport=tcp", "public_key=" + kKey1, "tundra_transport=udp"});
+  ASSERT_EQ(r.error, 0) << r.error_detail;
+  EXPECT_EQ(r.update.transport, transport::TransportMode::kAuto);
+  EXPECT_EQ(r.update.tcp_port, 443);
+  ASSERT_EQ(r.update.peers.size(), 2u);
+  EXPECT_EQ(r.update.peers[0].transport, transport::TransportMode::kTcp);
+  EXPECT_EQ(r.update.peers[1].transport, transport::TransportMode::kUdp);
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"tundra_transport=quic"},
+                                              {"tundra_tcp_port=65536"},
+                                              {"public_key=" + kKey2, "tundra_transport=TCP"}}) {
+    EXPECT_EQ(Parse(bad).error, kErrnoInvalid) << bad.back();
+  }
+}
+
+TEST(UapiFormatTest, TransportsReplyAndGetStaysStandard) {
+  device::DeviceStatus s;
+  s.listen_port = 51820;
+  s.transport = transport::TransportMode::kAuto;
+  s.tcp_listen_port = 51820;
+  device::PeerStatus p;
+  p.public_key[0] = 2;
+  p.endpoint =
+      transport::Endpoint::Parse("198.18.0.2:40000")->WithTransport(transport::Transport::kTcp, 17);
+  p.transport_mode = transport::TransportMode::kAuto;
+  p.transport_in_use = transport::Transport::kTcp;
+  p.transport_since = {1700000000, 7};
+  s.peers.push_back(p);
+  EXPECT_EQ(FormatTransports(s), "transport=auto\ntcp_listen_port=51820\npublic_key=02" +
+                                     std::string(62, '0') +
+                                     "\ntransport=auto\ntransport_in_use=tcp\n"
+                                     "transport_since_sec=1700000000\ntransport_since_nsec=7\n"
+                                     "errno=0\n\n");
+  // get=1 has no extension keys; a TCP endpoint prints as its address.
+  const std::string get(std::string_view(FormatGet(s)));
+  EXPECT_EQ(get.find("transport"), std::string::npos);
+  EXPECT_NE(get.find("endpoint=198.18.0.2:40000\n"), std::string::npos);
 }
 
 TEST(UapiFormatTest, ApplyErrorsMapToWireguardGoErrnos) {

@@ -262,14 +262,16 @@ void Server::ServeConnection(int fd) {
   Stream stream(fd, stop_fd_.get(), options_.idle_timeout);
   SecretString line;
   while (stream.ReadLine(line) == Stream::kOk) {
-    if (line == "get=1" || line == "tundra_stats=1") {
+    if (line == "get=1" || line == "tundra_stats=1" || line == "tundra_transports=1") {
       char blank = 0;
       if (stream.ReadByte(blank) != Stream::kOk || blank != '\n') {
         stream.WriteAll(ErrnoReply(kErrnoInvalid));
         return;
       }
       const bool sent = line == "get=1" ? stream.WriteAll(FormatGet(device_.GetStatus()))
-                                        : stream.WriteAll(FormatStats(device_.Counters()));
+                        : line == "tundra_stats=1"
+                            ? stream.WriteAll(FormatStats(device_.Counters()))
+                            : stream.WriteAll(FormatTransports(device_.GetStatus()));
       if (!sent) break;
     } else if (line == "set=1") {
       if (!ServeSet(stream)) break;
