@@ -32,7 +32,7 @@ sanitize: deps
 	@JOBS=$(JOBS) WERROR=$(WERROR) scripts/sanitize-tests.sh
 
 demo: build
-	@scripts/demo.sh $(BUILD_DIR)
+	@$(BUILD_DIR)/tundra/cli/tundra demo
 
 # Throughput against wireguard-go-modern and Debian's wireguard-go in the lab (root; ../shared:
 # the one target that still needs something beside the clone).

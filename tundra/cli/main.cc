@@ -23,6 +23,8 @@ constexpr Command kCommands[] = {
     {"impair", "a UDP relay that simulates a bad network (loss, delay, rate...)", RunImpair},
     {"daemon", "run the WireGuard tunnel daemon on interface IFNAME", RunDaemon},
     {"stats", "show a tundra daemon's dropped packets by reason", RunStats},
+    {"show", "show interfaces: wg show's fields, tundra's counters; --json, --prometheus", RunShow},
+    {"demo", "two network namespaces and a tunnel between them, end to end (root)", RunDemo},
     {"strip", "print a config file's plain `wg setconf` part (as wg-quick strip)", RunStrip},
     {"genkey", "print a new private key (base64)", RunGenKey},
     {"genpsk", "print a new preshared key (base64)", RunGenPsk},
