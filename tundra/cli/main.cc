@@ -37,6 +37,8 @@ void PrintHelp() {
       "Usage: tundra COMMAND [ARGS...]\n"
       "       tundra [-f|--foreground] IFNAME   (wireguard-go compatible: same as 'tundra "
       "daemon')\n\n"
+      "A command name is never taken as IFNAME: for an interface named like a command,\n"
+      "run 'tundra daemon NAME'.\n\n"
       "Commands:\n",
       TUNDRA_VERSION);
   for (const Command& c : kCommands) fmt::print("  {:<10} {}\n", c.name, c.summary);
