@@ -71,7 +71,8 @@ for lib in $(ldd /usr/bin/tundra | awk '/=> \// {print $3}'); do
   pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -n 1 | cut -d: -f1) ||
     pkg=$(dpkg -S "$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
   [ -n "$pkg" ] || fail "$lib belongs to no package"
-  grep -qE "(^|, )$pkg( |,|$)" <<<"$depends" || fail "$lib is from $pkg, which Depends does not name"
+  tr ',|' '\n\n' <<<"$depends" | awk '{print $1}' | grep -qxF "$pkg" ||
+    fail "$lib is from $pkg, which Depends does not name"
 done
 log "ldd: every library's package is in Depends"
 
