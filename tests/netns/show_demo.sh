@@ -140,7 +140,7 @@ nets=$(for p in $daemons; do readlink "/proc/$p/ns/net"; done | sort -u)
 [ "$(echo "$nets" | wc -l)" = 2 ] || fail "daemons not in two namespaces: $nets"
 kill -INT "$demo_pid"
 rc=0; wait "$demo_pid" || rc=$?
-[ "$rc" = 130 ] || fail "demo exit status after SIGINT: $rc (want 130)"
+[ "$rc" = 130 ] || fail "demo exit status after SIGINT: $rc (want 130 = 128 + SIGINT)"
 grep -q "Tearing down" "$LOG_DIR/demo-int.log" || fail "no teardown after SIGINT"
 for p in $daemons; do [ ! -e "/proc/$p" ] || fail "daemon $p still running"; done
 ls /var/run/wireguard/ 2>/dev/null | grep -q "tdemo${demo_pid}" && fail "demo socket left behind"

@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 #include <linux/limits.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -326,9 +327,12 @@ int RunDemo(CommandArgs args) {
     demo.Teardown();
   }
   if (!result.ok()) {
-    const bool interrupted = result.error().code() == EINTR;
     ReportError(result.error().Wrap("demo"));
-    return interrupted ? 128 + SIGINT : kExitFailure;
+    if (result.error().code() != EINTR) return kExitFailure;
+    // Interrupted: exit as the shell reports a process killed by that signal (130, 143).
+    signalfd_siginfo info{};
+    const bool got = ::read(stop->get(), &info, sizeof(info)) == ssize_t(sizeof(info));
+    return 128 + (got ? int(info.ssi_signo) : SIGINT);
   }
   fmt::print("{}", ::isatty(STDOUT_FILENO) ? "\n\033[1mdemo: OK\033[0m\n" : "\ndemo: OK\n");
   return kExitOk;
