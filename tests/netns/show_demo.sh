@@ -114,6 +114,20 @@ names = {i["name"] for i in json.load(sys.stdin)["interfaces"]}
 assert {sys.argv[1], sys.argv[2]} <= names, names' "$IF_A" "$IF_B" || fail "show without NAME"
 if "$TUNDRA_BIN" show "nosuch$RUN_ID" 2>"$LOG_DIR/err"; then fail "show of a missing interface"; fi
 grep -q "nosuch$RUN_ID" "$LOG_DIR/err" || fail "error does not name the interface"
+# An interface literally named like a command: `tundra daemon demo` (while `tundra demo` is the
+# demo). The socket name is global: leave it alone if someone else's demo.sock exists.
+if [ -e /var/run/wireguard/demo.sock ]; then
+  log "/var/run/wireguard/demo.sock exists already: not testing an interface named 'demo'"
+else
+  CLEANUP_HOOKS+=("ip -n $NS_A link del demo 2>/dev/null")
+  in_ns "$NS_A" "$TUNDRA_BIN" daemon demo || fail "tundra daemon demo"
+  "$TUNDRA_BIN" show demo --json | python3 -c '
+import json, sys; assert json.load(sys.stdin)["interfaces"][0]["name"] == "demo"' ||
+    fail "tundra show demo"
+  in_ns "$NS_A" ip link show demo >/dev/null || fail "no interface named demo"
+  ip -n "$NS_A" link del demo
+  wait_for 50 test ! -e /var/run/wireguard/demo.sock || fail "demo.sock left behind"
+fi
 teardown
 log "show: json, prometheus and text agree with wg show dump"
 
