@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR ?= OFF
 
-.PHONY: all deps configure build test unit sanitize demo bench fuzz format clean
+.PHONY: all deps configure build test unit sanitize demo bench fuzz format clean install deb package-test
 
 all: build
 
@@ -32,7 +32,24 @@ sanitize: deps
 	@JOBS=$(JOBS) WERROR=$(WERROR) scripts/sanitize-tests.sh
 
 demo: build
-	@scripts/demo.sh $(BUILD_DIR)
+	@$(BUILD_DIR)/tundra/cli/tundra demo
+
+# Binary, man pages, systemd unit and bash completion below PREFIX (DESTDIR is honoured).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+# The Debian package (CPack, prefix /usr, tests not built): DEB_BUILD_DIR/tundra_*.deb.
+DEB_BUILD_DIR ?= build-deb
+deb: deps
+	@cmake -S . -B $(DEB_BUILD_DIR) -DCMAKE_INSTALL_PREFIX=/usr -DTUNDRA_BUILD_TESTS=OFF \
+	  -DTUNDRA_WERROR=$(WERROR) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(DEB_BUILD_DIR) -j $(JOBS) --target tundra
+	@cd $(DEB_BUILD_DIR) && cpack -G DEB >/dev/null && ls -1 $(CURDIR)/$(DEB_BUILD_DIR)/tundra_*.deb
+
+# Build the package, install it, run `tundra demo` from the installed binary, purge it (root).
+package-test:
+	@DEB_BUILD_DIR=$(DEB_BUILD_DIR) scripts/package-test.sh
 
 # Throughput against wireguard-go-modern and Debian's wireguard-go in the lab (root; ../shared:
 # the one target that still needs something beside the clone).

@@ -11,6 +11,7 @@ pkgs=(
   liblz4-dev libzstd-dev  # opt-in compression (tundra/compress)
   iproute2 iputils-ping iperf3 nftables procps psmisc util-linux python3
   wireguard-tools wireguard-go
+  groff-base man-db systemd dpkg-dev file  # man/help and unit tests, make deb (dpkg-shlibdeps)
 )
 if [ "${1:-}" = fuzz ]; then
   pkgs+=(clang-14 libclang-rt-14-dev)

@@ -18,6 +18,8 @@ int RunGenPsk(CommandArgs args);  // key_commands.cc: tundra genpsk
 int RunPubKey(CommandArgs args);  // key_commands.cc: tundra pubkey
 int RunStats(CommandArgs args);   // stats_command.cc: tundra stats IFNAME
 int RunStrip(CommandArgs args);   // strip_command.cc: tundra strip CONFIG
+int RunShow(CommandArgs args);    // show_command.cc: tundra show [NAME...] [--json|--prometheus]
+int RunDemo(CommandArgs args);    // demo_command.cc: tundra demo
 
 // up_command.cc: wg-quick's operations (tundra/cli/up)
 int RunUp(CommandArgs args);        // tundra up CONFIG|NAME

@@ -27,6 +27,8 @@ constexpr Command kCommands[] = {
     {"down", "take down a tunnel brought up by tundra up", RunDown},
     {"save", "write a running tunnel's config back to its file", RunSave},
     {"syncconf", "apply a changed config file to a running tunnel", RunSyncConf},
+    {"show", "show interfaces: wg show's fields, tundra's counters; --json, --prometheus", RunShow},
+    {"demo", "two network namespaces and a tunnel between them, end to end (root)", RunDemo},
     {"strip", "print a config file's plain `wg setconf` part (as wg-quick strip)", RunStrip},
     {"genkey", "print a new private key (base64)", RunGenKey},
     {"genpsk", "print a new preshared key (base64)", RunGenPsk},
@@ -39,6 +41,8 @@ void PrintHelp() {
       "Usage: tundra COMMAND [ARGS...]\n"
       "       tundra [-f|--foreground] IFNAME   (wireguard-go compatible: same as 'tundra "
       "daemon')\n\n"
+      "A command name is never taken as IFNAME: for an interface named like a command,\n"
+      "run 'tundra daemon NAME'.\n\n"
       "Commands:\n",
       TUNDRA_VERSION);
   for (const Command& c : kCommands) fmt::print("  {:<10} {}\n", c.name, c.summary);

@@ -5,17 +5,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstring>
 
 #include "tundra/base/syscall.h"
 #include "tundra/base/unique_fd.h"
+#include "tundra/crypto/key_text.h"
+#include "tundra/crypto/x25519.h"
 #include "tundra/uapi/protocol.h"
 
 namespace tundra::uapi {
 namespace {
-
-// A reply larger than this is refused (a get=1 of the most peers a device holds fits).
-constexpr size_t kMaxReplyBytes = 64 << 20;
 
 Result<UniqueFd> Connect(const std::string& path) {
   int raw = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -30,6 +30,63 @@ Result<UniqueFd> Connect(const std::string& path) {
     return ErrnoError(fmt::format("connect({})", path));
   }
   return fd;
+}
+
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// 64 hex digits into `out`; false if the text is not that.
+bool DecodeHex32(std::string_view hex, std::span<uint8_t, 32> out) {
+  if (hex.size() != 64) return false;
+  for (size_t i = 0; i < 32; ++i) {
+    const int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = uint8_t(hi << 4 | lo);
+  }
+  return true;
+}
+
+template <typename T>
+bool ParseNumber(std::string_view text, T& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+}
+
+// Calls f(line_number, key, value) for each key=value line before the blank line; stops at
+// the first error f or the format returns.
+template <typename F>
+Status ForEachLine(std::string_view reply, F&& f) {
+  size_t start = 0, number = 0;
+  while (start < reply.size()) {
+    size_t end = reply.find('\n', start);
+    if (end == std::string_view::npos) end = reply.size();
+    const std::string_view line = reply.substr(start, end - start);
+    start = end + 1;
+    ++number;
+    if (line.empty()) break;
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return MakeError(EPROTO, fmt::format("UAPI reply line {}: no '='", number));
+    }
+    if (Status s = f(number, line.substr(0, eq), line.substr(eq + 1)); !s.ok()) return s;
+  }
+  return OkStatus();
+}
+
+Status BadValue(size_t number, std::string_view key) {
+  return MakeError(EPROTO, fmt::format("UAPI reply line {}: bad value for {}", number, key));
+}
+
+Status CheckErrno(size_t number, std::string_view value) {
+  if (value == "0") return OkStatus();
+  int code = 0;
+  if (!ParseNumber(value, code)) return BadValue(number, "errno");
+  return MakeError(code < 0 ? -code : code, fmt::format("the daemon answered errno={}", value));
 }
 
 }  // namespace
@@ -47,9 +104,7 @@ Result<SecretString> Exchange(const std::string& path, std::string_view request)
   while (reply.size() < 2 || reply.compare(reply.size() - 2, 2, "\n\n") != 0) {
     const ssize_t n = RetryOnEintr(::read, fd.get(), buf, sizeof(buf));
     if (n < 0) return ErrnoError(fmt::format("read({})", path));
-    if (n == 0) {
-      return MakeError(EPROTO, fmt::format("{}: the daemon closed the connection mid-reply", path));
-    }
+    if (n == 0) break;  // closed early: the caller's parser names what is missing
     reply.append(buf, size_t(n));
     SecureZero(buf, sizeof(buf));
     if (reply.size() > kMaxReplyBytes) {
@@ -84,6 +139,98 @@ Result<pid_t> ServerPid(const std::string& path) {
     return ErrnoError(fmt::format("getsockopt(SO_PEERCRED) {}", path));
   }
   return cred.pid;
+}
+
+Result<InterfaceInfo> ParseGetReply(std::string_view reply) {
+  InterfaceInfo info;
+  bool saw_errno = false;
+  PeerInfo* peer = nullptr;
+  Status s =
+      ForEachLine(reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
+        if (saw_errno) return MakeError(EPROTO, fmt::format("UAPI reply line {}: after errno", n));
+        if (key == "errno") {
+          saw_errno = true;
+          return CheckErrno(n, value);
+        }
+        if (key == "private_key") {
+          crypto::PrivateKey priv;
+          if (!DecodeHex32(value, priv.span())) return BadValue(n, key);
+          if (!priv.IsZero())
+            info.public_key = crypto::KeyToBase64(crypto::PublicFromPrivate(priv));
+          return OkStatus();
+        }
+        if (key == "public_key") {
+          crypto::PublicKey pub;
+          if (!DecodeHex32(value, pub)) return BadValue(n, key);
+          info.peers.emplace_back();
+          peer = &info.peers.back();
+          peer->public_key = crypto::KeyToBase64(pub);
+          return OkStatus();
+        }
+        if (peer == nullptr) {
+          if (key == "listen_port") {
+            return ParseNumber(value, info.listen_port) ? OkStatus() : BadValue(n, key);
+          }
+          if (key == "fwmark")
+            return ParseNumber(value, info.fwmark) ? OkStatus() : BadValue(n, key);
+          return MakeError(EPROTO, fmt::format("UAPI reply line {}: unknown key {}", n, key));
+        }
+        if (key == "preshared_key") {
+          crypto::SymmetricKey psk;
+          if (!DecodeHex32(value, psk.span())) return BadValue(n, key);
+          peer->has_preshared_key = !psk.IsZero();
+          return OkStatus();
+        }
+        if (key == "protocol_version") return value == "1" ? OkStatus() : BadValue(n, key);
+        if (key == "endpoint") {
+          peer->endpoint = std::string(value);
+          return OkStatus();
+        }
+        if (key == "allowed_ip") {
+          peer->allowed_ips.emplace_back(value);
+          return OkStatus();
+        }
+        bool ok = false;
+        if (key == "last_handshake_time_sec") {
+          ok = ParseNumber(value, peer->last_handshake_sec);
+        } else if (key == "last_handshake_time_nsec") {
+          ok = ParseNumber(value, peer->last_handshake_nsec);
+        } else if (key == "rx_bytes") {
+          ok = ParseNumber(value, peer->rx_bytes);
+        } else if (key == "tx_bytes") {
+          ok = ParseNumber(value, peer->tx_bytes);
+        } else if (key == "persistent_keepalive_interval") {
+          ok = ParseNumber(value, peer->persistent_keepalive);
+        } else {
+          return MakeError(EPROTO, fmt::format("UAPI reply line {}: unknown key {}", n, key));
+        }
+        return ok ? OkStatus() : BadValue(n, key);
+      });
+  if (!s.ok()) return s.error();
+  if (!saw_errno) return MakeError(EPROTO, "UAPI reply: no errno line (cut short?)");
+  return info;
+}
+
+Result<std::optional<std::vector<std::pair<std::string, uint64_t>>>> ParseStatsReply(
+    std::string_view reply) {
+  if (reply.empty()) return std::optional<std::vector<std::pair<std::string, uint64_t>>>();
+  std::vector<std::pair<std::string, uint64_t>> counters;
+  bool saw_errno = false;
+  Status s =
+      ForEachLine(reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
+        if (saw_errno) return MakeError(EPROTO, fmt::format("UAPI reply line {}: after errno", n));
+        if (key == "errno") {
+          saw_errno = true;
+          return CheckErrno(n, value);
+        }
+        uint64_t v = 0;
+        if (!ParseNumber(value, v)) return BadValue(n, key);
+        counters.emplace_back(std::string(key), v);
+        return OkStatus();
+      });
+  if (!s.ok()) return s.error();
+  if (!saw_errno) return MakeError(EPROTO, "UAPI reply: no errno line (cut short?)");
+  return std::optional(std::move(counters));
 }
 
 }  // namespace tundra::uapi

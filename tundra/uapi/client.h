@@ -1,11 +1,20 @@
-// A UAPI client: one operation per connection, as `wg` does (tundra up, save, syncconf and the
-// endpoint re-resolver use it).
+// The client side of the UAPI socket: one operation per connection, as `wg` does. `tundra up`,
+// save, syncconf and the endpoint re-resolver use GetDevice/SetDevice/ServerPid; `tundra show`
+// and `tundra demo` use the get=1 / tundra_stats=1 parsers below.
+//
+// Secrets: replies are read into a SecretString (wiped). ParseGetReply derives the public key
+// from the private key and keeps neither key in InterfaceInfo: nothing it parses can print a
+// secret.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "tundra/base/result.h"
 #include "tundra/base/secret_string.h"
@@ -13,16 +22,50 @@
 
 namespace tundra::uapi {
 
-// Sends `request` to the socket at `path` and returns the reply up to and including its blank
-// line. Errors name the path (connect, send, read, a reply without its end).
+// A UAPI reply larger than this is refused (a device with kMaxPeers peers and a few allowed
+// IPs each stays far below it).
+inline constexpr size_t kMaxReplyBytes = 256u << 20;
+
+// Connects to the socket at `path`, writes `request` (which must end with the blank line) and
+// returns the reply up to and including its terminating blank line. A daemon that closes the
+// connection early yields what it sent (maybe empty: one without the operation, such as
+// wireguard-go for tundra_stats=1); the parsers then name what is missing. Errors name the path.
 Result<SecretString> Exchange(const std::string& path, std::string_view request);
 
-// get=1 -> the parsed reply.
+// get=1 -> the parsed reply (ParseGet, protocol.h).
 Result<device::DeviceStatus> GetDevice(const std::string& path);
 // set=1 (FormatSet) -> OK, or an error naming the errno= the daemon answered.
 Status SetDevice(const std::string& path, const device::DeviceUpdate& update);
 
 // The pid of the process serving the socket at `path` (SO_PEERCRED).
 Result<pid_t> ServerPid(const std::string& path);
+
+struct PeerInfo {
+  std::string public_key;  // base64, as wg prints it
+  bool has_preshared_key = false;
+  std::string endpoint;  // "198.18.0.2:51820", "[fd18::2]:51820", or empty
+  std::vector<std::string> allowed_ips;
+  int64_t last_handshake_sec = 0;  // Unix time; 0 = never
+  int64_t last_handshake_nsec = 0;
+  uint64_t rx_bytes = 0;
+  uint64_t tx_bytes = 0;
+  uint16_t persistent_keepalive = 0;  // seconds; 0 = off
+};
+
+struct InterfaceInfo {
+  std::string public_key;  // base64 of the public key derived from the private key, or empty
+  uint16_t listen_port = 0;
+  uint32_t fwmark = 0;
+  std::vector<PeerInfo> peers;
+};
+
+// Parses a get=1 reply (key=value lines, errno=N, blank line). An errno other than 0, a line
+// without '=', a bad number or key, or a missing errno line is an error naming the line.
+Result<InterfaceInfo> ParseGetReply(std::string_view reply);
+
+// Parses a tundra_stats=1 reply into its counters, in order. An empty reply (a daemon that
+// does not know the operation, e.g. wireguard-go) gives nullopt.
+Result<std::optional<std::vector<std::pair<std::string, uint64_t>>>> ParseStatsReply(
+    std::string_view reply);
 
 }  // namespace tundra::uapi

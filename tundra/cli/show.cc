@@ -1,0 +1,419 @@
+#include "tundra/cli/show.h"
+
+#include <dirent.h>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+
+#include "tundra/uapi/server.h"
+
+namespace tundra::cli {
+namespace {
+
+constexpr std::string_view kDropPrefix = "drop_";
+constexpr std::string_view kTunDropPrefix = "tun_drop_";
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// tundra_stats=1 counters in three groups: drops by reason, the TUN layer's drops by reason,
+// and the rest (icmp_unreachable_sent, tun_* offload counters), each in the daemon's order.
+struct GroupedCounters {
+  CounterList drops, tun_drops, other;
+  uint64_t drops_total = 0, tun_drops_total = 0;
+};
+
+GroupedCounters Group(const CounterList& counters) {
+  GroupedCounters g;
+  for (const auto& [name, value] : counters) {
+    if (StartsWith(name, kTunDropPrefix)) {
+      g.tun_drops.emplace_back(name.substr(kTunDropPrefix.size()), value);
+      g.tun_drops_total += value;
+    } else if (StartsWith(name, kDropPrefix)) {
+      g.drops.emplace_back(name.substr(kDropPrefix.size()), value);
+      g.drops_total += value;
+    } else {
+      g.other.emplace_back(name, value);
+    }
+  }
+  return g;
+}
+
+// --- text (wg show's layout) ---
+
+std::string Plural(int64_t n, const char* unit) {
+  return fmt::format("{} {}{}", n, unit, n == 1 ? "" : "s");
+}
+
+// wg's "1 hour, 2 minutes, 3 seconds ago".
+std::string Ago(int64_t then, int64_t now) {
+  if (then == 0) return "(none)";
+  int64_t left = now - then;
+  if (left < 0) return "in the future";
+  if (left == 0) return "now";
+  std::vector<std::string> parts;
+  static constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {365 * 24 * 3600, "year"}, {24 * 3600, "day"}, {3600, "hour"}, {60, "minute"}, {1, "second"}};
+  for (const auto& [size, unit] : kUnits) {
+    if (left >= size) {
+      parts.push_back(Plural(left / size, unit));
+      left %= size;
+    }
+  }
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
+  return out + " ago";
+}
+
+// wg's "1.23 MiB".
+std::string Bytes(uint64_t n) {
+  if (n < 1024) return fmt::format("{} B", n);
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = double(n) / 1024;
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.2f} {}", v, kUnits[u]);
+}
+
+std::string CounterLine(const CounterList& list, bool skip_zero) {
+  std::string out;
+  for (const auto& [name, value] : list) {
+    if (skip_zero && value == 0) continue;
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", name, value);
+  }
+  return out;
+}
+
+// --- JSON ---
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", int(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonOrNull(const std::string& s) { return s.empty() ? "null" : JsonString(s); }
+
+std::string JsonObject(const CounterList& list, const std::string& indent) {
+  if (list.empty()) return "{}";
+  std::string out = "{\n";
+  for (size_t i = 0; i < list.size(); ++i) {
+    out += fmt::format("{}  {}: {}{}\n", indent, JsonString(list[i].first), list[i].second,
+                       i + 1 < list.size() ? "," : "");
+  }
+  return out + indent + "}";
+}
+
+// --- Prometheus text exposition format ---
+
+std::string LabelValue(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// A metric name from a counter name: anything outside [a-zA-Z0-9_] becomes '_'.
+std::string MetricName(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) c = '_';
+  }
+  return out;
+}
+
+std::string OtherCounterHelp(const std::string& name) {
+  static const std::map<std::string, std::string> kHelp = {
+      {"icmp_unreachable_sent",
+       "ICMP destination-unreachable errors written back for packets no peer could take."},
+      {"tun_super_packets_read", "TSO/USO super-packets read from the TUN device."},
+      {"tun_segments_split", "Segments the super-packets read from the TUN were split into."},
+      {"tun_super_packets_written", "GRO super-packets written to the TUN device."},
+      {"tun_packets_coalesced", "Packets coalesced into the super-packets written to the TUN."},
+  };
+  auto it = kHelp.find(name);
+  return it != kHelp.end() ? it->second : fmt::format("tundra counter {}.", name);
+}
+
+class Exposition {
+ public:
+  // Starts a metric family: its HELP and TYPE lines (every sample of it follows at once).
+  void Family(const std::string& name, const std::string& type, const std::string& help) {
+    out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  }
+  void Sample(const std::string& name, const std::string& labels, uint64_t value) {
+    out_ += fmt::format("{}{{{}}} {}\n", name, labels, value);
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+std::string IfLabel(const ShownInterface& i) {
+  return fmt::format("interface=\"{}\"", LabelValue(i.name));
+}
+std::string PeerLabels(const ShownInterface& i, const uapi::PeerInfo& p) {
+  return fmt::format("{},peer=\"{}\"", IfLabel(i), LabelValue(p.public_key));
+}
+
+}  // namespace
+
+Result<ShownInterface> ReadInterface(const std::string& name, const std::string& dir) {
+  const std::string path = uapi::SocketPath(name, dir);
+  ShownInterface shown;
+  shown.name = name;
+  auto get = uapi::Exchange(path, SecretString("get=1\n\n"));
+  if (!get.ok()) return get.error();
+  auto info = uapi::ParseGetReply(std::string_view(get->data(), get->size()));
+  if (!info.ok()) return info.error().Wrap(path);
+  shown.info = std::move(*info);
+  auto stats = uapi::Exchange(path, SecretString("tundra_stats=1\n\n"));
+  if (!stats.ok()) return stats.error();
+  auto counters = uapi::ParseStatsReply(std::string_view(stats->data(), stats->size()));
+  if (!counters.ok()) return counters.error().Wrap(path);
+  shown.counters = std::move(*counters);
+  return shown;
+}
+
+std::vector<std::string> ListInterfaces(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (const dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    constexpr std::string_view kSuffix = ".sock";
+    if (n.size() > kSuffix.size() && n.substr(n.size() - kSuffix.size()) == kSuffix &&
+        e->d_type == DT_SOCK) {
+      names.emplace_back(n.substr(0, n.size() - kSuffix.size()));
+    }
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<std::string> RenderShow(const std::vector<std::string>& names, ShowFormat format,
+                               const std::string& dir, std::vector<std::string>& warnings) {
+  std::vector<ShownInterface> shown;
+  if (names.empty()) {
+    for (const std::string& name : ListInterfaces(dir)) {
+      auto i = ReadInterface(name, dir);
+      if (i.ok()) {
+        shown.push_back(std::move(*i));
+      } else {
+        warnings.push_back(fmt::format("{}: {}", name, i.error().message()));
+      }
+    }
+  } else {
+    for (const std::string& name : names) {
+      if (name.empty() || name.find('/') != std::string::npos) {
+        return InvalidArgument(fmt::format("bad interface name '{}'", name));
+      }
+      auto i = ReadInterface(name, dir);
+      if (!i.ok()) return i.error().Wrap(name);
+      shown.push_back(std::move(*i));
+    }
+  }
+  switch (format) {
+    case ShowFormat::kJson:
+      return FormatShowJson(shown);
+    case ShowFormat::kPrometheus:
+      return FormatShowPrometheus(shown);
+    case ShowFormat::kText:
+      break;
+  }
+  return FormatShowText(shown, ::time(nullptr));
+}
+
+std::string FormatShowText(const std::vector<ShownInterface>& interfaces, int64_t now_sec) {
+  std::string out;
+  for (const ShownInterface& i : interfaces) {
+    if (!out.empty()) out += "\n";
+    out += fmt::format("interface: {}\n", i.name);
+    if (!i.info.public_key.empty()) {
+      out += fmt::format("  public key: {}\n  private key: (hidden)\n", i.info.public_key);
+    }
+    if (i.info.listen_port != 0) out += fmt::format("  listening port: {}\n", i.info.listen_port);
+    if (i.info.fwmark != 0) out += fmt::format("  fwmark: 0x{:x}\n", i.info.fwmark);
+    if (i.counters) {
+      const GroupedCounters g = Group(*i.counters);
+      out += fmt::format("  dropped packets: {}", g.drops_total);
+      if (g.drops_total != 0) out += fmt::format(" ({})", CounterLine(g.drops, true));
+      out += fmt::format("\n  tun dropped packets: {}", g.tun_drops_total);
+      if (g.tun_drops_total != 0) out += fmt::format(" ({})", CounterLine(g.tun_drops, true));
+      out += "\n";
+      if (!g.other.empty()) out += fmt::format("  counters: {}\n", CounterLine(g.other, false));
+    } else {
+      out += "  (not a tundra daemon: no tundra counters)\n";
+    }
+    for (const uapi::PeerInfo& p : i.info.peers) {
+      out += fmt::format("\npeer: {}\n", p.public_key);
+      if (p.has_preshared_key) out += "  preshared key: (hidden)\n";
+      if (!p.endpoint.empty()) out += fmt::format("  endpoint: {}\n", p.endpoint);
+      std::string ips;
+      for (const std::string& ip : p.allowed_ips) ips += (ips.empty() ? "" : ", ") + ip;
+      out += fmt::format("  allowed ips: {}\n", ips.empty() ? "(none)" : ips);
+      if (p.last_handshake_sec != 0) {
+        out += fmt::format("  latest handshake: {}\n", Ago(p.last_handshake_sec, now_sec));
+      }
+      if (p.rx_bytes != 0 || p.tx_bytes != 0) {
+        out +=
+            fmt::format("  transfer: {} received, {} sent\n", Bytes(p.rx_bytes), Bytes(p.tx_bytes));
+      }
+      if (p.persistent_keepalive != 0) {
+        out += fmt::format("  persistent keepalive: every {}\n",
+                           Plural(p.persistent_keepalive, "second"));
+      }
+    }
+  }
+  return out;
+}
+
+std::string FormatShowJson(const std::vector<ShownInterface>& interfaces) {
+  std::string out = "{\n  \"interfaces\": [";
+  for (size_t n = 0; n < interfaces.size(); ++n) {
+    const ShownInterface& i = interfaces[n];
+    out += n ? ",\n" : "\n";
+    out += fmt::format(
+        "    {{\n      \"name\": {},\n      \"public_key\": {},\n      \"listen_port\": {},\n"
+        "      \"fwmark\": {},\n      \"peers\": [",
+        JsonString(i.name), JsonOrNull(i.info.public_key), i.info.listen_port, i.info.fwmark);
+    for (size_t k = 0; k < i.info.peers.size(); ++k) {
+      const uapi::PeerInfo& p = i.info.peers[k];
+      std::string ips;
+      for (const std::string& ip : p.allowed_ips) ips += (ips.empty() ? "" : ", ") + JsonString(ip);
+      out += k ? ",\n" : "\n";
+      out += fmt::format(
+          "        {{\n          \"public_key\": {},\n          \"preshared_key\": {},\n"
+          "          \"endpoint\": {},\n          \"allowed_ips\": [{}],\n"
+          "          \"latest_handshake\": {},\n          \"latest_handshake_nsec\": {},\n"
+          "          \"transfer_rx\": {},\n          \"transfer_tx\": {},\n"
+          "          \"persistent_keepalive\": {}\n        }}",
+          JsonString(p.public_key), p.has_preshared_key ? "true" : "false", JsonOrNull(p.endpoint),
+          ips, p.last_handshake_sec, p.last_handshake_nsec, p.rx_bytes, p.tx_bytes,
+          p.persistent_keepalive);
+    }
+    out += i.info.peers.empty() ? "],\n" : "\n      ],\n";
+    if (i.counters) {
+      const GroupedCounters g = Group(*i.counters);
+      const std::string ind = "        ";
+      out += fmt::format(
+          "      \"tundra\": {{\n        \"dropped_total\": {},\n        \"dropped\": {},\n"
+          "        \"tun_dropped_total\": {},\n        \"tun_dropped\": {},\n"
+          "        \"counters\": {}\n      }}\n    }}",
+          g.drops_total, JsonObject(g.drops, ind), g.tun_drops_total, JsonObject(g.tun_drops, ind),
+          JsonObject(g.other, ind));
+    } else {
+      out += "      \"tundra\": null\n    }";
+    }
+  }
+  out += interfaces.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
+}
+
+std::string FormatShowPrometheus(const std::vector<ShownInterface>& interfaces) {
+  Exposition e;
+  auto per_interface = [&](const std::string& name, const std::string& type,
+                           const std::string& help, auto value) {
+    e.Family(name, type, help);
+    for (const ShownInterface& i : interfaces) e.Sample(name, IfLabel(i), value(i));
+  };
+  auto per_peer = [&](const std::string& name, const std::string& type, const std::string& help,
+                      auto value) {
+    e.Family(name, type, help);
+    for (const ShownInterface& i : interfaces) {
+      for (const uapi::PeerInfo& p : i.info.peers) e.Sample(name, PeerLabels(i, p), value(p));
+    }
+  };
+  per_interface("tundra_interface_listen_port", "gauge", "UDP port the interface listens on.",
+                [](const ShownInterface& i) { return uint64_t(i.info.listen_port); });
+  per_interface("tundra_interface_fwmark", "gauge", "Firewall mark of the interface's packets.",
+                [](const ShownInterface& i) { return uint64_t(i.info.fwmark); });
+  per_interface("tundra_interface_peers", "gauge", "Peers configured on the interface.",
+                [](const ShownInterface& i) { return uint64_t(i.info.peers.size()); });
+  per_peer("tundra_peer_receive_bytes_total", "counter", "Bytes received from the peer.",
+           [](const uapi::PeerInfo& p) { return p.rx_bytes; });
+  per_peer("tundra_peer_transmit_bytes_total", "counter", "Bytes sent to the peer.",
+           [](const uapi::PeerInfo& p) { return p.tx_bytes; });
+  per_peer(
+      "tundra_peer_latest_handshake_seconds", "gauge",
+      "Unix time of the latest completed handshake with the peer (0: none yet).",
+      [](const uapi::PeerInfo& p) { return uint64_t(std::max<int64_t>(0, p.last_handshake_sec)); });
+  per_peer("tundra_peer_persistent_keepalive_seconds", "gauge",
+           "Persistent keepalive interval (0: off).",
+           [](const uapi::PeerInfo& p) { return uint64_t(p.persistent_keepalive); });
+
+  // tundra's own counters (interfaces run by tundra only), grouped into families.
+  std::vector<std::pair<const ShownInterface*, GroupedCounters>> tundra;
+  for (const ShownInterface& i : interfaces) {
+    if (i.counters) tundra.emplace_back(&i, Group(*i.counters));
+  }
+  if (tundra.empty()) return e.Take();
+  auto by_reason = [&](const std::string& name, const std::string& help,
+                       CounterList GroupedCounters::*list) {
+    e.Family(name, "counter", help);
+    for (const auto& [i, g] : tundra) {
+      for (const auto& [reason, value] : g.*list) {
+        e.Sample(name, fmt::format("{},reason=\"{}\"", IfLabel(*i), LabelValue(reason)), value);
+      }
+    }
+  };
+  by_reason("tundra_dropped_packets_total", "Packets the tunnel dropped, by reason.",
+            &GroupedCounters::drops);
+  by_reason("tundra_tun_dropped_packets_total", "Packets the TUN layer dropped, by reason.",
+            &GroupedCounters::tun_drops);
+  // The other counters, one family each, in the order of the first interface that has them.
+  std::vector<std::string> names;
+  for (const auto& [i, g] : tundra) {
+    for (const auto& [name, value] : g.other) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
+  for (const std::string& name : names) {
+    const std::string metric = "tundra_" + MetricName(name) + "_total";
+    e.Family(metric, "counter", OtherCounterHelp(name));
+    for (const auto& [i, g] : tundra) {
+      for (const auto& [n, value] : g.other) {
+        if (n == name) e.Sample(metric, IfLabel(*i), value);
+      }
+    }
+  }
+  return e.Take();
+}
+
+}  // namespace tundra::cli

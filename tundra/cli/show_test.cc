@@ -1,0 +1,136 @@
+#include "tundra/cli/show.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace tundra::cli {
+namespace {
+
+std::vector<ShownInterface> Sample() {
+  ShownInterface a;
+  a.name = "wg0";
+  a.info.public_key = "PUBA";
+  a.info.listen_port = 51820;
+  a.info.fwmark = 0x10;
+  uapi::PeerInfo p;
+  p.public_key = "PEER+1/=";
+  p.has_preshared_key = true;
+  p.endpoint = "[fd18::2]:51821";
+  p.allowed_ips = {"198.19.0.2/32", "fd19::2/128"};
+  p.last_handshake_sec = 1000;
+  p.rx_bytes = 2048;
+  p.tx_bytes = 5;
+  p.persistent_keepalive = 25;
+  a.info.peers.push_back(p);
+  a.counters = CounterList{{"drop_invalid_mac1", 2},
+                           {"drop_no_route", 1},
+                           {"tun_drop_bad_header", 0},
+                           {"icmp_unreachable_sent", 1},
+                           {"tun_segments_split", 160901}};
+  ShownInterface b;  // a wireguard-go interface: no tundra counters, a peer never seen
+  b.name = "wg\"1";
+  uapi::PeerInfo q;
+  q.public_key = "PEER2";
+  b.info.peers.push_back(q);
+  return {a, b};
+}
+
+TEST(ShowTest, TextHasWgShowFieldsAndNoSecrets) {
+  const std::string t = FormatShowText(Sample(), 1065);
+  EXPECT_NE(t.find("interface: wg0\n  public key: PUBA\n  private key: (hidden)\n"
+                   "  listening port: 51820\n  fwmark: 0x10\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("  dropped packets: 3 (invalid_mac1 2, no_route 1)\n"), std::string::npos);
+  EXPECT_NE(t.find("peer: PEER+1/=\n  preshared key: (hidden)\n  endpoint: [fd18::2]:51821\n"
+                   "  allowed ips: 198.19.0.2/32, fd19::2/128\n"
+                   "  latest handshake: 1 minute, 5 seconds ago\n"
+                   "  transfer: 2.00 KiB received, 5 B sent\n"
+                   "  persistent keepalive: every 25 seconds\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("not a tundra daemon"), std::string::npos);
+  EXPECT_NE(t.find("peer: PEER2\n  allowed ips: (none)\n"), std::string::npos) << t;
+}
+
+TEST(ShowTest, JsonParsesWithEveryField) {
+  const auto j = nlohmann::json::parse(FormatShowJson(Sample()));
+  ASSERT_EQ(j["interfaces"].size(), 2u);
+  const auto& a = j["interfaces"][0];
+  EXPECT_EQ(a["name"], "wg0");
+  EXPECT_EQ(a["public_key"], "PUBA");
+  EXPECT_EQ(a["listen_port"], 51820);
+  EXPECT_EQ(a["fwmark"], 16);
+  const auto& p = a["peers"][0];
+  EXPECT_EQ(p["public_key"], "PEER+1/=");
+  EXPECT_EQ(p["preshared_key"], true);  // whether there is one, never the key
+  EXPECT_EQ(p["endpoint"], "[fd18::2]:51821");
+  EXPECT_EQ(p["allowed_ips"], nlohmann::json({"198.19.0.2/32", "fd19::2/128"}));
+  EXPECT_EQ(p["latest_handshake"], 1000);
+  EXPECT_EQ(p["transfer_rx"], 2048);
+  EXPECT_EQ(p["transfer_tx"], 5);
+  EXPECT_EQ(p["persistent_keepalive"], 25);
+  EXPECT_EQ(a["tundra"]["dropped_total"], 3);
+  EXPECT_EQ(a["tundra"]["dropped"]["invalid_mac1"], 2);
+  EXPECT_EQ(a["tundra"]["tun_dropped"]["bad_header"], 0);
+  EXPECT_EQ(a["tundra"]["counters"]["tun_segments_split"], 160901);
+  const auto& b = j["interfaces"][1];
+  EXPECT_EQ(b["name"], "wg\"1");
+  EXPECT_TRUE(b["public_key"].is_null());
+  EXPECT_TRUE(b["tundra"].is_null());
+  EXPECT_TRUE(b["peers"][0]["endpoint"].is_null());
+  EXPECT_EQ(nlohmann::json::parse(FormatShowJson({}))["interfaces"].size(), 0u);
+}
+
+// Every line is a HELP, a TYPE or a sample; a family's HELP and TYPE come once, before its
+// samples; counters end in _total; label values are quoted and escaped.
+TEST(ShowTest, PrometheusIsValidExposition) {
+  const std::string text = FormatShowPrometheus(Sample());
+  const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+)");
+  const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge))");
+  const std::regex sample(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\} ([0-9]+))");
+  std::map<std::string, std::string> types;
+  std::set<std::string> closed;
+  std::string current;
+  std::map<std::string, uint64_t> values;
+  std::istringstream in(text);
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, help)) {
+      ASSERT_EQ(closed.count(m[1]), 0u) << "family repeated: " << line;
+      if (!current.empty()) closed.insert(current);
+      current = m[1];
+    } else if (std::regex_match(line, m, type)) {
+      ASSERT_EQ(m[1], current) << line;
+      types[m[1]] = m[2];
+      if (m[2] == "counter") {
+        EXPECT_TRUE(current.ends_with("_total")) << line;
+      }
+    } else if (std::regex_match(line, m, sample)) {
+      ASSERT_EQ(m[1], current) << "sample outside its family: " << line;
+      values[std::string(m[1]) + "{" + std::string(m[2]) + "}"] = std::stoull(m[3]);
+    } else {
+      ADD_FAILURE() << "bad line: " << line;
+    }
+  }
+  EXPECT_EQ(values["tundra_peer_receive_bytes_total{interface=\"wg0\",peer=\"PEER+1/=\"}"], 2048u);
+  EXPECT_EQ(values["tundra_peer_transmit_bytes_total{interface=\"wg0\",peer=\"PEER+1/=\"}"], 5u);
+  EXPECT_EQ(values["tundra_interface_listen_port{interface=\"wg\\\"1\"}"], 0u);
+  EXPECT_EQ(values.count("tundra_interface_listen_port{interface=\"wg\\\"1\"}"), 1u);
+  EXPECT_EQ(values["tundra_dropped_packets_total{interface=\"wg0\",reason=\"invalid_mac1\"}"], 2u);
+  EXPECT_EQ(values["tundra_tun_segments_split_total{interface=\"wg0\"}"], 160901u);
+  EXPECT_EQ(values["tundra_icmp_unreachable_sent_total{interface=\"wg0\"}"], 1u);
+  EXPECT_EQ(types["tundra_peer_latest_handshake_seconds"], "gauge");
+  EXPECT_EQ(values["tundra_peer_latest_handshake_seconds{interface=\"wg\\\"1\",peer=\"PEER2\"}"],
+            0u);
+}
+
+}  // namespace
+}  // namespace tundra::cli

@@ -1,0 +1,131 @@
+#include "tundra/uapi/client.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "tundra/base/unique_fd.h"
+#include "tundra/crypto/key_text.h"
+#include "tundra/crypto/x25519.h"
+#include "tundra/uapi/protocol.h"
+
+namespace tundra::uapi {
+namespace {
+
+// A status as the device reports it, formatted by the server's own FormatGet.
+device::DeviceStatus SampleStatus(crypto::PrivateKey& priv) {
+  priv = crypto::GeneratePrivateKey();
+  device::DeviceStatus s;
+  s.private_key = priv;
+  s.listen_port = 51820;
+  s.fwmark = 0x1234;
+  device::PeerStatus p;
+  p.public_key = crypto::PublicFromPrivate(crypto::GeneratePrivateKey());
+  p.preshared_key.span()[3] = 7;
+  p.endpoint = *transport::Endpoint::Parse("[fd18::2]:51821");
+  p.last_handshake = {1700000000, 42};
+  p.rx_bytes = 1234;
+  p.tx_bytes = 56789;
+  p.persistent_keepalive = 25;
+  p.allowed_ips = {*routing::IpPrefix::Parse("198.19.0.2/32"),
+                   *routing::IpPrefix::Parse("fd19::2/128")};
+  s.peers.push_back(p);
+  device::PeerStatus q;
+  q.public_key = crypto::PublicFromPrivate(crypto::GeneratePrivateKey());
+  s.peers.push_back(q);
+  return s;
+}
+
+TEST(UapiClientTest, ParsesWhatTheServerFormats) {
+  crypto::PrivateKey priv;
+  const device::DeviceStatus s = SampleStatus(priv);
+  const SecretString text = FormatGet(s);
+  auto info = ParseGetReply(std::string_view(text.data(), text.size()));
+  ASSERT_TRUE(info.ok()) << info.error().message();
+  EXPECT_EQ(info->public_key, crypto::KeyToBase64(crypto::PublicFromPrivate(priv)));
+  EXPECT_EQ(info->listen_port, 51820);
+  EXPECT_EQ(info->fwmark, 0x1234u);
+  ASSERT_EQ(info->peers.size(), 2u);
+  const PeerInfo& p = info->peers[0];
+  EXPECT_EQ(p.public_key, crypto::KeyToBase64(s.peers[0].public_key));
+  EXPECT_TRUE(p.has_preshared_key);
+  EXPECT_EQ(p.endpoint, "[fd18::2]:51821");
+  EXPECT_EQ(p.last_handshake_sec, 1700000000);
+  EXPECT_EQ(p.last_handshake_nsec, 42);
+  EXPECT_EQ(p.rx_bytes, 1234u);
+  EXPECT_EQ(p.tx_bytes, 56789u);
+  EXPECT_EQ(p.persistent_keepalive, 25);
+  EXPECT_EQ(p.allowed_ips, (std::vector<std::string>{"198.19.0.2/32", "fd19::2/128"}));
+  EXPECT_FALSE(info->peers[1].has_preshared_key);
+  EXPECT_EQ(info->peers[1].endpoint, "");
+  EXPECT_EQ(info->peers[1].last_handshake_sec, 0);
+}
+
+TEST(UapiClientTest, NoPrivateKeyMeansNoPublicKey) {
+  auto info = ParseGetReply("listen_port=1\nerrno=0\n\n");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->public_key, "");
+  EXPECT_TRUE(info->peers.empty());
+}
+
+TEST(UapiClientTest, BadRepliesNameTheLine) {
+  auto no_eq = ParseGetReply("listen_port=1\ngarbage\nerrno=0\n\n");
+  ASSERT_FALSE(no_eq.ok());
+  EXPECT_NE(no_eq.error().message().find("line 2"), std::string::npos);
+  EXPECT_FALSE(ParseGetReply("listen_port=x\nerrno=0\n\n").ok());
+  EXPECT_FALSE(ParseGetReply("listen_port=1\n").ok());  // cut short: no errno
+  EXPECT_FALSE(ParseGetReply("bogus=1\nerrno=0\n\n").ok());
+  EXPECT_FALSE(ParseGetReply("public_key=00\nerrno=0\n\n").ok());
+  auto err = ParseGetReply("errno=-22\n\n");
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.error().code(), 22);
+}
+
+TEST(UapiClientTest, StatsReply) {
+  const std::string text = FormatStats({{"drop_no_route", 3}, {"tun_segments_split", 9}});
+  auto stats = ParseStatsReply(text);
+  ASSERT_TRUE(stats.ok());
+  ASSERT_TRUE(stats->has_value());
+  ASSERT_EQ((*stats)->size(), 2u);
+  EXPECT_EQ((**stats)[0], (std::pair<std::string, uint64_t>{"drop_no_route", 3}));
+  EXPECT_EQ((**stats)[1].second, 9u);
+  auto empty = ParseStatsReply("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_FALSE(empty->has_value());  // wireguard-go closes on an unknown operation
+  EXPECT_FALSE(ParseStatsReply("drop_x=-1\nerrno=0\n\n").ok());
+}
+
+TEST(UapiClientTest, ExchangeOverASocket) {
+  char dir[] = "/tmp/tundra-client-test.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/t.sock";
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener.get(), 1), 0);
+  std::string got;
+  std::thread server([&] {
+    UniqueFd c(::accept(listener.get(), nullptr, nullptr));
+    char buf[64];
+    ssize_t n = ::read(c.get(), buf, sizeof(buf));
+    if (n > 0) got.assign(buf, size_t(n));
+    const char reply[] = "listen_port=7\nerrno=0\n\n";
+    (void)!::write(c.get(), reply, sizeof(reply) - 1);
+  });
+  auto reply = Exchange(path, SecretString("get=1\n\n"));
+  server.join();
+  ::unlink(path.c_str());
+  ::rmdir(dir);
+  ASSERT_TRUE(reply.ok()) << reply.error().message();
+  EXPECT_EQ(got, "get=1\n\n");
+  EXPECT_EQ(std::string(reply->data(), reply->size()), "listen_port=7\nerrno=0\n\n");
+  EXPECT_FALSE(Exchange(path, SecretString("get=1\n\n")).ok());  // gone: connect fails
+}
+
+}  // namespace
+}  // namespace tundra::uapi
