@@ -32,7 +32,6 @@ Result<UniqueFd> Connect(const std::string& path) {
   return fd;
 }
 
-
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

@@ -193,7 +193,8 @@ SecretString FormatSet(const device::DeviceUpdate& u) {
   if (u.listen_port) line(fmt::format("listen_port={}\n", *u.listen_port));
   if (u.fwmark) line(fmt::format("fwmark={}\n", *u.fwmark));
   // tundra's extensions (docs/tcp-transport.md) only when set: a plain update stays wg's bytes.
-  if (u.transport) line(fmt::format("tundra_transport={}\n", transport::TransportModeName(*u.transport)));
+  if (u.transport)
+    line(fmt::format("tundra_transport={}\n", transport::TransportModeName(*u.transport)));
   if (u.tcp_port) line(fmt::format("tundra_tcp_port={}\n", *u.tcp_port));
   if (u.replace_peers) out += "replace_peers=true\n";
   for (const device::PeerUpdate& p : u.peers) {
@@ -208,7 +209,8 @@ SecretString FormatSet(const device::DeviceUpdate& u) {
     if (p.persistent_keepalive) {
       line(fmt::format("persistent_keepalive_interval={}\n", *p.persistent_keepalive));
     }
-    if (p.transport) line(fmt::format("tundra_transport={}\n", transport::TransportModeName(*p.transport)));
+    if (p.transport)
+      line(fmt::format("tundra_transport={}\n", transport::TransportModeName(*p.transport)));
     if (p.replace_allowed_ips) out += "replace_allowed_ips=true\n";
     for (const device::AllowedIpChange& a : p.allowed_ips) {
       line(fmt::format("allowed_ip={}{}\n", a.remove ? "-" : "", a.prefix.ToString()));
