@@ -238,8 +238,8 @@ void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
       drops_.Add(r);
       return;
     }
+    peer->endpoint = msg.from;  // before the session: its up event names the endpoint
     InstallSessionLocked(peer, now);
-    peer->endpoint = msg.from;
     peer->rx_bytes.fetch_add(msg.size, std::memory_order_relaxed);
     peer->timers.OnHandshakeComplete(now);
     peer->sent_lastminute_handshake = false;
@@ -286,6 +286,7 @@ void Device::RunTimers(TimePoint now) {
       ScheduleTimersLocked(peer);
       if (!a.any()) continue;
       if (a.clear_endpoint_source && peer->endpoint) peer->endpoint->ClearSource();
+      if (a.went_down) EmitPeerEventLocked(*peer, PeerEventKind::kDown);
       if (a.give_up) {
         gave_up = peer->staged.size();
         peer->staged.clear();

@@ -267,7 +267,7 @@ proto::KeypairPtr Device::InstallSessionLocked(const PeerPtr& peer, TimePoint no
   TUNDRA_CHECK(indices_.Replace(keys.local_index, IndexEntry{peer, keypair}));
   if (peer->handshake_index == keys.local_index) peer->handshake_index = 0;
   FreeIndices(peer->keypairs.Add(keypair));
-  peer->timers.OnSessionDerived(now);
+  if (peer->timers.OnSessionDerived(now)) EmitPeerEventLocked(*peer, PeerEventKind::kUp);
   return keypair;
 }
 
@@ -275,6 +275,7 @@ void Device::ClearSessions(const PeerPtr& peer, bool forget_timestamp) {
   {
     std::lock_guard lock(peer->mu);
     ClearPendingHandshakeLocked(*peer);
+    if (peer->timers.OnSessionsCleared()) EmitPeerEventLocked(*peer, PeerEventKind::kDown);
     if (forget_timestamp) {
       peer->handshake.ClearAll();
     } else {
@@ -282,6 +283,12 @@ void Device::ClearSessions(const PeerPtr& peer, bool forget_timestamp) {
     }
   }
   FreeIndices(peer->keypairs.Clear());
+}
+
+void Device::EmitPeerEventLocked(const Peer& peer, PeerEventKind kind) {
+  TUNDRA_LOG(kInfo, "{}: peer {} is {}", options_.name, peer.id(), PeerEventName(kind));
+  if (options_.on_peer_event)
+    options_.on_peer_event(PeerEvent{kind, peer.public_key(), peer.endpoint});
 }
 
 void Device::FreeIndices(const proto::Keypairs::Evicted& evicted) {

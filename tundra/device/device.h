@@ -31,6 +31,7 @@
 #include "tundra/base/unique_fd.h"
 #include "tundra/device/counters.h"
 #include "tundra/device/peer.h"
+#include "tundra/device/peer_event.h"
 #include "tundra/device/update.h"
 #include "tundra/proto/constants.h"
 #include "tundra/proto/cookie.h"
@@ -51,6 +52,10 @@ struct DeviceOptions {
   // Called (from the tun thread) when the TUN device fails for good, e.g. EBADFD after the
   // interface was deleted. The tun thread then stops; the owner should Close() the device.
   std::function<void(const Error&)> on_tun_failure;
+  // Called (from the control thread or a configuring thread, possibly with the peer's lock
+  // held) when a peer goes up or down (peer_event.h). It must only queue the event: not
+  // block, not call into the Device.
+  std::function<void(const PeerEvent&)> on_peer_event;
 };
 
 class Device {
@@ -178,6 +183,8 @@ class Device {
   void SendCookieReply(const QueuedHandshake& msg, uint32_t sender_index);
   void RunTimers(TimePoint now);
   void ZeroKeyMaterial(const PeerPtr& peer);
+  // Caller holds peer.mu. Reports an up/down event to options_.on_peer_event.
+  void EmitPeerEventLocked(const Peer& peer, PeerEventKind kind);
   void WakeControl();
   void WakeUdp();
   // Caller holds peer.mu, after any timer event: puts the peer's next deadline into timers_
