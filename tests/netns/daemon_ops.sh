@@ -19,7 +19,8 @@ require_root
 SCALE=20
 U="tundra-ops$((RUN_ID % 100000))"
 useradd --system --no-create-home --shell /usr/sbin/nologin "$U" || fail "useradd $U"
-CLEANUP_HOOKS+=("userdel $U 2>/dev/null")
+# Runs first in the cleanup: the daemon (by its pid) must be gone before its user can go.
+CLEANUP_HOOKS+=('[ -n "${PID_A:-}" ] && kill "$PID_A" 2>/dev/null && sleep 0.5; userdel -f "$U" 2>/dev/null')
 UID_U=$(id -u "$U")
 HOOK_DIR=$(mktemp -d /tmp/tundra-ops-hooks.XXXXXX)
 CLEANUP_HOOKS+=("rm -rf $HOOK_DIR")
