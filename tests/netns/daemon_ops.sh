@@ -3,6 +3,7 @@
 #
 # Host A runs `tundra -f --user U --peer-up ... --peer-down ...`, host B a plain tundra; both
 # with the test-only TUNDRA_TEST_TIME_SCALE=20 (REKEY_AFTER_TIME 6 s, REJECT_AFTER_TIME 9 s).
+#   0. An unknown --user is refused with its name before anything is created.
 #   1. A's daemon runs as U with CAP_NET_ADMIN only (Uid, CapEff/CapPrm/CapBnd/CapAmb/CapInh
 #      from /proc/PID/status), is not dumpable (its /proc files are root's; U cannot read its
 #      environ), and root configures it over the UAPI socket after the drop (wg set, fwmark).
@@ -34,6 +35,14 @@ umask 077
 "$TUNDRA_BIN" genkey > "$LOG_DIR/a.key"; "$TUNDRA_BIN" pubkey < "$LOG_DIR/a.key" > "$LOG_DIR/a.pub"
 "$TUNDRA_BIN" genkey > "$LOG_DIR/b.key"; "$TUNDRA_BIN" pubkey < "$LOG_DIR/b.key" > "$LOG_DIR/b.pub"
 PUB_A=$(cat "$LOG_DIR/a.pub") PUB_B=$(cat "$LOG_DIR/b.pub")
+
+# An unknown user: refused before anything is created.
+if out=$(in_ns "$NS_A" "$TUNDRA_BIN" --user "no-such-user-$RUN_ID" "$IF_A" 2>&1); then
+  fail "an unknown --user was accepted"
+fi
+grep -q -- "--user: unknown user 'no-such-user-$RUN_ID'" <<< "$out" || fail "unclear error: $out"
+ip -n "$NS_A" link show "$IF_A" > /dev/null 2>&1 && fail "unknown user: interface left behind"
+[ -e "/var/run/wireguard/$IF_A.sock" ] && fail "unknown user: socket left behind"
 
 # A plain command (not the in_ns function) so that $! is the daemon itself.
 TUNDRA_TEST_TIME_SCALE=$SCALE LOG_LEVEL=debug ip netns exec "$NS_A" "$TUNDRA_BIN" -f --user "$U" \

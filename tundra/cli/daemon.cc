@@ -201,7 +201,7 @@ int RunDaemonProcess(const DaemonOptions& options) {
   std::optional<TargetUser> user;  // looked up first: an unknown user creates nothing
   if (!options.user.empty()) {
     auto found = LookUpUser(options.user);
-    if (!found.ok()) return fail(found.error());
+    if (!found.ok()) return fail(found.error().Wrap("--user"));
     user = *found;
   }
 

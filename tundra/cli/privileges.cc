@@ -50,7 +50,7 @@ Result<TargetUser> LookUpUser(std::string_view name_or_uid) {
   if (r != 0) return ErrnoError(fmt::format("looking up user '{}'", name), r);
   if (found != nullptr) return TargetUser{pw.pw_name, pw.pw_uid, pw.pw_gid};
   if (numeric) return TargetUser{"", uid_t(uid), gid_t(uid)};
-  return Error(ENOENT, "user", fmt::format("unknown user '{}'", name));
+  return InvalidArgument(fmt::format("unknown user '{}'", name));
 }
 
 Status DropPrivileges(const TargetUser& user) {

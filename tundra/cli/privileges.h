@@ -26,7 +26,7 @@ struct TargetUser {
 };
 
 // A user name, or a decimal uid (which need not be in the user database; its gid is then the
-// same number). Error: "unknown user 'NAME'".
+// same number). Error: "unknown user 'NAME'" (EINVAL).
 Result<TargetUser> LookUpUser(std::string_view name_or_uid);
 
 // See above. Also checks the result (uid 0 can no longer be regained).
