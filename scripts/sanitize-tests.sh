@@ -17,7 +17,7 @@ cmake --build build-asan -j "$jobs"
 
 # The suites whose code runs on several threads: the device's data/control threads over the
 # fake TUN and bind, the UAPI server (its connections and Stop) and the bridge.
-tsan_tests=(device_integration_test uapi_server_test bridge_test)
+tsan_tests=(device_integration_test uapi_server_test bridge_test cli_hook_runner_test)
 cmake -S . -B build-tsan -DTUNDRA_SANITIZE=thread -DTUNDRA_WERROR="$werror" >/dev/null
 cmake --build build-tsan -j "$jobs" --target "${tsan_tests[@]}"
 (

@@ -77,6 +77,9 @@ class PairTest : public ::testing::Test {
     opts.name = name;
     opts.clock = &clock_;
     opts.max_queued_handshakes = max_queued_handshakes;
+    if (peer_events_) {
+      opts.on_peer_event = [this, name](const device::PeerEvent& e) { peer_events_(name, e); };
+    }
     s.dev = std::make_unique<device::Device>(std::move(*tun), std::move(bind), opts);
   }
 
@@ -182,6 +185,8 @@ class PairTest : public ::testing::Test {
   FakeClock clock_;
   transport::FakeNetwork net_;
   Side a_, b_;
+  // Set before SetUp() to receive each device's peer up/down events (with its side's name).
+  std::function<void(const std::string&, const device::PeerEvent&)> peer_events_;
 };
 
 }  // namespace tundra::testing

@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
 #include "tundra/base/bytes.h"
 #include "tundra/base/clock.h"
 #include "tundra/base/error.h"
@@ -151,6 +156,73 @@ TEST(LogTest, ParseLevels) {
   EXPECT_EQ(ParseLogLevel("debug"), LogLevel::kDebug);
   EXPECT_EQ(ParseLogLevel("silent"), LogLevel::kSilent);
   EXPECT_FALSE(ParseLogLevel("loud").has_value());
+}
+
+// A sink that keeps what it was given (the syslog path is the same call with another sink).
+class RecordingSink final : public LogSink {
+ public:
+  void Write(LogLevel level, std::string_view line) override {
+    lines.emplace_back(level, std::string(line));
+  }
+  std::vector<std::pair<LogLevel, std::string>> lines;
+};
+
+class LogSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    old_level_ = GetLogLevel();
+    old_sink_ = SetLogSink(&sink_);
+  }
+  void TearDown() override {
+    SetLogSink(old_sink_);
+    SetLogLevel(old_level_);
+  }
+  RecordingSink sink_;
+  LogLevel old_level_{};
+  LogSink* old_sink_ = nullptr;
+};
+
+TEST_F(LogSinkTest, LevelFiltersAndSkipsArguments) {
+  SetLogLevel(LogLevel::kWarn);
+  int evaluated = 0;
+  auto count = [&] { return ++evaluated; };
+  TUNDRA_LOG(kError, "e {}", count());
+  TUNDRA_LOG(kWarn, "w {}", count());
+  TUNDRA_LOG(kInfo, "i {}", count());   // filtered: not formatted, not evaluated
+  TUNDRA_LOG(kDebug, "d {}", count());  // filtered
+  ASSERT_EQ(sink_.lines.size(), 2u);
+  EXPECT_EQ(sink_.lines[0], std::make_pair(LogLevel::kError, std::string("e 1")));
+  EXPECT_EQ(sink_.lines[1], std::make_pair(LogLevel::kWarn, std::string("w 2")));
+  EXPECT_EQ(evaluated, 2);
+  SetLogLevel(LogLevel::kSilent);
+  TUNDRA_LOG(kError, "e");
+  EXPECT_EQ(sink_.lines.size(), 2u);
+  SetLogLevel(LogLevel::kDebug);
+  TUNDRA_LOG(kDebug, "d");
+  EXPECT_EQ(sink_.lines.size(), 3u);
+}
+
+TEST_F(LogSinkTest, RateLimitedLinesStopAtTheBurst) {
+  SetLogLevel(LogLevel::kDebug);
+  for (int i = 0; i < 100; ++i) TUNDRA_LOG_RATELIMITED(kDebug, "drop {}", i);
+  EXPECT_EQ(sink_.lines.size(), 10u);  // one call site, within a second
+}
+
+TEST(LogTest, ParseWarnAndInfo) {
+  EXPECT_EQ(ParseLogLevel("warn"), LogLevel::kWarn);
+  EXPECT_EQ(ParseLogLevel("info"), LogLevel::kInfo);
+  EXPECT_EQ(ParseLogLevel("error"), LogLevel::kError);
+}
+
+TEST(ClockTest, ScaledClockRunsFaster) {
+  ScaledClock clock(50);
+  const TimePoint a = clock.Now();
+  const TimePoint real_a = Clock::Real().Now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const Duration scaled = clock.Now() - a;
+  const Duration real = Clock::Real().Now() - real_a;
+  EXPECT_GE(scaled, real * 45);  // 50x, with room for the reads' own time
+  EXPECT_LE(scaled, real * 55);
 }
 
 }  // namespace

@@ -27,4 +27,11 @@ const Clock& Clock::Real() {
   return clock;
 }
 
+ScaledClock::ScaledClock(double scale) : scale_(scale), origin_(BootClock::now()) {}
+
+TimePoint ScaledClock::Now() const {
+  const auto real = BootClock::now() - origin_;
+  return origin_ + Duration(int64_t(double(real.count()) * scale_));
+}
+
 }  // namespace tundra

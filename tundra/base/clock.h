@@ -38,4 +38,21 @@ class Clock {
   static const Clock& Real();
 };
 
+// TEST-ONLY KNOB (the daemon's TUNDRA_TEST_TIME_SCALE, docs/testing.md): a clock whose Now()
+// runs `scale` times as fast as the real one from the moment it is made, so system tests see
+// REKEY_AFTER_TIME, REJECT_AFTER_TIME and the other protocol timers pass in seconds. WallNow()
+// stays real (TAI64N timestamps still increase; `wg show` reports true handshake times). Never
+// used unless that variable is set.
+class ScaledClock final : public Clock {
+ public:
+  explicit ScaledClock(double scale);
+  TimePoint Now() const override;
+  WallTime WallNow() const override { return Clock::Real().WallNow(); }
+  double scale() const { return scale_; }
+
+ private:
+  double scale_;
+  TimePoint origin_;
+};
+
 }  // namespace tundra

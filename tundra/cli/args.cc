@@ -4,6 +4,11 @@
 
 namespace tundra::cli {
 
+std::vector<std::string> ParsedArgs::GetAll(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>() : it->second;
+}
+
 std::optional<std::string> ParsedArgs::Get(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
@@ -91,6 +96,7 @@ Result<ParsedArgs> ArgParser::Parse(std::span<const std::string> args, size_t mi
       inline_value = args[++i];
     }
     out.values_[spec->name] = *inline_value;
+    out.all_values_[spec->name].push_back(*inline_value);
   }
   if (out.positional_.size() < min_positional) {
     return InvalidArgument(fmt::format("{}: missing argument {} (usage: {} {})", command_,

@@ -28,13 +28,16 @@ class ParsedArgs {
  public:
   bool help_requested() const { return help_; }
   bool Has(const std::string& name) const { return values_.count(name) != 0; }
-  std::optional<std::string> Get(const std::string& name) const;
+  std::optional<std::string> Get(const std::string& name) const;  // the last one given
+  // Every value of an option given more than once, in order (--peer-up A --peer-up B).
+  std::vector<std::string> GetAll(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
   friend class ArgParser;
   bool help_ = false;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
 };
 

@@ -30,6 +30,15 @@ TEST(ArgParserTest, InlineValuesAndShortFlags) {
   EXPECT_TRUE(r->Has("foreground"));
 }
 
+TEST(ArgParserTest, RepeatedOptionsKeepEveryValue) {
+  std::vector<std::string> a = {"--mode", "a b", "x", "--mode=c"};
+  auto r = MakeParser().Parse(a, 1, 1);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->Get("mode"), "c");  // Get: the last
+  EXPECT_EQ(r->GetAll("mode"), (std::vector<std::string>{"a b", "c"}));
+  EXPECT_TRUE(r->GetAll("multi-queue").empty());
+}
+
 TEST(ArgParserTest, ErrorsNameTheCommandAndArgument) {
   std::vector<std::string> unknown = {"--colour", "x"};
   auto r = MakeParser().Parse(unknown, 1, 1);

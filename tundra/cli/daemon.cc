@@ -22,7 +22,9 @@
 #include "tundra/base/scope_exit.h"
 #include "tundra/base/syscall.h"
 #include "tundra/cli/event_loop.h"
+#include "tundra/cli/hooks.h"
 #include "tundra/cli/link_watch.h"
+#include "tundra/cli/privileges.h"
 #include "tundra/cli/signals.h"
 #include "tundra/device/device.h"
 #include "tundra/netlink/link.h"
@@ -194,7 +196,8 @@ Result<std::optional<int>> Daemonize(const DaemonOptions& options, ReadyPipe& re
   if (pid > 0) return std::optional<int>(ready.WaitInParent());
   ready.CloseReadEnd();
   ::setsid();
-  if (std::getenv("LOG_LEVEL") == nullptr) {
+  if (ChooseLogTarget(false, std::getenv("LOG_LEVEL") != nullptr) == LogTarget::kSyslog) {
+    SetLogSink(&SyslogLogSink());
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
       ::dup2(null, STDIN_FILENO);
@@ -226,6 +229,12 @@ int RunDaemonProcess(const DaemonOptions& options) {
     TUNDRA_LOG(kError, "{}", e.message());
     return 1;
   };
+  std::optional<TargetUser> user;  // looked up first: an unknown user creates nothing
+  if (!options.user.empty()) {
+    auto found = LookUpUser(options.user);
+    if (!found.ok()) return fail(found.error().Wrap("--user"));
+    user = *found;
+  }
 
   // Steps 1-3: the interface, the UAPI socket, the background (the parent returns there).
   auto tun = OpenTun(options);
@@ -242,21 +251,61 @@ int RunDaemonProcess(const DaemonOptions& options) {
     return **parent;
   }
 
-  // Step 4: the device and the UAPI server.
+  // Step 4: what ends the daemon or changes it, opened while still privileged (the link watch
+  // listens in every namespace: CAP_NET_BROADCAST; the socket file is root's).
   auto signals = TakeSignals();
   if (!signals.ok()) return fail(signals.error());
   UniqueFd tun_failed(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!tun_failed) return fail(ErrnoError("eventfd"));
   auto tun_handle = TunHandle(**tun);
   if (!tun_handle.ok()) return fail(tun_handle.error());
+  auto socket_file = SocketFileWatch::Open(socket_path);
+  if (!socket_file.ok()) {  // e.g. an inherited WG_UAPI_FD bound elsewhere
+    TUNDRA_LOG(kInfo, "not watching the socket file: {}", socket_file.error().message());
+  }
+  auto link = LinkWatch::Open(std::move(*tun_handle));  // MTU changes, moves, deletion
+  if (!link.ok()) return fail(link.error());
+
+  // Step 5: the unprivileged user, before any thread exists (capabilities are per thread).
+  UniqueFd janitor;  // while open, a root child waits to remove the socket file after us
+  if (user) {
+    if (socket_file.ok()) {
+      auto j = StartSocketJanitor(socket_path);
+      if (!j.ok()) return fail(j.error());
+      janitor = std::move(*j);
+    }
+    if (Status s = DropPrivileges(*user); !s.ok()) return fail(s.error().Wrap("--user"));
+    TUNDRA_LOG(kInfo, "running as {} (uid {}, gid {}) with CAP_NET_ADMIN only", options.user,
+               user->uid, user->gid);
+  }
+  if (Status s = MakeNotDumpable(); !s.ok()) return fail(s.error());  // after any uid change
+
+  // Step 6: the hooks, the device and the UAPI server.
+  std::unique_ptr<ScaledClock> scaled_clock;
+  if (options.time_scale != 1) {
+    scaled_clock = std::make_unique<ScaledClock>(options.time_scale);
+    TUNDRA_LOG(kInfo, "TEST-ONLY: protocol timers run {}x as fast (TUNDRA_TEST_TIME_SCALE)",
+               options.time_scale);
+  }
+  std::unique_ptr<HookRunner> hooks;
+  if (!options.hooks.empty()) {
+    hooks = std::make_unique<HookRunner>(
+        name, options.hooks,
+        [](std::string_view line, const HookContext& ctx) { return RunHook(line, ctx); });
+    hooks->Start();
+  }
   device::DeviceOptions device_options;
   device_options.name = name;
   device_options.mtu = options.mtu;
+  device_options.clock = scaled_clock.get();
   device_options.on_tun_failure = [fd = tun_failed.get()](const Error&) {
     uint64_t one = 1;
     ssize_t r = ::write(fd, &one, sizeof(one));
     (void)r;
   };
+  if (hooks) {
+    device_options.on_peer_event = [h = hooks.get()](const device::PeerEvent& e) { h->Post(e); };
+  }
   device_options.route_oif = RouteOif();
   // UDP, plus the TCP transport (off until configured: docs/tcp-transport.md).
   auto device = std::make_unique<device::Device>(
@@ -264,16 +313,8 @@ int RunDaemonProcess(const DaemonOptions& options) {
       std::move(device_options));
   if (Status s = device->Start(); !s.ok()) return fail(s.error());
   uapi::Server server(std::move(*listener), socket_path, *device);
-  unlink_socket.Cancel();  // Server::Stop unlinks it from now on
+  unlink_socket.Cancel();  // Server::Stop unlinks it from now on (or the janitor)
   if (Status s = server.Start(); !s.ok()) return fail(s.error());
-
-  // Step 5: what ends the daemon or changes it, watched from here on.
-  auto socket_file = SocketFileWatch::Open(socket_path);
-  if (!socket_file.ok()) {  // e.g. an inherited WG_UAPI_FD bound elsewhere
-    TUNDRA_LOG(kInfo, "not watching the socket file: {}", socket_file.error().message());
-  }
-  auto link = LinkWatch::Open(std::move(*tun_handle));  // MTU changes, moves, deletion
-  if (!link.ok()) return fail(link.error());
   TUNDRA_LOG(kInfo, "device {} up: UDP port {}, UAPI {}", name, device->GetStatus().listen_port,
              socket_path);
   ready.Report("0");
@@ -309,6 +350,7 @@ int RunDaemonProcess(const DaemonOptions& options) {
   TUNDRA_LOG(kInfo, "shutting down: {}", reason);
   server.Stop();
   device->Close();
+  if (hooks) hooks->Stop();  // after the device: no more events
   return 0;
 }
 

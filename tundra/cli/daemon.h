@@ -14,6 +14,7 @@
 #include <string>
 
 #include "tundra/base/result.h"
+#include "tundra/cli/hook_runner.h"
 #include "tundra/proto/constants.h"
 
 namespace tundra::cli {
@@ -26,7 +27,25 @@ struct DaemonOptions {
   int uapi_fd = -1;     // WG_UAPI_FD: an inherited listening socket
   int tun_fd = -1;      // WG_TUN_FD: an inherited descriptor attached to a TUN (no PI)
   std::string socket_dir = "/var/run/wireguard";
+  // The user (name or uid) the daemon runs as once the TUN, the UAPI socket and the netlink
+  // watches are open ("" = stay root): --user, a config's [Interface] User. It keeps only
+  // CAP_NET_ADMIN (privileges.h; docs/security.md).
+  std::string user;
+  // PeerUp/PeerDown hook lines (hook_runner.h): `up`/`down` for every peer (--peer-up,
+  // --peer-down, [Interface] PeerUp/PeerDown), `peers` for one peer each ([Peer] PeerUp/
+  // PeerDown). They run as `user`, one at a time, on a thread of their own.
+  PeerHooks hooks;
+  // TEST-ONLY (TUNDRA_TEST_TIME_SCALE): the protocol timers run this many times as fast
+  // (base/clock.h ScaledClock). 1 = real time, always in production.
+  double time_scale = 1;
 };
+
+// Where a daemon's log lines go: stderr in the foreground, and in the background when
+// LOG_LEVEL is set (wireguard-go's contract: it keeps logging to stderr); syslog otherwise.
+enum class LogTarget { kStderr, kSyslog };
+inline LogTarget ChooseLogTarget(bool foreground, bool log_level_env_set) {
+  return foreground || log_level_env_set ? LogTarget::kStderr : LogTarget::kSyslog;
+}
 
 // Runs the daemon; returns the process exit code (in the parent, once the child is ready).
 int RunDaemonProcess(const DaemonOptions& options);

@@ -1,14 +1,18 @@
 // tundra [daemon] [-f|--foreground] IFNAME: parses the command line and the environment of
-// wireguard-go's contract (WG_PROCESS_FOREGROUND, WG_UAPI_FD, LOG_LEVEL), then runs the daemon.
+// wireguard-go's contract (WG_PROCESS_FOREGROUND, WG_UAPI_FD, LOG_LEVEL) and tundra's own
+// (--user, --peer-up/--peer-down, --log-level; TUNDRA_TEST_TIME_SCALE for tests), then runs it.
 #include <fmt/core.h>
 
 #include <charconv>
 #include <cstdlib>
+#include <optional>
+#include <utility>
 
 #include "tundra/base/log.h"
 #include "tundra/cli/args.h"
 #include "tundra/cli/commands.h"
 #include "tundra/cli/daemon.h"
+#include "tundra/crypto/key_text.h"
 #include "tundra/tun/tun_linux.h"
 
 namespace tundra::cli {
@@ -19,14 +23,25 @@ int RunDaemon(CommandArgs args) {
               "/var/run/wireguard/IFNAME.sock (the wireguard-go process contract; also invoked\n"
               "as `tundra [-f] IFNAME`, e.g. by wg-quick). Goes to the background once the\n"
               "interface and the socket are ready.\n\n"
-              "Environment: LOG_LEVEL=silent|error|info|verbose|debug (default error; when set,\n"
-              "the background daemon keeps logging to stderr), WG_PROCESS_FOREGROUND=1,\n"
-              "WG_UAPI_FD=N (an inherited listening socket), WG_TUN_FD=N (an inherited\n"
-              "descriptor already attached to a TUN without PI: its device is used and named\n"
-              "as the kernel reports it).");
+              "Logs go to stderr in the foreground, to syslog (daemon facility) in the\n"
+              "background, except when LOG_LEVEL is set: then stderr stays open, as with\n"
+              "wireguard-go. PeerUp/PeerDown lines run when a peer's first handshake completes\n"
+              "after it was down, and when its last session expired (REJECT_AFTER_TIME, 180 s,\n"
+              "without a new handshake); %i = interface, %k = peer public key, %e = endpoint.\n\n"
+              "Environment: LOG_LEVEL=silent|error|warn|info|verbose|debug (default error;\n"
+              "--log-level wins), WG_PROCESS_FOREGROUND=1, WG_UAPI_FD=N (an inherited listening\n"
+              "socket), WG_TUN_FD=N (an inherited descriptor already attached to a TUN without\n"
+              "PI: its device is used and named as the kernel reports it).\n"
+              "TUNDRA_TEST_TIME_SCALE=N (TESTS ONLY: protocol timers run N times as fast).");
   p.Flag("foreground", "stay in the foreground", 'f');
   p.Option("mtu", "BYTES", "MTU of the new interface (default 1420)");
   p.Flag("no-offload", "one packet per TUN read/write (no TSO/USO split, no GRO)");
+  p.Option("user", "USER", "run as USER once set up, keeping only CAP_NET_ADMIN");
+  p.Option("peer-up", "CMD", "run CMD when a peer comes up (repeatable)");
+  p.Option("peer-down", "CMD", "run CMD when a peer goes down (repeatable)");
+  p.Option("peer-up-for", "KEY:CMD", "run CMD when the peer with public key KEY comes up");
+  p.Option("peer-down-for", "KEY:CMD", "run CMD when the peer with public key KEY goes down");
+  p.Option("log-level", "LEVEL", "silent, error, warn, info, verbose or debug");
   auto parsed = p.Parse(args, 1, 1);
   if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
   if (parsed->help_requested()) {
@@ -74,15 +89,59 @@ int RunDaemon(CommandArgs args) {
     }
     options.tun_fd = v;
   }
+  options.user = parsed->Get("user").value_or("");
+  options.hooks.up = parsed->GetAll("peer-up");
+  options.hooks.down = parsed->GetAll("peer-down");
+  // One peer's own lines ([Peer] PeerUp/PeerDown, as `tundra up` passes them): KEY:CMD, KEY the
+  // peer's base64 public key (which has no ':').
+  for (const bool up : {true, false}) {
+    const char* option = up ? "peer-up-for" : "peer-down-for";
+    for (const std::string& value : parsed->GetAll(option)) {
+      const size_t colon = value.find(':');
+      auto key = colon == std::string::npos ? crypto::KeyFromBase64("")
+                                            : crypto::KeyFromBase64(value.substr(0, colon));
+      if (!key.ok()) {
+        return ReportError(
+            InvalidArgument(fmt::format("--{}: not KEY:CMD with KEY a base64 public key", option)),
+            kExitUsage);
+      }
+      PeerHookSpec* spec = nullptr;
+      for (PeerHookSpec& s : options.hooks.peers) {
+        if (s.public_key == *key) spec = &s;
+      }
+      if (spec == nullptr) {
+        spec = &options.hooks.peers.emplace_back();
+        std::copy(key->begin(), key->end(), spec->public_key.begin());
+      }
+      (up ? spec->up : spec->down).push_back(value.substr(colon + 1));
+    }
+  }
+  if (const char* scale = std::getenv("TUNDRA_TEST_TIME_SCALE"); scale != nullptr) {
+    const std::string_view text(scale);
+    int v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || ptr != text.data() + text.size() || v < 1 || v > 1000) {
+      return ReportError(
+          InvalidArgument(fmt::format("TUNDRA_TEST_TIME_SCALE={}: must be 1-1000", scale)),
+          kExitUsage);
+    }
+    options.time_scale = v;
+  }
   LogLevel level = LogLevel::kError;
-  if (const char* l = std::getenv("LOG_LEVEL"); l != nullptr) {
-    auto parsed_level = ParseLogLevel(l);
+  for (auto [from, text] :
+       {std::pair<const char*, std::optional<std::string>>{
+            "LOG_LEVEL=", std::getenv("LOG_LEVEL")
+                              ? std::optional<std::string>(std::getenv("LOG_LEVEL"))
+                              : std::nullopt},
+        {"--log-level ", parsed->Get("log-level")}}) {
+    if (!text) continue;
+    auto parsed_level = ParseLogLevel(*text);
     if (!parsed_level) {
       return ReportError(InvalidArgument(fmt::format(
-                             "LOG_LEVEL={}: use silent, error, info, verbose or debug", l)),
+                             "{}{}: use silent, error, warn, info, verbose or debug", from, *text)),
                          kExitUsage);
     }
-    level = *parsed_level;
+    level = *parsed_level;  // --log-level comes last: it wins
   }
   SetLogLevel(level);
   return RunDaemonProcess(options);

@@ -70,8 +70,10 @@ int main(int argc, char** argv) {
   }
   // wireguard-go's process contract: `IMPL [-f|--foreground] IFNAME` (and the daemon's options).
   const std::string& first = args[0];
-  const bool daemon_option = first == "-f" || first == "--foreground" || first == "--no-offload" ||
-                             first.rfind("--mtu", 0) == 0;
+  bool daemon_option = first == "-f" || first == "--foreground" || first == "--no-offload";
+  for (const char* with_value : {"--mtu", "--user", "--peer-up", "--peer-down", "--log-level"}) {
+    daemon_option |= first.rfind(with_value, 0) == 0;
+  }
   if (first[0] == '-' && !daemon_option) {
     fmt::print(stderr, "tundra: unknown option '{}' (see 'tundra --help')\n", args[0]);
     return kExitUsage;

@@ -248,8 +248,9 @@ void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
       drops_.Add(r);
       return;
     }
-    InstallSessionLocked(peer, now);
+    // Before the session: its up event names the endpoint.
     bind_connection = SetEndpointLocked(*peer, msg.from, true);
+    InstallSessionLocked(peer, now);
     peer->rx_bytes.fetch_add(msg.size, std::memory_order_relaxed);
     peer->timers.OnHandshakeComplete(now);
     peer->sent_lastminute_handshake = false;
@@ -333,6 +334,7 @@ void Device::RunTimers(TimePoint now) {
       ScheduleTimersLocked(peer);
       if (!a.any()) continue;
       if (a.clear_endpoint_source && peer->endpoint) peer->endpoint->ClearSource();
+      if (a.went_down) EmitPeerEventLocked(*peer, PeerEventKind::kDown);
       if (a.give_up) {
         gave_up = peer->staged.size();
         peer->staged.clear();

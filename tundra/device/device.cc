@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "tundra/base/log.h"
+#include "tundra/crypto/secure_memory.h"
 #include "tundra/crypto/x25519.h"
 
 namespace tundra::device {
@@ -232,7 +233,7 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
     if (peers_.size() >= proto::kMaxPeers) {
       return MakeError(ENOSPC, fmt::format("too many peers (limit {})", proto::kMaxPeers));
     }
-    peer = std::make_shared<Peer>(u.public_key, next_peer_id_++, jitter_);
+    peer = crypto::MakeSecureShared<Peer>(u.public_key, next_peer_id_++, jitter_);  // keys inside
     {
       std::lock_guard lock(peer->mu);
       peer->handshake.Configure(identity_, u.public_key);
@@ -369,11 +370,11 @@ void Device::ClearPendingHandshakeLocked(Peer& peer) {
 proto::KeypairPtr Device::InstallSessionLocked(const PeerPtr& peer, TimePoint now) {
   proto::SessionKeys keys;
   TUNDRA_CHECK(peer->handshake.BeginSession(keys));
-  auto keypair = std::make_shared<proto::Keypair>(keys, now);
+  auto keypair = crypto::MakeSecureShared<proto::Keypair>(keys, now);
   TUNDRA_CHECK(indices_.Replace(keys.local_index, IndexEntry{peer, keypair}));
   if (peer->handshake_index == keys.local_index) peer->handshake_index = 0;
   FreeIndices(peer->keypairs.Add(keypair));
-  peer->timers.OnSessionDerived(now);
+  if (peer->timers.OnSessionDerived(now)) EmitPeerEventLocked(*peer, PeerEventKind::kUp);
   return keypair;
 }
 
@@ -381,6 +382,7 @@ void Device::ClearSessions(const PeerPtr& peer, bool forget_timestamp) {
   {
     std::lock_guard lock(peer->mu);
     ClearPendingHandshakeLocked(*peer);
+    if (peer->timers.OnSessionsCleared()) EmitPeerEventLocked(*peer, PeerEventKind::kDown);
     if (forget_timestamp) {
       peer->handshake.ClearAll();
     } else {
@@ -388,6 +390,12 @@ void Device::ClearSessions(const PeerPtr& peer, bool forget_timestamp) {
     }
   }
   FreeIndices(peer->keypairs.Clear());
+}
+
+void Device::EmitPeerEventLocked(const Peer& peer, PeerEventKind kind) {
+  TUNDRA_LOG(kInfo, "{}: peer {} is {}", options_.name, peer.id(), PeerEventName(kind));
+  if (options_.on_peer_event)
+    options_.on_peer_event(PeerEvent{kind, peer.public_key(), peer.endpoint});
 }
 
 void Device::FreeIndices(const proto::Keypairs::Evicted& evicted) {

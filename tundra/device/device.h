@@ -31,6 +31,7 @@
 #include "tundra/base/unique_fd.h"
 #include "tundra/device/counters.h"
 #include "tundra/device/peer.h"
+#include "tundra/device/peer_event.h"
 #include "tundra/device/update.h"
 #include "tundra/proto/constants.h"
 #include "tundra/proto/cookie.h"
@@ -58,6 +59,10 @@ struct DeviceOptions {
   // on the control thread, at most once per kRouteCheckInterval per peer and source. Unset:
   // sticky sources are kept while they work.
   std::function<Result<int>(const transport::Endpoint& to, uint32_t mark)> route_oif;
+  // Called (from the control thread or a configuring thread, possibly with the peer's lock
+  // held) when a peer goes up or down (peer_event.h). It must only queue the event: not
+  // block, not call into the Device.
+  std::function<void(const PeerEvent&)> on_peer_event;
 };
 
 class Device {
@@ -227,6 +232,8 @@ class Device {
   void CheckRoute(const PeerPtr& peer);
   void RunTimers(TimePoint now);
   void ZeroKeyMaterial(const PeerPtr& peer);
+  // Caller holds peer.mu. Reports an up/down event to options_.on_peer_event.
+  void EmitPeerEventLocked(const Peer& peer, PeerEventKind kind);
   void WakeControl();
   void WakeUdp();
   // Caller holds peer.mu, after any timer event: puts the peer's next deadline into timers_

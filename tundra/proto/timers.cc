@@ -55,8 +55,19 @@ void PeerTimers::OnHandshakeComplete(TimePoint) {
   handshake_attempts_ = 0;
 }
 
-void PeerTimers::OnSessionDerived(TimePoint now) {
+bool PeerTimers::OnSessionDerived(TimePoint now) {
   zero_key_material_ = now + kZeroKeyMaterialAfter;
+  session_expiry_ = now + kRejectAfterTime;
+  const bool came_up = !up_;
+  up_ = true;
+  return came_up;
+}
+
+bool PeerTimers::OnSessionsCleared() {
+  session_expiry_.reset();
+  const bool was_up = up_;
+  up_ = false;
+  return was_up;
 }
 
 TimerActions PeerTimers::Poll(TimePoint now) {
@@ -93,6 +104,11 @@ TimerActions PeerTimers::Poll(TimePoint now) {
     zero_key_material_.reset();
     a.zero_key_material = true;
   }
+  if (Due(session_expiry_, now)) {
+    session_expiry_.reset();
+    a.went_down = up_;
+    up_ = false;
+  }
   if (Due(persistent_keepalive_timer_, now)) {
     persistent_keepalive_timer_.reset();
     if (persistent_keepalive_ != 0) a.send_keepalive = true;
@@ -103,7 +119,7 @@ TimerActions PeerTimers::Poll(TimePoint now) {
 std::optional<TimePoint> PeerTimers::NextDeadline() const {
   std::optional<TimePoint> best;
   for (const auto& t : {retransmit_handshake_, send_keepalive_, new_handshake_, zero_key_material_,
-                        persistent_keepalive_timer_}) {
+                        persistent_keepalive_timer_, session_expiry_}) {
     if (t && (!best || *t < *best)) best = t;
   }
   return best;
@@ -115,6 +131,7 @@ void PeerTimers::StopAll() {
   new_handshake_.reset();
   zero_key_material_.reset();
   persistent_keepalive_timer_.reset();
+  session_expiry_.reset();
   need_another_keepalive_ = false;
 }
 

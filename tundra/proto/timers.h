@@ -10,6 +10,12 @@
 //                         authenticated reply; start a new handshake.
 //   zero_key_material     3 × REJECT_AFTER_TIME after the last session was derived; erase keys.
 //   persistent_keepalive  every N seconds after any authenticated packet traversal, if set.
+//   session_expiry        REJECT_AFTER_TIME after the last session was derived: the peer is
+//                         down (no session can carry data), the PeerDown event.
+//
+// Up/down (tundra's PeerUp/PeerDown hooks, like tinc's host-up/host-down): a peer is up from
+// the first session derived while it was down until REJECT_AFTER_TIME passes without a newer
+// one. OnSessionDerived says when the peer came up; Poll's `went_down` when it went down.
 //
 // Not thread-safe: the peer serializes calls with its lock.
 #pragma once
@@ -37,7 +43,10 @@ struct TimerActions {
   bool zero_key_material = false;      // erase keypairs and handshake
   bool give_up = false;                // handshake attempts exhausted: drop staged packets
   bool clear_endpoint_source = false;  // forget the sticky source address
-  bool any() const { return send_initiation || send_keepalive || zero_key_material || give_up; }
+  bool went_down = false;              // the last session expired: the peer is down
+  bool any() const {
+    return send_initiation || send_keepalive || zero_key_material || give_up || went_down;
+  }
 };
 
 class PeerTimers {
@@ -57,7 +66,11 @@ class PeerTimers {
   void OnAnyAuthenticatedPacketTraversal(TimePoint now);
   void OnHandshakeInitiated(TimePoint now);
   void OnHandshakeComplete(TimePoint now);
-  void OnSessionDerived(TimePoint now);
+  // A new session: returns true when the peer was down (it is up from now on).
+  bool OnSessionDerived(TimePoint now);
+  // The peer's sessions were dropped early (key change): returns true when it was up (it is
+  // down from now on, without waiting for the expiry).
+  bool OnSessionsCleared();
   // A new (non-retry) handshake cycle starts: reset the attempt counter.
   void ResetHandshakeAttempts() { handshake_attempts_ = 0; }
 
@@ -74,18 +87,21 @@ class PeerTimers {
   bool new_handshake_pending() const { return new_handshake_.has_value(); }
   bool zero_key_material_pending() const { return zero_key_material_.has_value(); }
   bool persistent_keepalive_pending() const { return persistent_keepalive_timer_.has_value(); }
+  bool up() const { return up_; }
 
  private:
   JitterSource* jitter_;
   uint16_t persistent_keepalive_ = 0;
   uint32_t handshake_attempts_ = 0;
   bool need_another_keepalive_ = false;
+  bool up_ = false;
 
   std::optional<TimePoint> retransmit_handshake_;
   std::optional<TimePoint> send_keepalive_;
   std::optional<TimePoint> new_handshake_;
   std::optional<TimePoint> zero_key_material_;
   std::optional<TimePoint> persistent_keepalive_timer_;
+  std::optional<TimePoint> session_expiry_;
 };
 
 }  // namespace tundra::proto

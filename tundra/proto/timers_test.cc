@@ -110,9 +110,44 @@ TEST_F(TimersTest, AuthenticatedReplyCancelsNewHandshake) {
 
 TEST_F(TimersTest, ZeroKeyMaterialAfter540Seconds) {
   timers_.OnSessionDerived(now());
-  EXPECT_FALSE(AdvanceAndPoll(kZeroKeyMaterialAfter - milliseconds(1)).any());
+  EXPECT_TRUE(AdvanceAndPoll(kRejectAfterTime).went_down);  // the only thing before 540 s
+  EXPECT_FALSE(AdvanceAndPoll(kZeroKeyMaterialAfter - kRejectAfterTime - milliseconds(1)).any());
   EXPECT_TRUE(AdvanceAndPoll(milliseconds(1)).zero_key_material);
   EXPECT_EQ(kZeroKeyMaterialAfter, seconds(540));
+}
+
+// PeerUp/PeerDown: up on the first session after being down, down when REJECT_AFTER_TIME
+// passes without a newer session; rekeys in between keep it up without a second "up".
+TEST_F(TimersTest, UpOnFirstSessionDownWhenTheLastExpires) {
+  EXPECT_FALSE(timers_.up());
+  EXPECT_TRUE(timers_.OnSessionDerived(now()));  // came up
+  EXPECT_TRUE(timers_.up());
+  clock_.Advance(kRekeyAfterTime);
+  EXPECT_FALSE(timers_.OnSessionDerived(now()));  // a rekey: still up, no new event
+  // The first session's expiry has passed; the second's has not.
+  EXPECT_FALSE(AdvanceAndPoll(kRejectAfterTime - milliseconds(1)).went_down);
+  EXPECT_TRUE(timers_.up());
+  TimerActions a = AdvanceAndPoll(milliseconds(1));
+  EXPECT_TRUE(a.went_down);
+  EXPECT_TRUE(a.any());  // the device acts on it (RunTimers skips a peer with nothing to do)
+  EXPECT_FALSE(timers_.up());
+  EXPECT_FALSE(AdvanceAndPoll(seconds(1)).went_down);  // once
+  // The next handshake brings it up again.
+  EXPECT_TRUE(timers_.OnSessionDerived(now()));
+}
+
+TEST_F(TimersTest, ExpiryIsTheNextDeadline) {
+  timers_.OnSessionDerived(now());
+  ASSERT_TRUE(timers_.NextDeadline().has_value());
+  EXPECT_EQ(*timers_.NextDeadline(), now() + kRejectAfterTime);
+}
+
+TEST_F(TimersTest, SessionsClearedWhileUpIsDownOnce) {
+  EXPECT_FALSE(timers_.OnSessionsCleared());  // never up: no event
+  timers_.OnSessionDerived(now());
+  EXPECT_TRUE(timers_.OnSessionsCleared());
+  EXPECT_FALSE(timers_.up());
+  EXPECT_FALSE(AdvanceAndPoll(kRejectAfterTime).went_down);  // not a second time
 }
 
 TEST_F(TimersTest, PersistentKeepalive) {

@@ -18,6 +18,7 @@
 #include "tundra/cli/up/plan.h"
 #include "tundra/cli/up/resolve.h"
 #include "tundra/cli/up/state.h"
+#include "tundra/crypto/key_text.h"
 #include "tundra/netlink/address.h"
 #include "tundra/netlink/link.h"
 #include "tundra/netlink/route.h"
@@ -83,12 +84,35 @@ bool InPath(const char* tool) {
 
 // `tundra daemon -f IFNAME` (this binary) in its own session, its output appended to
 // LogPath(IFNAME); returns once the daemon serves its socket.
-Result<ProcessRef> StartDaemon(const std::string& ifname) {
+// The daemon's options from the file: User, and the PeerUp/PeerDown lines (interface-wide,
+// then each peer's as KEY:CMD). None of them is secret.
+std::vector<std::string> DaemonArgs(const config::TunnelConfig& c) {
+  std::vector<std::string> args;
+  if (!c.interface.user.empty()) args.insert(args.end(), {"--user", c.interface.user});
+  for (const std::string& l : c.interface.peer_up) args.insert(args.end(), {"--peer-up", l});
+  for (const std::string& l : c.interface.peer_down) args.insert(args.end(), {"--peer-down", l});
+  for (const config::PeerConfig& p : c.peers) {
+    const std::string key = crypto::KeyToBase64(p.public_key);
+    for (const std::string& l : p.peer_up)
+      args.insert(args.end(), {"--peer-up-for", key + ":" + l});
+    for (const std::string& l : p.peer_down) {
+      args.insert(args.end(), {"--peer-down-for", key + ":" + l});
+    }
+  }
+  return args;
+}
+
+Result<ProcessRef> StartDaemon(const std::string& ifname, std::vector<std::string> options) {
   const std::string log = LogPath(ifname);
   if (::mkdir(kStateDir, 0755) != 0 && errno != EEXIST)
     return ErrnoError("mkdir " + std::string(kStateDir));
-  std::string self = "/proc/self/exe", name = "tundra", cmd = "daemon", fg = "-f", ifn = ifname;
-  char* argv[] = {name.data(), cmd.data(), fg.data(), ifn.data(), nullptr};
+  std::string self = "/proc/self/exe";
+  std::vector<std::string> words = {"tundra", "daemon", "-f"};
+  words.insert(words.end(), options.begin(), options.end());
+  words.push_back(ifname);
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&actions);
@@ -105,7 +129,7 @@ Result<ProcessRef> StartDaemon(const std::string& ifname) {
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  const int err = ::posix_spawn(&pid, self.c_str(), &actions, &attr, argv, environ);
+  const int err = ::posix_spawn(&pid, self.c_str(), &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (err != 0) return ErrnoError("run tundra daemon", err);
@@ -172,7 +196,7 @@ Status Upper::Run() {
   TUNDRA_RETURN_IF_ERROR(Save());
 
   Step(fmt::format("tundra daemon -f {} (log: {})", ifname, LogPath(ifname)));
-  TUNDRA_ASSIGN_OR_RETURN(state_.daemon, StartDaemon(ifname));
+  TUNDRA_ASSIGN_OR_RETURN(state_.daemon, StartDaemon(ifname, DaemonArgs(config_)));
   TUNDRA_RETURN_IF_ERROR(Save());
   TUNDRA_ASSIGN_OR_RETURN(ifindex_, netlink::LinkIndex(nl_, ifname));
 
