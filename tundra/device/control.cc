@@ -168,7 +168,7 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
     drops_.Add(r);
     return;
   }
-  auto it = peers_.find(std::string(reinterpret_cast<const char*>(d.remote_static.data()), 32));
+  auto it = peers_.find(d.remote_static);
   if (it == peers_.end()) {
     drops_.Add(proto::DropReason::kUnknownPeer);
     return;
@@ -177,6 +177,7 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
   proto::MessageResponse resp;
   {
     std::lock_guard lock(peer->mu);
+    PrepareHandshakeLocked(*peer);
     r = peer->handshake.ConsumeInitiation(d, m, now);
     if (r != proto::DropReason::kNone) {
       drops_.Add(r);
@@ -233,6 +234,7 @@ void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
       drops_.Add(proto::DropReason::kUnexpectedMessage);
       return;
     }
+    PrepareHandshakeLocked(*peer);
     proto::DropReason r = peer->handshake.ConsumeResponse(identity_, m);
     if (r != proto::DropReason::kNone) {
       drops_.Add(r);
