@@ -10,6 +10,11 @@
 // routes (EntriesForPeer, RemoveByPeer), not to the size of the table: configuring or listing n
 // peers is linear in n.
 //
+// Host routes (/32, /128: most of a many-peer table) are also in a hash table by address. A
+// host route is the longest prefix there can be, so a lookup that finds the address there is
+// done in one probe instead of a walk through the trie (~17 nodes deep at 100k routes, each a
+// cache miss); other addresses walk the trie as before.
+//
 // `Value` is a small copyable, hashable handle (e.g. Peer*); Value{} means "no route".
 // Not internally synchronized: the device guards it (readers shared, writers exclusive).
 // Lookups allocate nothing and touch at most one node per distinct branch point.
@@ -42,13 +47,27 @@ class AllowedIps {
   void RemoveByPeer(Value value);
   void Clear() {
     owners_.clear();
+    hosts4_.clear();
+    hosts6_.clear();
     root4_.reset();
     root6_.reset();
     size_ = 0;
   }
 
-  Value LookupV4(const uint8_t* addr4) const { return Lookup(root4_.get(), addr4, 32); }
-  Value LookupV6(const uint8_t* addr16) const { return Lookup(root6_.get(), addr16, 128); }
+  Value LookupV4(const uint8_t* addr4) const {
+    if (!hosts4_.empty()) {
+      auto it = hosts4_.find(LoadBe32(addr4));
+      if (it != hosts4_.end()) return it->second->value;
+    }
+    return Lookup(root4_.get(), addr4, 32);
+  }
+  Value LookupV6(const uint8_t* addr16) const {
+    if (!hosts6_.empty()) {
+      auto it = hosts6_.find(Host6{LoadBe64(addr16), LoadBe64(addr16 + 8)});
+      if (it != hosts6_.end()) return it->second->value;
+    }
+    return Lookup(root6_.get(), addr16, 128);
+  }
   Value Lookup(const IpAddress& a) const {
     return a.is_v4() ? LookupV4(a.data()) : LookupV6(a.data());
   }
@@ -66,7 +85,7 @@ class AllowedIps {
 
   // Checks the structure (for tests; O(n)): parent links, every node inside its parent's prefix
   // on the right side, no branch point with fewer than two children, every owner's list holds
-  // exactly that owner's routes, counts agree.
+  // exactly that owner's routes, the host tables exactly the host routes, counts agree.
   bool Valid() const;
 
  private:
@@ -81,6 +100,18 @@ class AllowedIps {
     // The owner's list of routes (only while has_value).
     Node* owner_prev = nullptr;
     Node* owner_next = nullptr;
+  };
+  struct Host6 {
+    uint64_t hi, lo;
+    bool operator==(const Host6&) const = default;
+  };
+  struct Host4Hash {
+    size_t operator()(uint32_t a) const { return size_t((uint64_t{a} * 0x9e3779b97f4a7c15) >> 32); }
+  };
+  struct Host6Hash {
+    size_t operator()(const Host6& a) const {
+      return size_t(((a.hi * 0x9e3779b97f4a7c15) ^ a.lo) * 0xc2b2ae3d27d4eb4f >> 16);
+    }
   };
   struct OwnerList {
     Node* head = nullptr;
@@ -131,6 +162,8 @@ class AllowedIps {
   std::unique_ptr<Node> root4_;
   std::unique_ptr<Node> root6_;
   std::unordered_map<Value, OwnerList> owners_;
+  std::unordered_map<uint32_t, Node*, Host4Hash> hosts4_;  // every /32 route
+  std::unordered_map<Host6, Node*, Host6Hash> hosts6_;     // every /128 route
   size_t size_ = 0;
 };
 
@@ -151,6 +184,13 @@ void AllowedIps<Value>::Own(Node* n, Value value) {
   list.head = n;
   ++list.count;
   ++size_;
+  if (n->cidr == (n->v6 ? 128 : 32)) {
+    if (n->v6) {
+      hosts6_[Host6{LoadBe64(n->key.data()), LoadBe64(n->key.data() + 8)}] = n;
+    } else {
+      hosts4_[LoadBe32(n->key.data())] = n;
+    }
+  }
 }
 
 template <typename Value>
@@ -164,6 +204,13 @@ void AllowedIps<Value>::Unlink(Node* n) {
   if (n->owner_next != nullptr) n->owner_next->owner_prev = n->owner_prev;
   if (--it->second.count == 0) owners_.erase(it);
   n->owner_prev = n->owner_next = nullptr;
+  if (n->cidr == (n->v6 ? 128 : 32)) {
+    if (n->v6) {
+      hosts6_.erase(Host6{LoadBe64(n->key.data()), LoadBe64(n->key.data() + 8)});
+    } else {
+      hosts4_.erase(LoadBe32(n->key.data()));
+    }
+  }
   n->has_value = false;
   n->value = Value{};
   --size_;
@@ -344,18 +391,28 @@ bool AllowedIps<Value>::Valid() const {
     return false;
   }
   if ((root4_ && root4_->v6) || (root6_ && !root6_->v6)) return false;
-  size_t listed = 0;
+  size_t listed = 0, hosts = 0;
   for (const auto& [value, list] : owners_) {
     size_t count = 0;
     const Node* prev = nullptr;
     for (const Node* n = list.head; n != nullptr; prev = n, n = n->owner_next) {
       if (!n->has_value || n->value != value || n->owner_prev != prev) return false;
       ++count;
+      hosts += n->cidr == (n->v6 ? 128 : 32);
     }
     if (count == 0 || count != list.count) return false;
     listed += count;
   }
-  return routes == size_ && listed == size_;
+  for (const auto& [addr, n] : hosts4_) {
+    if (n->v6 || n->cidr != 32 || !n->has_value || LoadBe32(n->key.data()) != addr) return false;
+  }
+  for (const auto& [addr, n] : hosts6_) {
+    if (!n->v6 || n->cidr != 128 || !n->has_value ||
+        !(Host6{LoadBe64(n->key.data()), LoadBe64(n->key.data() + 8)} == addr)) {
+      return false;
+    }
+  }
+  return routes == size_ && listed == size_ && hosts == hosts4_.size() + hosts6_.size();
 }
 
 }  // namespace tundra::routing

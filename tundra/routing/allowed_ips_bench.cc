@@ -6,6 +6,7 @@
 //     --benchmark_report_aggregates_only=true   (one command line)
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -19,17 +20,18 @@ constexpr size_t kProbes = 1 << 16;
 
 struct Table {
   AllowedIps<uintptr_t> trie;
-  std::vector<IpAddress> probes;
+  std::vector<IpAddress> probes;         // addresses of host routes (one hash probe)
+  std::vector<IpAddress> subnet_probes;  // inside the shorter prefixes (a walk of the trie)
 };
 
-// 100k peers, one prefix each: /32s (IPv4) or /128s (IPv6), plus a sprinkling of shorter
-// prefixes so that the trie has nested routes as a real one does.
+// 100k peers, one prefix each: /32s (IPv4) or /128s (IPv6), and every 16th a /16-/24 (IPv4) or
+// /112-/120 (IPv6), so that the trie has subnets as a real one does.
 Table& Get(bool v6) {
   static Table tables[2];
   Table& t = tables[v6];
   if (!t.probes.empty()) return t;
   std::mt19937_64 rng(v6 ? 6 : 4);
-  std::vector<IpAddress> hosts;
+  std::vector<IpAddress> hosts, subnets;
   for (size_t i = 0; i < kPrefixes; ++i) {
     uint8_t bytes[16];
     for (auto& b : bytes) b = uint8_t(rng());
@@ -37,9 +39,17 @@ Table& Get(bool v6) {
     const unsigned max = v6 ? 128 : 32;
     const unsigned bits = i % 16 == 0 ? max - 8 - unsigned(rng() % 8) : max;
     t.trie.Insert(IpPrefix(a, bits), uintptr_t(i + 1));
-    hosts.push_back(a);
+    (bits == max ? hosts : subnets).push_back(a);
   }
-  for (size_t i = 0; i < kProbes; ++i) t.probes.push_back(hosts[rng() % hosts.size()]);
+  for (size_t i = 0; i < kProbes; ++i) {
+    t.probes.push_back(hosts[rng() % hosts.size()]);
+    // The last byte is host bits of every shorter prefix (at most /24, /120): a random one.
+    IpAddress a = subnets[rng() % subnets.size()];
+    uint8_t bytes[16];
+    std::memcpy(bytes, a.data(), v6 ? 16 : 4);
+    bytes[(v6 ? 16 : 4) - 1] = uint8_t(rng());
+    t.subnet_probes.push_back(v6 ? IpAddress::V6(bytes) : IpAddress::V4(bytes));
+  }
   return t;
 }
 
@@ -52,6 +62,16 @@ void BM_Lookup100k(benchmark::State& state) {
   state.SetLabel(state.range(0) == 6 ? "IPv6" : "IPv4");
 }
 BENCHMARK(BM_Lookup100k)->Arg(4)->Arg(6);
+
+void BM_LookupSubnet100k(benchmark::State& state) {
+  Table& t = Get(state.range(0) == 6);
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(t.trie.Lookup(t.subnet_probes[i++ & (kProbes - 1)]));
+  }
+  state.SetLabel(state.range(0) == 6 ? "IPv6" : "IPv4");
+}
+BENCHMARK(BM_LookupSubnet100k)->Arg(4)->Arg(6);
 
 // Inserting 100k one-prefix peers and removing them peer by peer (replace_peers).
 void BM_Build100kThenRemoveByPeer(benchmark::State& state) {
