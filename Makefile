@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR ?= OFF
 
-.PHONY: all deps configure build test unit sanitize demo bench fuzz format clean install deb package-test
+.PHONY: all deps configure build test unit sanitize demo bench microbench fuzz format clean install deb package-test
 
 all: build
 
@@ -57,6 +57,16 @@ BENCH_FLAGS ?= -t 5 -r 3
 bench: build
 	@[ -x ../shared/lab/bench ] || { echo "make bench: needs the lab at ../shared/lab beside the clone" >&2; exit 1; }
 	@../shared/lab/bench $(BENCH_FLAGS) wireguard-go-modern tundra=$(CURDIR)/scripts/bench-peer wireguard-go
+
+# Google Benchmark micro-benchmarks (AEAD per packet, allowed-IPs lookup at 100k prefixes,
+# handshake, replay window), CPU time, medians of MICROBENCH_REPS: docs/performance.md.
+MICROBENCH_REPS ?= 5
+microbench: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target microbench
+	@for b in tundra/crypto/aead_bench tundra/routing/allowed_ips_bench tundra/proto/proto_bench; do \
+	  [ -x $(BUILD_DIR)/$$b ] || { echo "microbench: $$b not built (libbenchmark-dev missing?)" >&2; exit 1; }; \
+	  $(BUILD_DIR)/$$b --benchmark_repetitions=$(MICROBENCH_REPS) --benchmark_report_aggregates_only=true || exit 1; \
+	done
 
 # libFuzzer targets (clang, ASan + UBSan) in FUZZ_BUILD_DIR, FUZZ_SECONDS each; any crash fails.
 # The corpus replay runs under `make unit`/`make test` (ctest fuzz_*_replay). docs/security.md.

@@ -171,7 +171,7 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
     drops_.Add(r);
     return;
   }
-  auto it = peers_.find(std::string(reinterpret_cast<const char*>(d.remote_static.data()), 32));
+  auto it = peers_.find(d.remote_static);
   if (it == peers_.end()) {
     drops_.Add(proto::DropReason::kUnknownPeer);
     return;
@@ -181,6 +181,7 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
   bool bind_connection = false;
   {
     std::lock_guard lock(peer->mu);
+    PrepareHandshakeLocked(*peer);
     r = peer->handshake.ConsumeInitiation(d, m, now);
     if (r != proto::DropReason::kNone) {
       drops_.Add(r);
@@ -243,6 +244,7 @@ void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
       drops_.Add(proto::DropReason::kUnexpectedMessage);
       return;
     }
+    PrepareHandshakeLocked(*peer);
     proto::DropReason r = peer->handshake.ConsumeResponse(identity_, m);
     if (r != proto::DropReason::kNone) {
       drops_.Add(r);

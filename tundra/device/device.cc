@@ -17,10 +17,6 @@ namespace {
 // timers recover it anyway).
 constexpr size_t kMaxTcpConnectedQueue = 1024;
 
-std::string KeyOf(const crypto::PublicKey& k) {
-  return std::string(reinterpret_cast<const char*>(k.data()), k.size());
-}
-
 UniqueFd MakeEventFd() {
   int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   TUNDRA_CHECK(fd >= 0);
@@ -59,6 +55,7 @@ Device::~Device() { Close(); }
 Status Device::Start() {
   TUNDRA_CHECK(!started_);
   {
+    std::lock_guard transaction(apply_mu_);
     std::unique_lock config(config_mu_);
     std::unique_lock bind(bind_mu_);
     TUNDRA_ASSIGN_OR_RETURN(listen_port_, bind_->Open(configured_port_));
@@ -82,6 +79,7 @@ void Device::Close() {
   if (control_thread_.joinable()) control_thread_.join();
   std::vector<PeerPtr> peers;
   {
+    std::lock_guard transaction(apply_mu_);
     std::unique_lock config(config_mu_);
     for (auto& [key, peer] : peers_) peers.push_back(peer);
     for (auto& peer : peers) RemovePeerLocked(peer, proto::DropReason::kPeerRemoved);
@@ -94,10 +92,21 @@ void Device::Close() {
 // ---------------------------------------------------------------- configuration
 
 Status Device::Apply(const DeviceUpdate& update) {
+  std::lock_guard transaction(apply_mu_);
   std::vector<PeerPtr> keepalive;
   Status result = OkStatus();
   {
     std::unique_lock config(config_mu_);
+    // Lets the data path in between batches: `units` counts peers and allowed IPs applied
+    // since the lock was taken. Nothing else changes the configuration meanwhile (apply_mu_).
+    size_t units = 0;
+    auto breathe = [&](size_t more) {
+      units += more;
+      if (units < kApplyBatch) return;
+      config.unlock();
+      units = 0;
+      config.lock();
+    };
     auto apply = [&]() -> Status {
       if (update.private_key) TUNDRA_RETURN_IF_ERROR(SetPrivateKeyLocked(*update.private_key));
       if (update.listen_port) TUNDRA_RETURN_IF_ERROR(SetListenPortLocked(*update.listen_port));
@@ -121,20 +130,27 @@ Status Device::Apply(const DeviceUpdate& update) {
         }
       }
       if (update.replace_peers) {
-        std::vector<PeerPtr> all;
-        for (auto& [key, peer] : peers_) all.push_back(peer);
-        for (auto& peer : all) RemovePeerLocked(peer, proto::DropReason::kPeerRemoved);
+        while (!peers_.empty()) {
+          PeerPtr peer = peers_.begin()->second;
+          const size_t routes = allowed_ips_.CountForPeer(peer.get());
+          RemovePeerLocked(peer, proto::DropReason::kPeerRemoved);
+          breathe(1 + routes);
+        }
       }
       for (const PeerUpdate& p : update.peers) {
-        auto it = peers_.find(KeyOf(p.public_key));
+        auto it = peers_.find(p.public_key);
         const bool had_keepalive =
             it != peers_.end() && it->second->timers.persistent_keepalive() != 0;
+        const size_t routes = it != peers_.end() && (p.remove || p.replace_allowed_ips)
+                                  ? allowed_ips_.CountForPeer(it->second.get())
+                                  : 0;
         TUNDRA_RETURN_IF_ERROR(ApplyPeerLocked(p));
         // Turning persistent keepalive on sends one at once (wireguard-go).
         if (p.persistent_keepalive && *p.persistent_keepalive != 0 && !had_keepalive && !p.remove) {
-          auto now_it = peers_.find(KeyOf(p.public_key));
+          auto now_it = peers_.find(p.public_key);
           if (now_it != peers_.end()) keepalive.push_back(now_it->second);
         }
+        breathe(1 + routes + p.allowed_ips.size());
       }
       return OkStatus();
     };
@@ -152,8 +168,8 @@ Status Device::Apply(const DeviceUpdate& update) {
       std::lock_guard lock(work_mu_);
       peer_work_.push_back(peer);
     }
-    WakeControl();
   }
+  if (!keepalive.empty()) WakeControl();
   return result;
 }
 
@@ -166,7 +182,7 @@ Status Device::SetPrivateKeyLocked(const crypto::PrivateKey& key) {
   }
   // A peer with our own public key cannot exist (wireguard-go removes it).
   if (next.has_private_key) {
-    auto it = peers_.find(KeyOf(next.public_key));
+    auto it = peers_.find(next.public_key);
     if (it != peers_.end()) RemovePeerLocked(it->second, proto::DropReason::kPeerRemoved);
   }
   identity_ = next;
@@ -174,9 +190,11 @@ Status Device::SetPrivateKeyLocked(const crypto::PrivateKey& key) {
     std::lock_guard lock(checker_mu_);
     cookie_checker_.SetLocalPublicKey(identity_.public_key);
   }
+  // O(peers) under the exclusive lock, but no X25519 here: each peer's static-static DH is
+  // computed again on its next handshake (PrepareHandshakeLocked).
   for (auto& [k, peer] : peers_) {
     std::lock_guard lock(peer->mu);
-    peer->handshake.Configure(identity_, peer->public_key());
+    peer->handshake_prepared = false;
     ClearPendingHandshakeLocked(*peer);
     peer->handshake.Clear();
     // Current and next sessions may no longer send: the next packet starts a handshake, at
@@ -225,7 +243,7 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
     return OkStatus();  // our own key: silently ignored (wireguard-go)
   }
   PeerPtr peer;
-  auto it = peers_.find(KeyOf(u.public_key));
+  auto it = peers_.find(u.public_key);
   if (it != peers_.end()) {
     peer = it->second;
   } else {
@@ -236,10 +254,9 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
     peer = crypto::MakeSecureShared<Peer>(u.public_key, next_peer_id_++, jitter_);  // keys inside
     {
       std::lock_guard lock(peer->mu);
-      peer->handshake.Configure(identity_, u.public_key);
-      peer->cookie_jar.SetRemotePublicKey(u.public_key);
+      peer->cookie_jar.SetRemotePublicKey(u.public_key);  // two hashes; the DH waits for use
     }
-    peers_.emplace(KeyOf(u.public_key), peer);
+    peers_.emplace(u.public_key, peer);
     TUNDRA_LOG(kDebug, "{}: peer {} created", options_.name, peer->id());
   }
   if (u.remove) {
@@ -291,10 +308,16 @@ void Device::SetConfiguredEndpointLocked(Peer& peer, const std::optional<transpo
   }
 }
 
+void Device::PrepareHandshakeLocked(Peer& peer) {
+  if (peer.handshake_prepared) return;
+  peer.handshake.Configure(identity_, peer.public_key());
+  peer.handshake_prepared = true;
+}
+
 void Device::RemovePeerLocked(PeerPtr peer, proto::DropReason why) {
   allowed_ips_.RemoveByPeer(peer.get());
   SetConfiguredEndpointLocked(*peer, std::nullopt);
-  peers_.erase(KeyOf(peer->public_key()));
+  peers_.erase(peer->public_key());
   {
     std::lock_guard lock(peer->mu);
     peer->removed = true;
@@ -406,6 +429,9 @@ void Device::FreeIndices(const proto::Keypairs::Evicted& evicted) {
 
 DeviceStatus Device::GetStatus() const {
   DeviceStatus s;
+  // apply_mu_ first: no writer can then be waiting on config_mu_, so holding it shared across
+  // all peers never holds up the data path (writer preference would queue its readers).
+  std::lock_guard transaction(apply_mu_);
   std::shared_lock config(config_mu_);
   if (identity_.has_private_key) {
     s.private_key = identity_.private_key;

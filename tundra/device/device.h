@@ -7,7 +7,9 @@
 //                   messages are queued for the control thread           receive.cc
 //   control thread  handshake messages, initiations, staged flushes, the per-peer timers
 //                                                                        control.cc
-// Configuration (UAPI) runs on the caller's thread under config_mu_.
+// Configuration (UAPI) runs on the caller's thread: one transaction at a time under apply_mu_,
+// which the data path never takes, and config_mu_ exclusive only per batch of kApplyBatch peers,
+// so a 100k-peer `wg setconf` never stalls traffic for longer than one batch.
 //
 // Start() then Close() (idempotent; also the destructor). Close order, the reverse of Start:
 // stop flag + wake all threads, join tun/udp/control threads, close the bind. The TUN device
@@ -20,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +45,10 @@
 #include "tundra/tun/tun_device.h"
 
 namespace tundra::device {
+
+// Peers (plus allowed IPs, one unit each) applied under one exclusive hold of the configuration
+// lock before it is released for the data path: a batch takes well under a millisecond.
+inline constexpr size_t kApplyBatch = 256;
 
 struct DeviceOptions {
   std::string name = "tundra";            // for logs
@@ -78,7 +85,9 @@ class Device {
   void Close();
 
   // Applies a configuration change in order; stops at and returns the first failure
-  // (errno-carrying: EADDRINUSE for a port in use, EINVAL for bad values).
+  // (errno-carrying: EADDRINUSE for a port in use, EINVAL for bad values). Readers of the
+  // configuration on the data path see it change batch by batch (as the kernel's RCU readers
+  // see a `wg setconf` peer by peer); GetStatus sees only whole transactions.
   Status Apply(const DeviceUpdate& update);
   DeviceStatus GetStatus() const;
   DropCounters::Snapshot GetDropCounters() const { return drops_.Read(); }
@@ -137,6 +146,9 @@ class Device {
   // Control thread: outbound TCP connections that came up (re-bind their peers), probes due.
   void RunTransportWork(TimePoint now);
 
+  // Caller holds config_mu_ (shared is enough) and peer.mu: runs handshake.Configure with the
+  // current identity if it has not yet (the static-static DH, computed on first use).
+  void PrepareHandshakeLocked(Peer& peer);
   // Takes its own reference: `peer` may be the map's, which the removal erases.
   void RemovePeerLocked(PeerPtr peer, proto::DropReason why);
   // Address bytes and port: the key of by_configured_endpoint_ (the sticky source ignored).
@@ -248,15 +260,25 @@ class Device {
   std::unique_ptr<transport::Bind> bind_;
   std::atomic<int> mtu_;
 
-  // Configuration: identity, peers, allowed IPs, port, mark.
+  struct KeyHash {
+    size_t operator()(const crypto::PublicKey& k) const {
+      return std::hash<std::string_view>()(
+          std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
+    }
+  };
+
+  // Configuration transactions (Apply, GetStatus), one at a time; taken before config_mu_, never
+  // by the data path (wireguard-go's ipcMutex).
+  mutable std::mutex apply_mu_;
+  // Configuration: identity, peers, allowed IPs, port, mark. Changed only under apply_mu_ too.
   mutable RwMutex config_mu_;
-  proto::StaticIdentity identity_;                  // guarded by config_mu_
-  std::unordered_map<std::string, PeerPtr> peers_;  // by raw public key; config_mu_
-  routing::AllowedIps<Peer*> allowed_ips_;          // guarded by config_mu_
-  uint16_t listen_port_ = 0;                        // guarded by config_mu_
-  uint16_t configured_port_ = 0;                    // guarded by config_mu_
-  uint32_t fwmark_ = 0;                             // guarded by config_mu_
-  uint64_t next_peer_id_ = 1;                       // guarded by config_mu_
+  proto::StaticIdentity identity_;                                 // guarded by config_mu_
+  std::unordered_map<crypto::PublicKey, PeerPtr, KeyHash> peers_;  // config_mu_
+  routing::AllowedIps<Peer*> allowed_ips_;                         // guarded by config_mu_
+  uint16_t listen_port_ = 0;                                       // guarded by config_mu_
+  uint16_t configured_port_ = 0;                                   // guarded by config_mu_
+  uint32_t fwmark_ = 0;                                            // guarded by config_mu_
+  uint64_t next_peer_id_ = 1;                                      // guarded by config_mu_
   // Peers by their configured endpoint (EndpointKey), for InitiateForUnknownIndexLocked.
   std::unordered_multimap<std::string, Peer*> by_configured_endpoint_;  // config_mu_
   transport::TransportMode default_transport_ = transport::TransportMode::kUdp;  // config_mu_

@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -52,7 +51,11 @@ class Peer : public std::enable_shared_from_this<Peer> {
   proto::CookieJar cookie_jar;                  // guarded by mu
   proto::PeerTimers timers;                     // guarded by mu
   std::optional<transport::Endpoint> endpoint;  // guarded by mu
-  std::deque<StagedPacket> staged;              // guarded by mu: plaintext awaiting a session
+  std::vector<StagedPacket> staged;             // guarded by mu: plaintext awaiting a session
+  // handshake.Configure ran with the device's current identity (DH(local static, remote
+  // static) computed): done on first use, not per peer at configuration time
+  // (Device::PrepareHandshakeLocked), so that configuring 100k peers costs no X25519.
+  bool handshake_prepared = false;  // guarded by mu
   // Index of the pending handshake: in the device's index table exactly while it is non-zero
   // (Device::ClearPendingHandshakeLocked and InstallSessionLocked keep this).
   uint32_t handshake_index = 0;            // guarded by mu

@@ -47,10 +47,12 @@ void Device::TunLoop() {
   TUNDRA_CHECK(::epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd_.get(), &ev) == 0);
 
   const size_t batch = tun_->BatchSize();
-  std::vector<uint8_t> storage(batch * kBufSize);
+  // Uninitialized (8 MiB for 128 buffers): pages become resident only as reads fill them, so an
+  // idle daemon does not carry them, and one that only sees small packets carries a few.
+  std::unique_ptr<uint8_t[]> storage(new uint8_t[batch * kBufSize]);  // NOLINT: default-init
   std::vector<MutableByteSpan> bufs(batch);
   for (size_t i = 0; i < batch; ++i)
-    bufs[i] = MutableByteSpan(storage.data() + i * kBufSize, kBufSize);
+    bufs[i] = MutableByteSpan(storage.get() + i * kBufSize, kBufSize);
   std::vector<size_t> sizes(batch);
   std::vector<Peer*> owner(batch);
   std::vector<MutableByteSpan> group_bufs;
@@ -231,14 +233,14 @@ void Device::StagePackets(const PeerPtr& peer, std::span<const MutableByteSpan> 
 }
 
 void Device::TrimStagedLocked(Peer& peer) {
-  while (peer.staged.size() > proto::kMaxStagedPackets) {
-    peer.staged.pop_front();  // the oldest go first
-    drops_.Add(proto::DropReason::kStagedOverflow);
-  }
+  if (peer.staged.size() <= proto::kMaxStagedPackets) return;
+  const size_t excess = peer.staged.size() - proto::kMaxStagedPackets;
+  peer.staged.erase(peer.staged.begin(), peer.staged.begin() + ptrdiff_t(excess));  // oldest
+  drops_.Add(proto::DropReason::kStagedOverflow, excess);
 }
 
 void Device::FlushStaged(const PeerPtr& peer, bool keepalive) {
-  std::deque<StagedPacket> packets;
+  std::vector<StagedPacket> packets;
   std::optional<transport::Endpoint> endpoint;
   bool check_route = false;
   {
@@ -274,7 +276,9 @@ void Device::FlushStaged(const PeerPtr& peer, bool keepalive) {
     {
       // Put the rest back in front of anything staged meanwhile, oldest first.
       std::lock_guard lock(peer->mu);
-      for (size_t i = packets.size(); i-- > sent;) peer->staged.push_front(std::move(packets[i]));
+      peer->staged.insert(peer->staged.begin(),
+                          std::make_move_iterator(packets.begin() + ptrdiff_t(sent)),
+                          std::make_move_iterator(packets.end()));
       TrimStagedLocked(*peer);
     }
     RequestInitiation(peer);
@@ -373,6 +377,7 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
     if (now_ns - peer->last_sent_handshake_ns.load() < kRekeyTimeoutNs) return;
     peer->last_sent_handshake_ns.store(now_ns);
 
+    PrepareHandshakeLocked(*peer);
     const uint32_t index = BeginPendingHandshakeLocked(peer);
     proto::DropReason r =
         peer->handshake.CreateInitiation(identity_, index, proto::Tai64nNow(clock_.WallNow()), msg);

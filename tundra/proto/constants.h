@@ -34,7 +34,7 @@ inline constexpr std::chrono::seconds kUnderLoadAfterTime{1};
 // Queues.
 inline constexpr size_t kMaxStagedPackets = 128;
 inline constexpr size_t kMaxQueuedHandshakes = 1024;  // wireguard-go QueueHandshakeSize
-inline constexpr size_t kMaxPeers = size_t{1} << 16;  // wireguard-go MaxPeers
+inline constexpr size_t kMaxPeers = size_t{1} << 20;  // kernel MAX_PEERS_PER_DEVICE
 
 // Per-source handshake rate limiter (kernel ratelimiter.c; only consulted under load).
 inline constexpr int kRateLimitPacketsPerSecond = 20;

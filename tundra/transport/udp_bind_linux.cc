@@ -65,7 +65,9 @@ struct UdpBind::Receiver {
   UniqueFd fd;
   int family = AF_INET;
   bool gro = false;
-  std::vector<uint8_t> storage;  // batch buffers
+  // Batch buffers, uninitialized: the kernel writes only what arrives, so pages become
+  // resident as traffic needs them (an idle daemon keeps none of these 4 MiB per socket).
+  std::unique_ptr<uint8_t[]> storage;
   size_t buffer_size = 0;
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iovs;
@@ -168,7 +170,7 @@ Result<uint16_t> UdpBind::Open(uint16_t requested) {
     for (auto& r : socks) {
       const size_t n = options_.batch;
       r->buffer_size = kMaxDatagram;
-      r->storage.assign(n * r->buffer_size, 0);
+      r->storage.reset(new uint8_t[n * r->buffer_size]);  // NOLINT: default-initialized
       r->msgs.assign(n, mmsghdr{});
       r->iovs.assign(n, iovec{});
       r->names.assign(n, sockaddr_storage{});
@@ -205,7 +207,7 @@ Result<size_t> UdpBind::Receive(size_t index, std::span<RecvPacket> out) {
     r.pending_pos = 0;
     const size_t n = r.msgs.size();
     for (size_t i = 0; i < n; ++i) {
-      r.iovs[i] = {r.storage.data() + i * r.buffer_size, r.buffer_size};
+      r.iovs[i] = {r.storage.get() + i * r.buffer_size, r.buffer_size};
       msghdr& h = r.msgs[i].msg_hdr;
       h = msghdr{};
       h.msg_name = &r.names[i];
@@ -254,7 +256,7 @@ Result<size_t> UdpBind::Receive(size_t index, std::span<RecvPacket> out) {
           segment = size_t(gso);
         }
       }
-      uint8_t* base = r.storage.data() + size_t(i) * r.buffer_size;
+      uint8_t* base = r.storage.get() + size_t(i) * r.buffer_size;
       const size_t len = r.msgs[i].msg_len;
       if (segment == 0 || segment >= len) {
         r.pending.push_back({MutableByteSpan(base, len), from});

@@ -28,11 +28,11 @@ inline constexpr int kErrnoProtocol = -71;   // EPROTO: a line without '='
 inline constexpr int kErrnoMsgSize = -90;    // EMSGSIZE: a set=1 over kMaxSetRequestBytes (tundra)
 inline constexpr int kErrnoAddrInUse = -98;  // EADDRINUSE: listen_port / fwmark
 
-// The largest set=1 request (its lines, '\n' included) read before it is refused unapplied:
-// 1 KiB for each of the most peers a device holds. wireguard-go has no bound (it applies line
-// by line); `wg setconf` writes ~330 bytes a peer with a psk, an endpoint, a keepalive and two
-// allowed IPs, so the bound leaves room for ~30 allowed IPs a peer, or 100k simple peers.
-inline constexpr size_t kMaxSetRequestBytes = proto::kMaxPeers * 1024;
+// The largest set=1 request (its lines, '\n' included) read before it is refused unapplied.
+// wireguard-go has no bound (it applies line by line); `wg setconf` writes ~330 bytes a peer with
+// a psk, an endpoint, a keepalive and two allowed IPs, ~100 with one allowed IP, so 64 MiB holds
+// 200k such full peers or ~600k simple ones (kMaxPeers, 2^20, takes several requests).
+inline constexpr size_t kMaxSetRequestBytes = size_t{64} << 20;
 
 struct SetRequest {
   device::DeviceUpdate update;  // every line up to (not including) the first bad one
