@@ -84,7 +84,6 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::optional<transport::Endpoint> configured_endpoint;
   transport::AutoTransport auto_transport;
   WallTime transport_since{};
-  TimerSlot timer_slot;  // guarded by mu: this peer's TimerQueue entry
 
   proto::Keypairs keypairs;
   std::atomic<uint64_t> rx_bytes{0};
