@@ -280,7 +280,7 @@ class Device {
   uint32_t fwmark_ = 0;                                            // guarded by config_mu_
   uint64_t next_peer_id_ = 1;                                      // guarded by config_mu_
   // Peers by their configured endpoint (EndpointKey), for InitiateForUnknownIndexLocked.
-  std::unordered_multimap<std::string, Peer*> by_configured_endpoint_;  // config_mu_
+  std::unordered_multimap<std::string, Peer*> by_configured_endpoint_;           // config_mu_
   transport::TransportMode default_transport_ = transport::TransportMode::kUdp;  // config_mu_
   std::optional<uint16_t> tcp_port_;   // guarded by config_mu_
   std::vector<PeerPtr> stream_peers_;  // mode tcp or auto; config_mu_
