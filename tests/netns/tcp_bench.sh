@@ -1,13 +1,14 @@
 #!/bin/bash
 # Throughput over the TCP transport against UDP on the same run (docs/tcp-transport.md): two
 # tundra daemons in namespaces, one iperf3 TCP stream A -> B through the tunnel, ROUNDS rounds of
-# SECONDS s, alternating UDP and TCP (the peer's transport switched over the UAPI between
+# ROUND_SECONDS s, alternating UDP and TCP (the peer's transport switched over the UAPI between
 # rounds); prints each round, the medians and the ratio. Root; not part of `make test`.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/wg_pair.sh"
 source "$(dirname "$0")/tcp_lib.sh"
 require_root
-ROUNDS=${ROUNDS:-5} SECONDS_PER_ROUND=${SECONDS:-5}
+# (Not SECONDS: bash makes that the seconds since the shell started, so ${SECONDS:-5} was 0.)
+ROUNDS=${ROUNDS:-5} SECONDS_PER_ROUND=${ROUND_SECONDS:-5}
 
 make_two_hosts
 IF_A=$(ifname tbna) IF_B=$(ifname tbnb)
