@@ -1,48 +1,15 @@
 // tundra stats IFNAME: the daemon's counters of dropped packets, one per reason, read over the
 // UAPI socket with tundra's read-only extension (`tundra_stats=1`).
 #include <fmt/core.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include <cstring>
+#include <string>
 
-#include "tundra/base/syscall.h"
-#include "tundra/base/unique_fd.h"
 #include "tundra/cli/args.h"
 #include "tundra/cli/commands.h"
+#include "tundra/uapi/client.h"
 #include "tundra/uapi/server.h"
 
 namespace tundra::cli {
-namespace {
-
-Result<std::string> Query(const std::string& path) {
-  int raw = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (raw < 0) return ErrnoError("socket(AF_UNIX)");
-  UniqueFd fd(raw);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) return InvalidArgument("socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(raw, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoError(fmt::format("connect({})", path));
-  }
-  const std::string request = "tundra_stats=1\n\n";
-  if (RetryOnEintr(::send, raw, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
-    return ErrnoError(fmt::format("send({})", path));
-  }
-  std::string reply;
-  char buf[4096];
-  while (reply.size() < 2 || reply.compare(reply.size() - 2, 2, "\n\n") != 0) {
-    ssize_t n = RetryOnEintr(::read, raw, buf, sizeof(buf));
-    if (n < 0) return ErrnoError(fmt::format("read({})", path));
-    if (n == 0) break;
-    reply.append(buf, size_t(n));
-  }
-  return reply;
-}
-
-}  // namespace
 
 int RunStats(CommandArgs args) {
   ArgParser p("tundra stats", "IFNAME",
@@ -63,9 +30,11 @@ int RunStats(CommandArgs args) {
     return ReportError(
         InvalidArgument(fmt::format("tundra stats: bad interface name '{}'", ifname)), kExitUsage);
   }
-  auto reply = Query(uapi::SocketPath(ifname));
-  if (!reply.ok()) return ReportError(reply.error().Wrap(fmt::format("stats {}", ifname)));
-  if (reply->empty()) {
+  auto exchanged = uapi::Exchange(uapi::SocketPath(ifname), "tundra_stats=1\n\n");
+  if (!exchanged.ok()) return ReportError(exchanged.error().Wrap(fmt::format("stats {}", ifname)));
+  // Counters only (no keys): a plain string is fine from here on.
+  const std::string text(exchanged->data(), exchanged->size());
+  if (text.empty()) {
     return ReportError(MakeError(
         EPROTO,
         fmt::format("stats {}: the daemon gave no statistics (not run by tundra?)", ifname)));
@@ -73,10 +42,10 @@ int RunStats(CommandArgs args) {
   uint64_t total = 0;
   std::string out, offloads;
   size_t start = 0;
-  while (start < reply->size()) {
-    size_t end = reply->find('\n', start);
-    if (end == std::string::npos) end = reply->size();
-    const std::string line = reply->substr(start, end - start);
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
     start = end + 1;
     const size_t eq = line.find('=');
     if (eq == std::string::npos) continue;
