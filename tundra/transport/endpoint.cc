@@ -136,4 +136,19 @@ bool Endpoint::SameIncludingSource(const Endpoint& o) const {
                               : src4_.s_addr == o.src4_.s_addr;
 }
 
+socklen_t WildcardAddress(int family, uint16_t port, sockaddr_storage& out) {
+  out = sockaddr_storage{};
+  if (family == AF_INET) {
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&out);
+    in4->sin_family = AF_INET;
+    in4->sin_port = htons(port);
+    return sizeof(sockaddr_in);
+  }
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&out);
+  in6->sin6_family = AF_INET6;
+  in6->sin6_addr = in6addr_any;
+  in6->sin6_port = htons(port);
+  return sizeof(sockaddr_in6);
+}
+
 }  // namespace tundra::transport

@@ -75,4 +75,8 @@ class Endpoint {
   int src_ifindex_ = 0;
 };
 
+// The wildcard address of `family` (AF_INET: 0.0.0.0, AF_INET6: ::) with `port`, for bind();
+// returns its length.
+socklen_t WildcardAddress(int family, uint16_t port, sockaddr_storage& out);
+
 }  // namespace tundra::transport

@@ -156,20 +156,8 @@ Status TcpTransport::Listen(uint16_t port) {
     SetIntOption(raw, SOL_SOCKET, SO_REUSEADDR, 1);  // a restarted daemon binds at once
     if (family == AF_INET6) SetIntOption(raw, IPPROTO_IPV6, IPV6_V6ONLY, 1);
     if (mark_.load() != 0) SetIntOption(raw, SOL_SOCKET, SO_MARK, int(mark_.load()));
-    sockaddr_storage ss{};
-    socklen_t len;
-    if (family == AF_INET) {
-      auto* in4 = reinterpret_cast<sockaddr_in*>(&ss);
-      in4->sin_family = AF_INET;
-      in4->sin_port = htons(port);
-      len = sizeof(sockaddr_in);
-    } else {
-      auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
-      in6->sin6_family = AF_INET6;
-      in6->sin6_addr = in6addr_any;
-      in6->sin6_port = htons(port);
-      len = sizeof(sockaddr_in6);
-    }
+    sockaddr_storage ss;
+    socklen_t len = WildcardAddress(family, port, ss);
     if (::bind(raw, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
       if (family == AF_INET6 && errno == EADDRNOTAVAIL) break;
       return ErrnoError(fmt::format("bind({} :{})", name, port));

@@ -132,20 +132,8 @@ Result<uint16_t> UdpBind::Open(uint16_t requested) {
         if (!r->gro) options_unavailable_.fetch_add(1, std::memory_order_relaxed);
       }
 
-      sockaddr_storage ss{};
-      socklen_t len;
-      if (family == AF_INET) {
-        auto* in4 = reinterpret_cast<sockaddr_in*>(&ss);
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons(port);
-        len = sizeof(sockaddr_in);
-      } else {
-        auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
-        in6->sin6_family = AF_INET6;
-        in6->sin6_addr = in6addr_any;
-        in6->sin6_port = htons(port);
-        len = sizeof(sockaddr_in6);
-      }
+      sockaddr_storage ss;
+      socklen_t len = WildcardAddress(family, port, ss);
       if (::bind(raw, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
         const int err = errno;
         if (family == AF_INET6 && err == EADDRNOTAVAIL) break;  // no IPv6 configured
