@@ -421,9 +421,15 @@ Status Teardown(netlink::NetlinkSocket& nl, UpState& state) {
       }
       if (!IsRunning(state.daemon)) break;
     }
-    // A daemon killed with SIGKILL leaves its socket file.
+    // A daemon killed with SIGKILL leaves its socket file. While its threads
+    // exit, /proc may already show the leader as a zombie and the listening
+    // socket still accept: a socket served by our (dead or dying) daemon goes
+    // too, one served by another process stays.
     const std::string sock = uapi::SocketPath(state.ifname);
-    if (FileExists(sock) && !uapi::ServerPid(sock).ok()) ::unlink(sock.c_str());
+    if (FileExists(sock)) {
+      auto server = uapi::ServerPid(sock);
+      if (!server.ok() || *server == state.daemon.pid) ::unlink(sock.c_str());
+    }
   }
   if (state.dns) {
     Step(fmt::format("resolvconf -d {} -f", state.ifname));
