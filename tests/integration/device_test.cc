@@ -51,6 +51,18 @@ TEST_F(PairTest, TransferCountersMatchTheKernelFormula) {
   EXPECT_TRUE(WaitFor([&] { return Peer(a_).rx_bytes == 10u * 128 + 148; })) << Peer(a_).rx_bytes;
   EXPECT_EQ(Peer(a_).tx_bytes, 92u);
   EXPECT_EQ(Peer(b_).rx_bytes, 92u);
+  // tundra's per-peer counters (tundra_peers=1): one handshake, B's one initiation, 10 data
+  // messages one way, nothing dropped.
+  const device::PeerCounterValues ca = Peer(a_).counters, cb = Peer(b_).counters;
+  EXPECT_EQ(cb.tx_packets, 10u);
+  EXPECT_EQ(ca.rx_packets, 10u);
+  EXPECT_EQ(ca.tx_packets, 0u);
+  EXPECT_EQ(cb.rx_packets, 0u);
+  EXPECT_EQ(cb.initiations_sent, 1u);
+  EXPECT_EQ(ca.initiations_sent, 0u);
+  EXPECT_EQ(ca.handshakes, 1u);
+  EXPECT_EQ(cb.handshakes, 1u);
+  EXPECT_EQ(ca.dropped + cb.dropped, 0u);
 }
 
 TEST_F(PairTest, RekeyAfterTwoMinutesWithoutLosingPackets) {
@@ -149,6 +161,7 @@ TEST_F(PairTest, ReplayedDataIsDroppedAndEndpointDoesNotMove) {
   ASSERT_TRUE(
       net_.Inject(*transport::Endpoint::Parse("198.18.7.7:4444"), b_.bind->local(), replay));
   EXPECT_TRUE(WaitFor([&] { return b_.dev->drops().Get(proto::DropReason::kReplayed) == 1; }));
+  EXPECT_EQ(Peer(b_).counters.dropped, 1u);  // the replay was this peer's session's
   EXPECT_TRUE(b_.tun->TakeWritten().empty());
   EXPECT_EQ(Peer(b_).endpoint->ToString(), "198.18.0.1:51820");
 }
@@ -190,6 +203,9 @@ TEST_F(PairTest, RetransmitsTwentyInitiationsThenGivesUp) {
   EXPECT_EQ(initiations, 20);
   EXPECT_TRUE(
       WaitFor([&] { return a_.dev->drops().Get(proto::DropReason::kHandshakeGaveUp) == 1; }));
+  EXPECT_EQ(Peer(a_).counters.initiations_sent, 20u);
+  EXPECT_EQ(Peer(a_).counters.handshakes, 0u);
+  EXPECT_EQ(Peer(a_).counters.dropped, 1u);  // the staged ping
 }
 
 TEST_F(PairTest, StagedQueueKeepsTheNewest128) {
@@ -202,6 +218,7 @@ TEST_F(PairTest, StagedQueueKeepsTheNewest128) {
   ASSERT_TRUE(WaitFor([&] {
     return a_.dev->drops().Get(proto::DropReason::kStagedOverflow) == 72;
   })) << DropSummary(a_);
+  EXPECT_EQ(Peer(a_).counters.dropped, 72u);
   // B must have answered the first initiation (its answer is blocked) before time jumps: a
   // message still in flight across a 5.4 s jump would be stamped with the later time.
   ASSERT_TRUE(WaitFor([&] { return Peer(b_).rx_bytes == 148; }));

@@ -219,7 +219,7 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
   if (s.ok()) {
     peer->tx_bytes.fetch_add(sizeof(resp), std::memory_order_relaxed);
   } else {
-    CountSendFailure(s.error(), 1);
+    CountSendFailure(s.error(), 1, peer.get());
   }
 }
 
@@ -343,7 +343,7 @@ void Device::RunTimers(TimePoint now) {
       }
     }
     if (a.give_up) {
-      drops_.Add(proto::DropReason::kHandshakeGaveUp, gave_up);
+      CountPeerDrop(*peer, proto::DropReason::kHandshakeGaveUp, gave_up);
       TUNDRA_LOG(kDebug, "{}: handshake for peer {} did not complete after {} attempts, giving up",
                  options_.name, peer->id(), proto::kMaxTimerHandshakes + 2);
     }

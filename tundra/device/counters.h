@@ -1,5 +1,6 @@
-// Device-wide counters of dropped packets, one per proto::DropReason. Lock-free; incremented on
-// the data path, read by `tundra stats` (the UAPI tundra_stats=1 reply) and tests.
+// Device-wide counters of dropped packets, one per proto::DropReason, and each peer's own
+// counters. Lock-free; incremented on the data path, read by `tundra stats` / `tundra show`
+// (the UAPI tundra_stats=1 and tundra_peers=1 replies) and tests.
 #pragma once
 
 #include <array>
@@ -33,6 +34,44 @@ class DropCounters {
 
  private:
   std::array<std::atomic<uint64_t>, proto::kDropReasonCount> counts_{};
+};
+
+// One peer's counters, as read (PeerStatus). A dropped packet is counted here as well as
+// under its reason in the device's DropCounters when the drop is the peer's: its session
+// refused it (expired, replayed, bad tag), it came from outside its allowed IPs, or it was
+// for the peer and could not leave (no endpoint, staging overflow, handshake gave up, send
+// failure). Bytes are in the get=1 reply (rx_bytes/tx_bytes), not here.
+struct PeerCounterValues {
+  uint64_t rx_packets = 0;        // authenticated data messages (keepalives included)
+  uint64_t tx_packets = 0;        // data messages sent (keepalives included)
+  uint64_t handshakes = 0;        // sessions established, as initiator or responder
+  uint64_t initiations_sent = 0;  // handshake initiations that left (retries included)
+  uint64_t dropped = 0;           // packets dropped for this peer, any reason
+};
+
+class PeerCounters {
+ public:
+  void AddRxPackets(uint64_t n) { rx_packets_.fetch_add(n, std::memory_order_relaxed); }
+  void AddTxPackets(uint64_t n) { tx_packets_.fetch_add(n, std::memory_order_relaxed); }
+  void AddHandshake() { handshakes_.fetch_add(1, std::memory_order_relaxed); }
+  void AddInitiationSent() { initiations_sent_.fetch_add(1, std::memory_order_relaxed); }
+  void AddDropped(uint64_t n) { dropped_.fetch_add(n, std::memory_order_relaxed); }
+  PeerCounterValues Read() const {
+    PeerCounterValues v;
+    v.rx_packets = rx_packets_.load(std::memory_order_relaxed);
+    v.tx_packets = tx_packets_.load(std::memory_order_relaxed);
+    v.handshakes = handshakes_.load(std::memory_order_relaxed);
+    v.initiations_sent = initiations_sent_.load(std::memory_order_relaxed);
+    v.dropped = dropped_.load(std::memory_order_relaxed);
+    return v;
+  }
+
+ private:
+  std::atomic<uint64_t> rx_packets_{0};
+  std::atomic<uint64_t> tx_packets_{0};
+  std::atomic<uint64_t> handshakes_{0};
+  std::atomic<uint64_t> initiations_sent_{0};
+  std::atomic<uint64_t> dropped_{0};
 };
 
 }  // namespace tundra::device

@@ -397,6 +397,7 @@ proto::KeypairPtr Device::InstallSessionLocked(const PeerPtr& peer, TimePoint no
   TUNDRA_CHECK(indices_.Replace(keys.local_index, IndexEntry{peer, keypair}));
   if (peer->handshake_index == keys.local_index) peer->handshake_index = 0;
   FreeIndices(peer->keypairs.Add(keypair));
+  peer->counters.AddHandshake();
   if (peer->timers.OnSessionDerived(now)) EmitPeerEventLocked(*peer, PeerEventKind::kUp);
   return keypair;
 }
@@ -460,6 +461,7 @@ DeviceStatus Device::GetStatus() const {
     }
     p.rx_bytes = peer->rx_bytes.load();
     p.tx_bytes = peer->tx_bytes.load();
+    p.counters = peer->counters.Read();
     p.allowed_ips = allowed_ips_.EntriesForPeer(peer.get());
     s.peers.push_back(std::move(p));
   }

@@ -218,8 +218,13 @@ class Device {
   Result<size_t> WriteTun(std::span<const MutableByteSpan> packets);
   Status SendDatagrams(std::span<const ByteSpan> datagrams, const transport::Endpoint& to);
   // Counts `n` datagrams a failed send lost: send_buffer_full when the socket or the device
-  // queue had no room, send_failed otherwise.
-  void CountSendFailure(const Error& error, size_t n);
+  // queue had no room, send_failed otherwise; also as the peer's when they were its.
+  void CountSendFailure(const Error& error, size_t n, Peer* peer = nullptr);
+  // Counts `n` packets dropped for `reason` that were the peer's (PeerCounterValues::dropped).
+  void CountPeerDrop(Peer& peer, proto::DropReason reason, uint64_t n = 1) {
+    drops_.Add(reason, n);
+    peer.counters.AddDropped(n);
+  }
 
   // --- receive path (receive.cc) ---
   void UdpLoop();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tundra/base/clock.h"
+#include "tundra/device/counters.h"
 #include "tundra/device/timer_queue.h"
 #include "tundra/proto/cookie.h"
 #include "tundra/proto/handshake.h"
@@ -88,6 +89,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   proto::Keypairs keypairs;
   std::atomic<uint64_t> rx_bytes{0};
   std::atomic<uint64_t> tx_bytes{0};
+  PeerCounters counters;
 
   // Boot-clock ns of the last handshake message sent (initiation or response; kernel
   // `last_sent_handshake`): the REKEY_TIMEOUT rate limit of initiations. Written under mu,

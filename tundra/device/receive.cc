@@ -144,21 +144,21 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
   const proto::KeypairPtr& keypair = entry->keypair;
   const PeerPtr& peer = entry->peer;
   if (!keypair->CanReceive(now)) {
-    drops_.Add(proto::DropReason::kKeyExpired);
+    CountPeerDrop(*peer, proto::DropReason::kKeyExpired);
     return 0;
   }
   const uint64_t counter = proto::DataCounter(msg.data());
   if (counter >= proto::kRejectAfterMessages) {
-    drops_.Add(proto::DropReason::kCounterLimit);
+    CountPeerDrop(*peer, proto::DropReason::kCounterLimit);
     return 0;
   }
   if (!proto::OpenDataMessage(*keypair, msg)) {
-    drops_.Add(proto::DropReason::kInvalidAeadTag);
+    CountPeerDrop(*peer, proto::DropReason::kInvalidAeadTag);
     return 0;
   }
   // Only now, authenticated, may the counter move the window.
   if (!keypair->ValidateCounter(counter)) {
-    drops_.Add(proto::DropReason::kReplayed);
+    CountPeerDrop(*peer, proto::DropReason::kReplayed);
     return 0;
   }
   const size_t plain_len = msg.size() - proto::kDataOverhead;
@@ -209,6 +209,7 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
   }
   if (want_initiation) RequestInitiation(peer);
 
+  peer->counters.AddRxPackets(1);
   if (plain_len == 0) {  // keepalive
     peer->rx_bytes.fetch_add(msg.size(), std::memory_order_relaxed);
     return 0;
@@ -217,12 +218,12 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
   bool v6 = false;
   const size_t inner = InnerPacketLength(plain, plain_len, src, v6);
   if (inner == 0) {
-    drops_.Add(proto::DropReason::kInvalidPacket);
+    CountPeerDrop(*peer, proto::DropReason::kInvalidPacket);
     return 0;
   }
   Peer* routed = v6 ? allowed_ips_.LookupV6(src) : allowed_ips_.LookupV4(src);
   if (routed != peer.get()) {
-    drops_.Add(proto::DropReason::kSourceNotAllowed);
+    CountPeerDrop(*peer, proto::DropReason::kSourceNotAllowed);
     TUNDRA_LOG_RATELIMITED(kDebug, "{}: packet from peer {} has a source outside its allowed IPs",
                            options_.name, peer->id());
     return 0;

@@ -154,7 +154,7 @@ void Device::SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> b
   }
   if (check_route) QueueRouteCheck(peer);
   if (!endpoint) {
-    drops_.Add(proto::DropReason::kNoEndpoint, bufs.size());
+    CountPeerDrop(*peer, proto::DropReason::kNoEndpoint, bufs.size());
     for (size_t i = 0; i < bufs.size(); ++i) {
       SendUnreachable(ByteSpan(bufs[i].data() + kHeadroom, lens[i]));
     }
@@ -205,11 +205,12 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
   if (sent == 0) return 0;
   Status s = SendDatagrams(std::span<const ByteSpan>(out, sent), to);
   if (!s.ok()) {
-    CountSendFailure(s.error(), sent);
+    CountSendFailure(s.error(), sent, peer.get());
     TUNDRA_LOG_RATELIMITED(kVerbose, "{}: send to peer {}: {}", options_.name, peer->id(),
                            s.error().message());
   } else {
     peer->tx_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    peer->counters.AddTxPackets(sent);
   }
   std::lock_guard lock(peer->mu);
   peer->timers.OnAnyAuthenticatedPacketTraversal(now);
@@ -236,7 +237,7 @@ void Device::TrimStagedLocked(Peer& peer) {
   if (peer.staged.size() <= proto::kMaxStagedPackets) return;
   const size_t excess = peer.staged.size() - proto::kMaxStagedPackets;
   peer.staged.erase(peer.staged.begin(), peer.staged.begin() + ptrdiff_t(excess));  // oldest
-  drops_.Add(proto::DropReason::kStagedOverflow, excess);
+  CountPeerDrop(peer, proto::DropReason::kStagedOverflow, excess);
 }
 
 void Device::FlushStaged(const PeerPtr& peer, bool keepalive) {
@@ -258,7 +259,7 @@ void Device::FlushStaged(const PeerPtr& peer, bool keepalive) {
   if (check_route) QueueRouteCheck(peer);
   if (packets.empty()) return;
   if (!endpoint) {
-    drops_.Add(proto::DropReason::kNoEndpoint, packets.size());
+    CountPeerDrop(*peer, proto::DropReason::kNoEndpoint, packets.size());
     return;
   }
   std::vector<MutableByteSpan> bufs;
@@ -410,8 +411,9 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
   Status s = SendDatagrams(std::span<const ByteSpan>(&datagram, 1), *endpoint);
   if (s.ok()) {
     peer->tx_bytes.fetch_add(sizeof(msg), std::memory_order_relaxed);
+    peer->counters.AddInitiationSent();
   } else {
-    CountSendFailure(s.error(), 1);
+    CountSendFailure(s.error(), 1, peer.get());
   }
 }
 
@@ -420,10 +422,11 @@ Status Device::SendDatagrams(std::span<const ByteSpan> datagrams, const transpor
   return bind_->Send(datagrams, to);
 }
 
-void Device::CountSendFailure(const Error& error, size_t n) {
+void Device::CountSendFailure(const Error& error, size_t n, Peer* peer) {
   const int code = error.code();
   const bool no_room = code == ENOBUFS || code == EAGAIN || code == EWOULDBLOCK || code == ENOMEM;
   drops_.Add(no_room ? proto::DropReason::kSendBufferFull : proto::DropReason::kSendFailed, n);
+  if (peer != nullptr) peer->counters.AddDropped(n);
 }
 
 }  // namespace tundra::device

@@ -11,6 +11,7 @@
 
 #include "tundra/base/clock.h"
 #include "tundra/crypto/secret.h"
+#include "tundra/device/counters.h"
 #include "tundra/routing/ip_prefix.h"
 #include "tundra/transport/endpoint.h"
 #include "tundra/transport/tcp_policy.h"
@@ -61,6 +62,7 @@ struct PeerStatus {
   transport::TransportMode transport_mode = transport::TransportMode::kUdp;  // effective
   transport::Transport transport_in_use = transport::Transport::kUdp;        // the endpoint's
   WallTime transport_since{};  // when transport_in_use last changed ({0,0}: never set)
+  PeerCounterValues counters;  // tundra's own (tundra_peers=1)
 };
 
 struct DeviceStatus {

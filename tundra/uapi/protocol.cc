@@ -289,7 +289,7 @@ Result<device::DeviceStatus> ParseGet(std::string_view reply) {
   return s;
 }
 
-std::string FormatTransports(const device::DeviceStatus& s) {
+std::string FormatPeers(const device::DeviceStatus& s) {
   std::string out = fmt::format("transport={}\ntcp_listen_port={}\n",
                                 transport::TransportModeName(s.transport), s.tcp_listen_port);
   for (const device::PeerStatus& p : s.peers) {
@@ -304,6 +304,10 @@ std::string FormatTransports(const device::DeviceStatus& s) {
         transport::TransportModeName(p.transport_mode),
         p.transport_in_use == transport::Transport::kTcp ? "tcp" : "udp", p.transport_since.sec,
         p.transport_since.nsec);
+    const device::PeerCounterValues& c = p.counters;
+    out += fmt::format(
+        "rx_packets={}\ntx_packets={}\nhandshakes={}\nhandshake_initiations={}\ndropped={}\n",
+        c.rx_packets, c.tx_packets, c.handshakes, c.initiations_sent, c.dropped);
   }
   out += "errno=0\n\n";
   return out;

@@ -84,10 +84,11 @@ SecretString FormatSet(const device::DeviceUpdate& update);
 // than 0, a bad value or a missing end is an error naming the line number and key.
 Result<device::DeviceStatus> ParseGet(std::string_view reply);
 
-// tundra's read-only extension (op "tundra_transports=1", docs/tcp-transport.md): the
-// interface's default transport and TCP listener, and per peer (by public key, hex) the mode,
-// the transport in use and since when. Never part of a get=1 reply.
-std::string FormatTransports(const device::DeviceStatus& status);
+// tundra's read-only extension (op "tundra_peers=1", also answered to its older name
+// "tundra_transports=1"; docs/tcp-transport.md "Status"): the interface's default transport and TCP
+// listener, and per peer (by public key, hex) the mode, the transport in use and since when,
+// and the peer's counters (device::PeerCounterValues). Never part of a get=1 reply.
+std::string FormatPeers(const device::DeviceStatus& status);
 
 // tundra's own read-only extension (op "tundra_stats=1"): the device's named counters.
 std::string FormatStats(const std::vector<std::pair<std::string, uint64_t>>& counters);

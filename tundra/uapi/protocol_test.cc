@@ -279,12 +279,16 @@ TEST(UapiFormatTest, TransportsReplyAndGetStaysStandard) {
   p.transport_mode = transport::TransportMode::kAuto;
   p.transport_in_use = transport::Transport::kTcp;
   p.transport_since = {1700000000, 7};
+  p.counters = {
+      .rx_packets = 11, .tx_packets = 12, .handshakes = 3, .initiations_sent = 4, .dropped = 5};
   s.peers.push_back(p);
-  EXPECT_EQ(FormatTransports(s), "transport=auto\ntcp_listen_port=51820\npublic_key=02" +
-                                     std::string(62, '0') +
-                                     "\ntransport=auto\ntransport_in_use=tcp\n"
-                                     "transport_since_sec=1700000000\ntransport_since_nsec=7\n"
-                                     "errno=0\n\n");
+  EXPECT_EQ(FormatPeers(s), "transport=auto\ntcp_listen_port=51820\npublic_key=02" +
+                                std::string(62, '0') +
+                                "\ntransport=auto\ntransport_in_use=tcp\n"
+                                "transport_since_sec=1700000000\ntransport_since_nsec=7\n"
+                                "rx_packets=11\ntx_packets=12\nhandshakes=3\n"
+                                "handshake_initiations=4\ndropped=5\n"
+                                "errno=0\n\n");
   // get=1 has no extension keys; a TCP endpoint prints as its address.
   const std::string get(std::string_view(FormatGet(s)));
   EXPECT_EQ(get.find("transport"), std::string::npos);

@@ -262,7 +262,8 @@ void Server::ServeConnection(int fd) {
   Stream stream(fd, stop_fd_.get(), options_.idle_timeout);
   SecretString line;
   while (stream.ReadLine(line) == Stream::kOk) {
-    if (line == "get=1" || line == "tundra_stats=1" || line == "tundra_transports=1") {
+    if (line == "get=1" || line == "tundra_stats=1" || line == "tundra_peers=1" ||
+        line == "tundra_transports=1") {
       char blank = 0;
       if (stream.ReadByte(blank) != Stream::kOk || blank != '\n') {
         stream.WriteAll(ErrnoReply(kErrnoInvalid));
@@ -271,7 +272,7 @@ void Server::ServeConnection(int fd) {
       const bool sent = line == "get=1" ? stream.WriteAll(FormatGet(device_.GetStatus()))
                         : line == "tundra_stats=1"
                             ? stream.WriteAll(FormatStats(device_.Counters()))
-                            : stream.WriteAll(FormatTransports(device_.GetStatus()));
+                            : stream.WriteAll(FormatPeers(device_.GetStatus()));
       if (!sent) break;
     } else if (line == "set=1") {
       if (!ServeSet(stream)) break;

@@ -161,6 +161,13 @@ TEST_F(ServerTest, SetGetAndStatsOverTheSocket) {
   want += "tun_super_packets_read=0\ntun_segments_split=0\n";
   want += "tun_super_packets_written=0\ntun_packets_coalesced=0\nerrno=0\n\n";
   EXPECT_EQ(Request("tundra_stats=1\n\n"), want);
+  // tundra_peers=1 (and its first name, tundra_transports=1): per peer, transport and counters.
+  const std::string peers = Request("tundra_peers=1\n\n");
+  EXPECT_EQ(peers, "transport=udp\ntcp_listen_port=0\npublic_key=" + kPeerHex +
+                       "\ntransport=udp\ntransport_in_use=udp\ntransport_since_sec=0\n"
+                       "transport_since_nsec=0\nrx_packets=0\ntx_packets=0\nhandshakes=0\n"
+                       "handshake_initiations=0\ndropped=0\nerrno=0\n\n");
+  EXPECT_EQ(Request("tundra_transports=1\n\n"), peers);
 }
 
 // 100 MB of garbage after set=1 is cut off at kMaxSetRequestBytes with errno=-90 (nothing
