@@ -119,6 +119,17 @@ std::string JsonString(std::string_view s) {
 
 std::string JsonOrNull(const std::string& s) { return s.empty() ? "null" : JsonString(s); }
 
+std::string PeerTundraJson(const uapi::PeerInfo& p) {
+  if (!p.tundra) return "null";
+  const device::PeerCounterValues& c = p.tundra->counters;
+  return fmt::format(
+      "{{\"transport\": {}, \"transport_in_use\": {}, \"rx_packets\": {}, "
+      "\"tx_packets\": {}, \"handshakes\": {}, \"handshake_initiations\": {}, "
+      "\"dropped\": {}}}",
+      JsonOrNull(p.tundra->transport), JsonOrNull(p.tundra->transport_in_use), c.rx_packets,
+      c.tx_packets, c.handshakes, c.initiations_sent, c.dropped);
+}
+
 std::string JsonObject(const CounterList& list, const std::string& indent) {
   if (list.empty()) return "{}";
   std::string out = "{\n";
@@ -207,6 +218,13 @@ Result<ShownInterface> ReadInterface(const std::string& name, const std::string&
   auto counters = uapi::ParseStatsReply(std::string_view(stats->data(), stats->size()));
   if (!counters.ok()) return counters.error().Wrap(path);
   shown.counters = std::move(*counters);
+  if (!shown.counters) return shown;  // not tundra: no per-peer extension either
+  auto peers = uapi::Exchange(path, SecretString("tundra_peers=1\n\n"));
+  if (!peers.ok()) return peers.error();
+  if (Status s = uapi::ParsePeersReply(std::string_view(peers->data(), peers->size()), shown.info);
+      !s.ok()) {
+    return std::move(s).error().Wrap(path);
+  }
   return shown;
 }
 
@@ -270,6 +288,13 @@ std::string FormatShowText(const std::vector<ShownInterface>& interfaces, int64_
     }
     if (i.info.listen_port != 0) out += fmt::format("  listening port: {}\n", i.info.listen_port);
     if (i.info.fwmark != 0) out += fmt::format("  fwmark: 0x{:x}\n", i.info.fwmark);
+    if (!i.info.transport.empty()) {
+      out += fmt::format("  transport: {}", i.info.transport);
+      if (i.info.tcp_listen_port != 0) {
+        out += fmt::format(" (tcp listening port {})", i.info.tcp_listen_port);
+      }
+      out += "\n";
+    }
     if (i.counters) {
       const GroupedCounters g = Group(*i.counters);
       out += fmt::format("  dropped packets: {}", g.drops_total);
@@ -299,6 +324,17 @@ std::string FormatShowText(const std::vector<ShownInterface>& interfaces, int64_
         out += fmt::format("  persistent keepalive: every {}\n",
                            Plural(p.persistent_keepalive, "second"));
       }
+      if (p.tundra) {
+        const device::PeerCounterValues& c = p.tundra->counters;
+        out += fmt::format("  transport: {}", p.tundra->transport_in_use);
+        if (p.tundra->transport != p.tundra->transport_in_use) {
+          out += fmt::format(" ({})", p.tundra->transport);
+        }
+        out += fmt::format(
+            "\n  packets: {} received, {} sent, {} dropped\n  handshakes: {} ({} initiations "
+            "sent)\n",
+            c.rx_packets, c.tx_packets, c.dropped, c.handshakes, c.initiations_sent);
+      }
     }
   }
   return out;
@@ -323,20 +359,22 @@ std::string FormatShowJson(const std::vector<ShownInterface>& interfaces) {
           "          \"endpoint\": {},\n          \"allowed_ips\": [{}],\n"
           "          \"latest_handshake\": {},\n          \"latest_handshake_nsec\": {},\n"
           "          \"transfer_rx\": {},\n          \"transfer_tx\": {},\n"
-          "          \"persistent_keepalive\": {}\n        }}",
+          "          \"persistent_keepalive\": {},\n          \"tundra\": {}\n        }}",
           JsonString(p.public_key), p.has_preshared_key ? "true" : "false", JsonOrNull(p.endpoint),
           ips, p.last_handshake_sec, p.last_handshake_nsec, p.rx_bytes, p.tx_bytes,
-          p.persistent_keepalive);
+          p.persistent_keepalive, PeerTundraJson(p));
     }
     out += i.info.peers.empty() ? "],\n" : "\n      ],\n";
     if (i.counters) {
       const GroupedCounters g = Group(*i.counters);
       const std::string ind = "        ";
       out += fmt::format(
-          "      \"tundra\": {{\n        \"dropped_total\": {},\n        \"dropped\": {},\n"
+          "      \"tundra\": {{\n        \"transport\": {},\n        \"tcp_listen_port\": {},\n"
+          "        \"dropped_total\": {},\n        \"dropped\": {},\n"
           "        \"tun_dropped_total\": {},\n        \"tun_dropped\": {},\n"
           "        \"counters\": {}\n      }}\n    }}",
-          g.drops_total, JsonObject(g.drops, ind), g.tun_drops_total, JsonObject(g.tun_drops, ind),
+          JsonOrNull(i.info.transport), i.info.tcp_listen_port, g.drops_total,
+          JsonObject(g.drops, ind), g.tun_drops_total, JsonObject(g.tun_drops, ind),
           JsonObject(g.other, ind));
     } else {
       out += "      \"tundra\": null\n    }";
@@ -377,13 +415,46 @@ std::string FormatShowPrometheus(const std::vector<ShownInterface>& interfaces) 
   per_peer("tundra_peer_persistent_keepalive_seconds", "gauge",
            "Persistent keepalive interval (0: off).",
            [](const uapi::PeerInfo& p) { return uint64_t(p.persistent_keepalive); });
-
   // tundra's own counters (interfaces run by tundra only), grouped into families.
   std::vector<std::pair<const ShownInterface*, GroupedCounters>> tundra;
   for (const ShownInterface& i : interfaces) {
     if (i.counters) tundra.emplace_back(&i, Group(*i.counters));
   }
   if (tundra.empty()) return e.Take();
+  // tundra's per-peer counters, for the peers of tundra daemons.
+  auto tundra_peer = [&](const std::string& name, const std::string& help,
+                         uint64_t device::PeerCounterValues::*field) {
+    e.Family(name, "counter", help);
+    for (const ShownInterface& i : interfaces) {
+      for (const uapi::PeerInfo& p : i.info.peers) {
+        if (p.tundra) e.Sample(name, PeerLabels(i, p), p.tundra->counters.*field);
+      }
+    }
+  };
+  tundra_peer("tundra_peer_receive_packets_total",
+              "Data messages received from the peer (keepalives included).",
+              &device::PeerCounterValues::rx_packets);
+  tundra_peer("tundra_peer_transmit_packets_total",
+              "Data messages sent to the peer (keepalives included).",
+              &device::PeerCounterValues::tx_packets);
+  tundra_peer("tundra_peer_handshakes_total", "Sessions established with the peer.",
+              &device::PeerCounterValues::handshakes);
+  tundra_peer("tundra_peer_handshake_initiations_total",
+              "Handshake initiations sent to the peer (retries included).",
+              &device::PeerCounterValues::initiations_sent);
+  tundra_peer("tundra_peer_dropped_packets_total", "Packets of the peer dropped (any reason).",
+              &device::PeerCounterValues::dropped);
+  e.Family("tundra_peer_transport_tcp", "gauge",
+           "1 while the peer's endpoint is a TCP connection, 0 on UDP.");
+  for (const ShownInterface& i : interfaces) {
+    for (const uapi::PeerInfo& p : i.info.peers) {
+      if (p.tundra) {
+        e.Sample("tundra_peer_transport_tcp", PeerLabels(i, p),
+                 uint64_t(p.tundra->transport_in_use == "tcp"));
+      }
+    }
+  }
+
   auto by_reason = [&](const std::string& name, const std::string& help,
                        CounterList GroupedCounters::*list) {
     e.Family(name, "counter", help);

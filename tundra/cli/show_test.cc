@@ -26,7 +26,16 @@ std::vector<ShownInterface> Sample() {
   p.rx_bytes = 2048;
   p.tx_bytes = 5;
   p.persistent_keepalive = 25;
+  p.tundra = uapi::PeerTundraInfo{.transport = "auto",
+                                  .transport_in_use = "tcp",
+                                  .counters = {.rx_packets = 40,
+                                               .tx_packets = 41,
+                                               .handshakes = 2,
+                                               .initiations_sent = 3,
+                                               .dropped = 7}};
   a.info.peers.push_back(p);
+  a.info.transport = "auto";
+  a.info.tcp_listen_port = 51820;
   a.counters = CounterList{{"drop_invalid_mac1", 2},
                            {"drop_no_route", 1},
                            {"tun_drop_bad_header", 0},
@@ -51,7 +60,13 @@ TEST(ShowTest, TextHasWgShowFieldsAndNoSecrets) {
                    "  allowed ips: 198.19.0.2/32, fd19::2/128\n"
                    "  latest handshake: 1 minute, 5 seconds ago\n"
                    "  transfer: 2.00 KiB received, 5 B sent\n"
-                   "  persistent keepalive: every 25 seconds\n"),
+                   "  persistent keepalive: every 25 seconds\n"
+                   "  transport: tcp (auto)\n"
+                   "  packets: 40 received, 41 sent, 7 dropped\n"
+                   "  handshakes: 2 (3 initiations sent)\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("  fwmark: 0x10\n  transport: auto (tcp listening port 51820)\n"),
             std::string::npos)
       << t;
   EXPECT_NE(t.find("not a tundra daemon"), std::string::npos);
@@ -75,6 +90,15 @@ TEST(ShowTest, JsonParsesWithEveryField) {
   EXPECT_EQ(p["transfer_rx"], 2048);
   EXPECT_EQ(p["transfer_tx"], 5);
   EXPECT_EQ(p["persistent_keepalive"], 25);
+  EXPECT_EQ(p["tundra"]["transport"], "auto");
+  EXPECT_EQ(p["tundra"]["transport_in_use"], "tcp");
+  EXPECT_EQ(p["tundra"]["rx_packets"], 40);
+  EXPECT_EQ(p["tundra"]["tx_packets"], 41);
+  EXPECT_EQ(p["tundra"]["handshakes"], 2);
+  EXPECT_EQ(p["tundra"]["handshake_initiations"], 3);
+  EXPECT_EQ(p["tundra"]["dropped"], 7);
+  EXPECT_EQ(a["tundra"]["transport"], "auto");
+  EXPECT_EQ(a["tundra"]["tcp_listen_port"], 51820);
   EXPECT_EQ(a["tundra"]["dropped_total"], 3);
   EXPECT_EQ(a["tundra"]["dropped"]["invalid_mac1"], 2);
   EXPECT_EQ(a["tundra"]["tun_dropped"]["bad_header"], 0);
@@ -84,6 +108,7 @@ TEST(ShowTest, JsonParsesWithEveryField) {
   EXPECT_TRUE(b["public_key"].is_null());
   EXPECT_TRUE(b["tundra"].is_null());
   EXPECT_TRUE(b["peers"][0]["endpoint"].is_null());
+  EXPECT_TRUE(b["peers"][0]["tundra"].is_null());
   EXPECT_EQ(nlohmann::json::parse(FormatShowJson({}))["interfaces"].size(), 0u);
 }
 
@@ -128,6 +153,17 @@ TEST(ShowTest, PrometheusIsValidExposition) {
   EXPECT_EQ(values["tundra_tun_segments_split_total{interface=\"wg0\"}"], 160901u);
   EXPECT_EQ(values["tundra_icmp_unreachable_sent_total{interface=\"wg0\"}"], 1u);
   EXPECT_EQ(types["tundra_peer_latest_handshake_seconds"], "gauge");
+  const std::string peer1 = "{interface=\"wg0\",peer=\"PEER+1/=\"}";
+  EXPECT_EQ(values["tundra_peer_receive_packets_total" + peer1], 40u);
+  EXPECT_EQ(values["tundra_peer_transmit_packets_total" + peer1], 41u);
+  EXPECT_EQ(values["tundra_peer_handshakes_total" + peer1], 2u);
+  EXPECT_EQ(values["tundra_peer_handshake_initiations_total" + peer1], 3u);
+  EXPECT_EQ(values["tundra_peer_dropped_packets_total" + peer1], 7u);
+  EXPECT_EQ(values["tundra_peer_transport_tcp" + peer1], 1u);
+  EXPECT_EQ(types["tundra_peer_transport_tcp"], "gauge");
+  // wireguard-go's peer has none of tundra's per-peer samples.
+  EXPECT_EQ(values.count("tundra_peer_dropped_packets_total{interface=\"wg\\\"1\",peer=\"PEER2\"}"),
+            0u);
   EXPECT_EQ(values["tundra_peer_latest_handshake_seconds{interface=\"wg\\\"1\",peer=\"PEER2\"}"],
             0u);
 }

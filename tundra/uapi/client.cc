@@ -210,6 +210,54 @@ Result<InterfaceInfo> ParseGetReply(std::string_view reply) {
   return info;
 }
 
+Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
+  if (reply.empty()) return OkStatus();
+  bool saw_errno = false;
+  bool in_peers = false;
+  PeerTundraInfo* peer = nullptr;  // null in the interface part and for an unknown peer
+  Status s =
+      ForEachLine(reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
+        if (saw_errno) return MakeError(EPROTO, fmt::format("UAPI reply line {}: after errno", n));
+        if (key == "errno") {
+          saw_errno = true;
+          return CheckErrno(n, value);
+        }
+        if (key == "public_key") {
+          crypto::PublicKey pub;
+          if (!DecodeHex32(value, pub)) return BadValue(n, key);
+          const std::string b64 = crypto::KeyToBase64(pub);
+          in_peers = true;
+          peer = nullptr;
+          for (PeerInfo& p : info.peers) {
+            if (p.public_key == b64) peer = &p.tundra.emplace();
+          }
+          return OkStatus();
+        }
+        if (!in_peers) {
+          if (key == "transport") {
+            info.transport = std::string(value);
+          } else if (key == "tcp_listen_port") {
+            if (!ParseNumber(value, info.tcp_listen_port)) return BadValue(n, key);
+          }
+          return OkStatus();
+        }
+        if (peer == nullptr) return OkStatus();
+        uint64_t* counter = key == "rx_packets"              ? &peer->counters.rx_packets
+                            : key == "tx_packets"            ? &peer->counters.tx_packets
+                            : key == "handshakes"            ? &peer->counters.handshakes
+                            : key == "handshake_initiations" ? &peer->counters.initiations_sent
+                            : key == "dropped"               ? &peer->counters.dropped
+                                                             : nullptr;
+        if (counter != nullptr) return ParseNumber(value, *counter) ? OkStatus() : BadValue(n, key);
+        if (key == "transport") peer->transport = std::string(value);
+        if (key == "transport_in_use") peer->transport_in_use = std::string(value);
+        return OkStatus();
+      });
+  if (!s.ok()) return s;
+  if (!saw_errno) return MakeError(EPROTO, "UAPI reply: no errno line (cut short?)");
+  return OkStatus();
+}
+
 Result<std::optional<std::vector<std::pair<std::string, uint64_t>>>> ParseStatsReply(
     std::string_view reply) {
   if (reply.empty()) return std::optional<std::vector<std::pair<std::string, uint64_t>>>();

@@ -40,6 +40,13 @@ Status SetDevice(const std::string& path, const device::DeviceUpdate& update);
 // The pid of the process serving the socket at `path` (SO_PEERCRED).
 Result<pid_t> ServerPid(const std::string& path);
 
+// What a tundra daemon adds per peer (tundra_peers=1).
+struct PeerTundraInfo {
+  std::string transport;         // the mode in effect: udp, tcp or auto
+  std::string transport_in_use;  // udp or tcp: what the peer's endpoint uses now
+  device::PeerCounterValues counters;
+};
+
 struct PeerInfo {
   std::string public_key;  // base64, as wg prints it
   bool has_preshared_key = false;
@@ -49,19 +56,28 @@ struct PeerInfo {
   int64_t last_handshake_nsec = 0;
   uint64_t rx_bytes = 0;
   uint64_t tx_bytes = 0;
-  uint16_t persistent_keepalive = 0;  // seconds; 0 = off
+  uint16_t persistent_keepalive = 0;     // seconds; 0 = off
+  std::optional<PeerTundraInfo> tundra;  // unset: not a tundra daemon (ParsePeersReply)
 };
 
 struct InterfaceInfo {
   std::string public_key;  // base64 of the public key derived from the private key, or empty
   uint16_t listen_port = 0;
   uint32_t fwmark = 0;
+  std::string transport;         // tundra only (ParsePeersReply): the peers' default mode
+  uint16_t tcp_listen_port = 0;  // tundra only: 0 = no TCP listener
   std::vector<PeerInfo> peers;
 };
 
 // Parses a get=1 reply (key=value lines, errno=N, blank line). An errno other than 0, a line
 // without '=', a bad number or key, or a missing errno line is an error naming the line.
 Result<InterfaceInfo> ParseGetReply(std::string_view reply);
+
+// Reads a tundra_peers=1 reply into `info` (from ParseGetReply): the interface's transport
+// and TCP port, and each peer's PeerTundraInfo, matched by public key. An empty reply (a
+// daemon without the operation) changes nothing; a peer that is not in `info` (added between
+// the two requests) is skipped, as are keys this build does not know.
+Status ParsePeersReply(std::string_view reply, InterfaceInfo& info);
 
 // Parses a tundra_stats=1 reply into its counters, in order. An empty reply (a daemon that
 // does not know the operation, e.g. wireguard-go) gives nullopt.

@@ -1,10 +1,12 @@
 #include "tundra/uapi/client.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "tundra/base/unique_fd.h"
@@ -96,6 +98,58 @@ TEST(UapiClientTest, StatsReply) {
   ASSERT_TRUE(empty.ok());
   EXPECT_FALSE(empty->has_value());  // wireguard-go closes on an unknown operation
   EXPECT_FALSE(ParseStatsReply("drop_x=-1\nerrno=0\n\n").ok());
+}
+
+TEST(UapiClientTest, PeersReplyJoinsThePeersByKey) {
+  crypto::PrivateKey priv;
+  device::DeviceStatus s = SampleStatus(priv);
+  s.transport = transport::TransportMode::kAuto;
+  s.tcp_listen_port = 51820;
+  s.peers[0].transport_mode = transport::TransportMode::kAuto;
+  s.peers[0].transport_in_use = transport::Transport::kTcp;
+  s.peers[0].counters = {
+      .rx_packets = 10, .tx_packets = 20, .handshakes = 2, .initiations_sent = 3, .dropped = 4};
+  const SecretString get = FormatGet(s);
+  auto info = ParseGetReply(std::string_view(get.data(), get.size()));
+  ASSERT_TRUE(info.ok());
+  // A peer only the second reply knows (added in between) is skipped.
+  device::DeviceStatus later = s;
+  device::PeerStatus extra;
+  extra.public_key[0] = 9;
+  later.peers.push_back(extra);
+  std::string peers = FormatPeers(later);
+  peers.insert(peers.find("errno="), "some_future_key=1\n");  // unknown keys are skipped
+  ASSERT_TRUE(ParsePeersReply(peers, *info).ok());
+  EXPECT_EQ(info->transport, "auto");
+  EXPECT_EQ(info->tcp_listen_port, 51820);
+  ASSERT_EQ(info->peers.size(), 2u);
+  ASSERT_TRUE(info->peers[0].tundra.has_value());
+  const PeerTundraInfo& t = *info->peers[0].tundra;
+  EXPECT_EQ(t.transport, "auto");
+  EXPECT_EQ(t.transport_in_use, "tcp");
+  EXPECT_EQ(t.counters.rx_packets, 10u);
+  EXPECT_EQ(t.counters.tx_packets, 20u);
+  EXPECT_EQ(t.counters.handshakes, 2u);
+  EXPECT_EQ(t.counters.initiations_sent, 3u);
+  EXPECT_EQ(t.counters.dropped, 4u);
+  ASSERT_TRUE(info->peers[1].tundra.has_value());
+  EXPECT_EQ(info->peers[1].tundra->transport_in_use, "udp");
+
+  InterfaceInfo untouched = *info;
+  untouched.peers[0].tundra.reset();
+  ASSERT_TRUE(ParsePeersReply("", untouched).ok());  // wireguard-go: no such operation
+  EXPECT_FALSE(untouched.peers[0].tundra.has_value());
+  EXPECT_FALSE(ParsePeersReply("transport=udp\n", untouched).ok());  // cut short
+  std::string bad_text = peers;
+  const size_t at = bad_text.find("rx_packets=10");
+  bad_text.replace(at, 13, "rx_packets=x");
+  const size_t line =
+      size_t(std::count(bad_text.begin(), bad_text.begin() + ptrdiff_t(at), '\n')) + 1;
+  auto bad = ParsePeersReply(bad_text, untouched);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find(fmt::format("line {}: bad value for rx_packets", line)),
+            std::string::npos)
+      << bad.error().message();
 }
 
 TEST(UapiClientTest, ExchangeOverASocket) {
