@@ -12,6 +12,9 @@
 #      is left.
 #   4. an Endpoint host name (a private /etc/hosts in a mount namespace) that moves to another
 #      address is followed by the re-resolver.
+#   5. DNS (handed to resolvconf, a stand-in in PATH; without one a warning), User (the
+#      daemon's uids), PeerUp/PeerDown (run as User with %i %k %e, on a 20x clock), tundra show
+#      --json's per-peer counters, SaveConfig (down writes a peer added at run time back).
 . "$(dirname "$0")/lib.sh"
 require_root
 for tool in wg iperf3 unshare; do
@@ -204,4 +207,68 @@ log "host name followed to 198.18.0.3 in $(( $(date +%s) - start )) s; ping ok"
 pid=$(daemon_pid "$IF_A")
 down "$NS_A" "$IF_A" || fail "down $IF_A (host name)"
 assert_clean "$NS_A" "$IF_A" "$pid" "$rpid"
+
+# ---- 5. DNS, SaveConfig, User and PeerUp/PeerDown from the file ----
+# DNS goes to resolvconf when there is one in PATH: a stand-in that records its arguments
+# and input (the real one would rewrite this machine's /etc/resolv.conf).
+mkdir -p "$LOG_DIR/bin"
+cat > "$LOG_DIR/bin/resolvconf" <<EOF_RC
+#!/bin/sh
+{ echo "args: \$*"; cat; } >> "$LOG_DIR/resolvconf.log"
+EOF_RC
+chmod 755 "$LOG_DIR/bin/resolvconf"
+U="tundra-up$((RUN_ID % 100000))"
+useradd --system --no-create-home --shell /usr/sbin/nologin "$U" || fail "useradd $U"
+CLEANUP_HOOKS+=("userdel -f $U 2>/dev/null")
+EVENTS_DIR=$(mktemp -d /tmp/tundra-up-events.XXXXXX)
+CLEANUP_HOOKS+=("rm -rf $EVENTS_DIR")
+chown "$U" "$EVENTS_DIR"
+EVENTS=$EVENTS_DIR/events
+write_conf a "$IF_A" "198.19.0.2/32" "198.18.0.3:51820" "DNS = 198.19.0.53, tundra.test
+SaveConfig = true
+User = $U
+PeerUp = echo up %i %k %e \$(id -u) >> $EVENTS
+PeerDown = echo down %i %k %e \$(id -u) >> $EVENTS"
+TUNDRA_TEST_TIME_SCALE=20 PATH="$LOG_DIR/bin:$PATH" up "$NS_A" "$IF_A" ||
+  fail "up with DNS, SaveConfig, User, PeerUp: $(cat "$LOG_DIR/up-$IF_A.log")"
+printf 'args: -a %s -m 0 -x\nnameserver 198.19.0.53\nsearch tundra.test\n' "$IF_A" |
+  cmp -s - "$LOG_DIR/resolvconf.log" || fail "resolvconf got: $(cat "$LOG_DIR/resolvconf.log")"
+pid=$(daemon_pid "$IF_A")
+uid_u=$(id -u "$U")
+awk '$1 == "Uid:" {print $2, $3, $4, $5}' "/proc/$pid/status" | grep -qx "$uid_u $uid_u $uid_u $uid_u" ||
+  fail "User = $U: the daemon's uids are $(grep Uid: "/proc/$pid/status")"
+ping_ok "$NS_A" 198.19.0.2 || fail "ping with User = $U"
+wait_for 50 grep -q "^up" "$EVENTS" || fail "PeerUp did not run: $(cat "$EVENTS" 2>/dev/null)"
+grep -qx "up $IF_A $PUB_B 198.18.0.3:51820 $uid_u" "$EVENTS" || fail "PeerUp line: $(cat "$EVENTS")"
+# Silence: the session expires after REJECT_AFTER_TIME (180 s / 20), then PeerDown.
+wait_for 300 grep -q "^down" "$EVENTS" || fail "PeerDown did not run within 30 s: $(cat "$EVENTS")"
+grep -qx "down $IF_A $PUB_B 198.18.0.3:51820 $uid_u" "$EVENTS" || fail "PeerDown line: $(cat "$EVENTS")"
+# tundra show reads the per-peer counters (tundra_peers=1) from the running daemon.
+in_ns "$NS_A" "$TUNDRA_BIN" show "$IF_A" --json > "$LOG_DIR/show.json" || fail "tundra show --json"
+python3 - "$LOG_DIR/show.json" "$PUB_B" <<'PY' || fail "show --json: $(cat "$LOG_DIR/show.json")"
+import json, sys
+peer = json.load(open(sys.argv[1]))["interfaces"][0]["peers"][0]
+assert peer["public_key"] == sys.argv[2], peer
+t = peer["tundra"]
+assert t["transport_in_use"] == "udp" and t["handshakes"] >= 1, t
+assert t["tx_packets"] >= 1 and t["rx_packets"] >= 1 and t["handshake_initiations"] >= 1, t
+PY
+# SaveConfig: a peer added at run time is in the file after down.
+NEW_PEER=$("$TUNDRA_BIN" genkey | "$TUNDRA_BIN" pubkey)
+in_ns "$NS_A" wg set "$IF_A" peer "$NEW_PEER" allowed-ips 198.19.7.7/32 || fail "wg set (new peer)"
+PATH="$LOG_DIR/bin:$PATH" down "$NS_A" "$IF_A" || fail "down (SaveConfig): $(cat "$LOG_DIR/down-$IF_A.log")"
+grep -q "^args: -d $IF_A -f$" "$LOG_DIR/resolvconf.log" || fail "down did not remove the DNS: $(cat "$LOG_DIR/resolvconf.log")"
+grep -q "^PublicKey = $NEW_PEER$" "$CONF/$IF_A.conf" || fail "SaveConfig: the new peer is not in the file: $(cat "$CONF/$IF_A.conf")"
+grep -q '^AllowedIPs = 198.19.7.7/32$' "$CONF/$IF_A.conf" || fail "SaveConfig: the new peer's allowed IPs"
+grep -q "^User = $U$" "$CONF/$IF_A.conf" || fail "SaveConfig lost User"
+assert_clean "$NS_A" "$IF_A" "$pid"
+# Without resolvconf in PATH: a warning naming the way out, and the tunnel comes up anyway.
+sed -i '/^User = /d; /^SaveConfig = /d; /^Peer\(Up\|Down\) = /d' "$CONF/$IF_A.conf"
+PATH=/usr/bin:/bin up "$NS_A" "$IF_A" || fail "up with DNS and no resolvconf: $(cat "$LOG_DIR/up-$IF_A.log")"
+grep -q "DNS for $IF_A not set: no resolvconf in PATH" "$LOG_DIR/up-$IF_A.log" || fail "no DNS warning: $(cat "$LOG_DIR/up-$IF_A.log")"
+! grep -qx dns "/run/tundra/$IF_A.state" || fail "the state says DNS was set"
+pid=$(daemon_pid "$IF_A")
+PATH=/usr/bin:/bin down "$NS_A" "$IF_A" || fail "down (no resolvconf)"
+assert_clean "$NS_A" "$IF_A" "$pid"
+log "DNS via resolvconf (and the warning without), SaveConfig, User, PeerUp/PeerDown ok"
 log "PASS"
