@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR ?= OFF
 
-.PHONY: all deps configure build test unit sanitize demo bench microbench fuzz format clean install deb package-test
+.PHONY: all deps configure build test unit sanitize demo bench lab-bench microbench fuzz format clean install deb package-test
 
 all: build
 
@@ -51,11 +51,19 @@ deb: deps
 package-test:
 	@DEB_BUILD_DIR=$(DEB_BUILD_DIR) scripts/package-test.sh
 
-# Throughput against wireguard-go-modern and Debian's wireguard-go in the lab (root; ../shared:
-# the one target that still needs something beside the clone).
-BENCH_FLAGS ?= -t 5 -r 3
+# Single-stream TCP throughput, tundra against Debian's wireguard-go (and TUNDRA_PEER2 when it
+# names a second implementation) in the same run: BENCH_ROUNDS rounds of BENCH_SECONDS s per
+# system and direction, medians, spreads and ratios (root; tests/netns/bench.sh).
+BENCH_ROUNDS ?= 5
+BENCH_SECONDS ?= 5
 bench: build
-	@[ -x ../shared/lab/bench ] || { echo "make bench: needs the lab at ../shared/lab beside the clone" >&2; exit 1; }
+	@TUNDRA_BIN=$(CURDIR)/$(BUILD_DIR)/tundra/cli/tundra ROUNDS=$(BENCH_ROUNDS) \
+	  ROUND_SECONDS=$(BENCH_SECONDS) tests/netns/bench.sh
+
+# The same comparison in the lab beside the clone (../shared/lab: also OpenVPN, tinc, VTun).
+BENCH_FLAGS ?= -t 5 -r 3
+lab-bench: build
+	@[ -x ../shared/lab/bench ] || { echo "make lab-bench: needs the lab at ../shared/lab beside the clone" >&2; exit 1; }
 	@../shared/lab/bench $(BENCH_FLAGS) wireguard-go-modern tundra=$(CURDIR)/scripts/bench-peer wireguard-go
 
 # Google Benchmark micro-benchmarks (AEAD per packet, allowed-IPs lookup at 100k prefixes,

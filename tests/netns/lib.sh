@@ -89,7 +89,7 @@ interop_peers() {
 
 # start_impl NS IMPL IFNAME: tundra | tundra-no-offload | tundra-tun-fd[-no-vnet] (the TUN
 # comes from a parent through WG_TUN_FD) | wireguard-go | peer2 (TUNDRA_PEER2), daemonized, then
-# wait for the UAPI socket.
+# wait for the UAPI socket. Its log level: IMPL_LOG_LEVEL (default debug).
 start_impl() {
   local ns=$1 impl=$2 ifn=$3 bin args=()
   case $impl in
@@ -109,7 +109,7 @@ start_impl() {
   esac
   [ -x "$bin" ] || fail "$impl not found at $bin"
   CLEANUP_HOOKS+=("ip -n $ns link del $ifn 2>/dev/null; rm -f /var/run/wireguard/$ifn.sock")
-  LOG_LEVEL=debug in_ns "$ns" "$bin" "${args[@]}" "$ifn" >"$LOG_DIR/$impl-$ifn.log" 2>&1 ||
+  LOG_LEVEL=${IMPL_LOG_LEVEL:-debug} in_ns "$ns" "$bin" "${args[@]}" "$ifn" >"$LOG_DIR/$impl-$ifn.log" 2>&1 ||
     fail "$impl $ifn failed to start"
   for _ in $(seq 50); do [ -S "/var/run/wireguard/$ifn.sock" ] && return 0; sleep 0.1; done
   fail "$impl $ifn: no UAPI socket"
