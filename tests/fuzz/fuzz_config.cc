@@ -6,9 +6,10 @@
 //   of a line without '=' (16 characters or more), or a key name longer than 24 characters
 //   (a base64 key pasted alone: its '=' padding makes it a "key"), never appears in an error
 //   unless it is found elsewhere in the input. A secret the message contains is a leak when
-//   it flows there: with its letters and digits changed (same length and character classes)
-//   the error of the changed input shows the changed text (a value that only happens to equal
-//   the message's own words, "[Interface] PrivateKey: not", is not one);
+//   it flows there: with its letters and digits changed (same length and character classes,
+//   two different changes, each to a text found nowhere in the input) the error of the
+//   changed input shows the changed text each time (a value that only happens to equal the
+//   message's own words, "[Interface] PrivateKey: not", is not one);
 // - tokenizing: lines are numbered 1, 2, ... in order, each `raw` is the input's line, and a
 //   key/value line has a non-empty key with no '=' in it;
 // - a file that parses becomes a DeviceUpdate with replace_peers, the interface's key, port
@@ -103,13 +104,13 @@ std::optional<std::string> FirstError(std::string_view input) {
   return std::nullopt;
 }
 
-// `s` with every letter and digit moved one on in its class (a->b, z->a, 9->0).
-std::string Shifted(std::string_view s) {
+// `s` with every letter moved k on in its class and every digit k on (mod 10).
+std::string Shifted(std::string_view s, int k) {
   std::string out(s);
   for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = c == 'z' ? 'a' : char(c + 1);
-    if (c >= 'A' && c <= 'Z') c = c == 'Z' ? 'A' : char(c + 1);
-    if (c >= '0' && c <= '9') c = c == '9' ? '0' : char(c + 1);
+    if (c >= 'a' && c <= 'z') c = char('a' + (c - 'a' + k) % 26);
+    if (c >= 'A' && c <= 'Z') c = char('A' + (c - 'A' + k) % 26);
+    if (c >= '0' && c <= '9') c = char('0' + (c - '0' + k) % 10);
   }
   return out;
 }
@@ -117,12 +118,17 @@ std::string Shifted(std::string_view s) {
 // Whether `secret` (found once in `input`) reaches the error message.
 bool Leaks(std::string_view secret, std::string_view input, const std::string& message) {
   if (message.find(secret) == std::string::npos) return false;
-  const std::string changed = Shifted(secret);
-  if (changed == secret) return true;  // nothing to change: count it
-  std::string other(input);
-  other.replace(input.find(secret), secret.size(), changed);
-  const std::optional<std::string> m = FirstError(other);
-  return m && m->find(changed) != std::string::npos;
+  int tried = 0;
+  for (int k = 1; k < 26 && tried < 2; ++k) {
+    const std::string changed = Shifted(secret, k);
+    if (changed == secret || input.find(changed) != std::string_view::npos) continue;
+    ++tried;
+    std::string other(input);
+    other.replace(input.find(secret), secret.size(), changed);
+    const std::optional<std::string> m = FirstError(other);
+    if (!m || m->find(changed) == std::string::npos) return false;  // it did not follow
+  }
+  return true;  // followed both changes (or nothing could be changed: count it)
 }
 
 void CheckError(const Error& e, std::string_view input, size_t line_count) {
