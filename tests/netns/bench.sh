@@ -4,12 +4,14 @@
 # (e.g. the newer wireguard-go build), all in the same run. Needs only this repo and Debian
 # packages (wg, iperf3, wireguard-go); root.
 #
-# Each system gets its own pair of namespaces (a veth, the same implementation on both ends).
-# A round measures every system once in each direction (A -> B, then B -> A with iperf3 -R),
-# for ROUND_SECONDS s each, systems interleaved so that drifting machine load hits them alike;
-# ROUNDS rounds. Printed: every round, then per system and direction the median with the
-# spread (min-max), and tundra's ratio to each other system: the ratio of the medians and the
-# spread of the per-round ratios. Speed is measured here, never asserted: not part of
+# Each system gets its own pair of namespaces (a veth, the same implementation on both ends);
+# `veth` is the bare link, the ceiling. A round measures every system once in each direction
+# (A -> B, then B -> A with iperf3 -R), for ROUND_SECONDS s each, then 20 pings (RTT), systems
+# interleaved so that drifting machine load hits them alike; ROUNDS rounds. Printed: every
+# round, then per system and direction the median with the spread (min-max), the median ping
+# RTT, the daemons' CPU seconds per GB moved (both ends, from /proc/PID/stat), A's daemon's RSS
+# idle (after setup) and peak (VmHWM); and tundra's ratio to each other system: the ratio of
+# the medians and the spread of the per-round ratios. Speed is measured here, never asserted: not part of
 # `make test`. docs/performance.md says how to read and quote the figures.
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -18,6 +20,7 @@ for tool in wg iperf3 python3; do command -v "$tool" >/dev/null || fail "needs $
 [ -x "$WG_GO" ] || fail "needs Debian's wireguard-go at $WG_GO (apt-get install wireguard-go)"
 
 systems=(tundra wireguard-go)
+[ "${BENCH_VETH:-1}" = 1 ] && systems+=(veth)
 [ -n "$TUNDRA_PEER2" ] && systems+=(peer2)
 umask 077
 for h in a b; do
@@ -26,7 +29,22 @@ for h in a b; do
 done
 
 # setup SYSTEM INDEX: namespaces NSA_<i>/NSB_<i>, the tunnel 198.19.0.1 <-> 198.19.0.2 in them.
-declare -A NSA NSB
+declare -A NSA NSB DST DAEMONS RSS_IDLE
+# daemons NS: the pids in NS other than iperf3's.
+daemons() {
+  local pid
+  for pid in $(ip netns pids "$1"); do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = iperf3 ] || echo "$pid"
+  done
+}
+# cpu_ticks PID...: utime + stime of them all.
+cpu_ticks() {
+  local t=0 pid
+  for pid in "$@"; do
+    t=$((t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$pid/stat")))
+  done
+  echo "$t"
+}
 setup() {
   local sys=$1 i=$2 a b ifa ifb
   new_ns a "a$i"
@@ -37,6 +55,11 @@ setup() {
   ip -n "$b" addr add 198.18.0.2/24 dev "bvb$i"
   ip -n "$a" link set "bva$i" up
   ip -n "$b" link set "bvb$i" up
+  if [ "$sys" = veth ]; then
+    DST[$sys]=198.18.0.2 DAEMONS[$sys]=""
+    in_ns "$b" iperf3 -s -D >/dev/null
+    return
+  fi
   ifa=$(ifname "bn${i}a") ifb=$(ifname "bn${i}b")
   IMPL_LOG_LEVEL=error start_impl "$a" "$sys" "$ifa"
   IMPL_LOG_LEVEL=error start_impl "$b" "$sys" "$ifb"
@@ -49,16 +72,25 @@ setup() {
   ip -n "$a" link set "$ifa" up
   ip -n "$b" link set "$ifb" up
   ping_ok "$a" 198.19.0.2 3 || fail "$sys: no tunnel"
+  DST[$sys]=198.19.0.2
+  DAEMONS[$sys]="$(daemons "$a" | tr '\n' ' ')$(daemons "$b" | tr '\n' ' ')"
+  local pa
+  pa=$(daemons "$a" | head -1)
+  RSS_IDLE[$sys]=$(awk '/^VmRSS:/ {print $2}' "/proc/$pa/status")
   in_ns "$b" iperf3 -s -D >/dev/null
 }
 
-# measure SYSTEM [-R] -> Mbit/s received
+# measure SYSTEM [-R] -> "Mbit/s bytes" received
 measure() {
   local sys=$1 json="$LOG_DIR/iperf-$1.json"
   shift
-  in_ns "${NSA[$sys]}" iperf3 -c 198.19.0.2 -t "$SECONDS_PER_ROUND" -J "$@" > "$json" ||
+  in_ns "${NSA[$sys]}" iperf3 -c "${DST[$sys]}" -t "$SECONDS_PER_ROUND" -J "$@" > "$json" ||
     fail "$sys: iperf3 $*: $(tail -5 "$json")"
-  python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['end']['sum_received']['bits_per_second']/1e6))" "$json"
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['end']['sum_received']; print(round(r['bits_per_second']/1e6), r['bytes'])" "$json"
+}
+# rtt SYSTEM -> the average of 20 pings, ms
+rtt() {
+  in_ns "${NSA[$1]}" ping -c 20 -i 0.05 -q "${DST[$1]}" | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p'
 }
 
 i=0
@@ -73,24 +105,47 @@ results=$LOG_DIR/results
 for r in $(seq "$ROUNDS"); do
   line="round $r:"
   for sys in "${systems[@]}"; do
-    ab=$(measure "$sys") ba=$(measure "$sys" -R)
-    echo "$r $sys $ab $ba" >> "$results"
+    # shellcheck disable=SC2086
+    t0=$(cpu_ticks ${DAEMONS[$sys]})
+    read -r ab ab_bytes < <(measure "$sys")
+    read -r ba ba_bytes < <(measure "$sys" -R)
+    # shellcheck disable=SC2086
+    t1=$(cpu_ticks ${DAEMONS[$sys]})
+    ms=$(rtt "$sys")
+    echo "$r $sys $ab $ba $ms $((t1 - t0)) $((ab_bytes + ba_bytes))" >> "$results"
     line+=" $sys $ab/$ba"
   done
   log "$line Mbit/s (A->B/B->A; load $(cut -d' ' -f1-3 /proc/loadavg))"
 done
-python3 - "$results" "${systems[@]}" <<'PY' >&2
+rss=""
+for sys in "${systems[@]}"; do
+  [ -n "${DAEMONS[$sys]}" ] || continue
+  pa=${DAEMONS[$sys]%% *}
+  rss+="$sys ${RSS_IDLE[$sys]} $(awk '/^VmHWM:/ {print $2}' "/proc/$pa/status") "
+done
+python3 - "$results" "$(getconf CLK_TCK)" "$rss" "${systems[@]}" <<'PY' >&2
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-systems = sys.argv[2:]
-data = {s: {"a->b": {}, "b->a": {}} for s in systems}
-for r, s, ab, ba in rows:
+hz = float(sys.argv[2])
+rss = sys.argv[3].split()
+rss = {rss[i]: (rss[i + 1], rss[i + 2]) for i in range(0, len(rss), 3)}
+systems = sys.argv[4:]
+data = {s: {"a->b": {}, "b->a": {}, "rtt": [], "ticks": 0, "bytes": 0} for s in systems}
+for r, s, ab, ba, ms, ticks, nbytes in rows:
     data[s]["a->b"][int(r)] = float(ab)
     data[s]["b->a"][int(r)] = float(ba)
+    data[s]["rtt"].append(float(ms))
+    data[s]["ticks"] += int(ticks)
+    data[s]["bytes"] += int(nbytes)
 for s in systems:
     for d in ("a->b", "b->a"):
         v = list(data[s][d].values())
         print(f"  {s:>13} {d}: median {statistics.median(v):7.0f} Mbit/s (min {min(v):.0f}, max {max(v):.0f})")
+    extra = f"ping {statistics.median(data[s]['rtt']):.3f} ms"
+    if s in rss:
+        cpu = data[s]["ticks"] / hz / (data[s]["bytes"] / 1e9)
+        extra += f", {cpu:.2f} CPU s/GB (both daemons), RSS of A idle {int(rss[s][0]) / 1024:.1f} MB, peak {int(rss[s][1]) / 1024:.1f} MB"
+    print(f"  {s:>13}: {extra}")
 for other in systems[1:]:
     for d in ("a->b", "b->a"):
         t, o = data["tundra"][d], data[other][d]
