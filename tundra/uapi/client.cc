@@ -88,6 +88,25 @@ Status CheckErrno(size_t number, std::string_view value) {
   return MakeError(code < 0 ? -code : code, fmt::format("the daemon answered errno={}", value));
 }
 
+// ForEachLine for a reply: f sees every line before the errno= line, which ends the reply
+// (the daemon's errno, if not 0, is the error); a line after it or no errno line is an error.
+template <typename F>
+Status ForEachReplyLine(std::string_view reply, F&& f) {
+  bool saw_errno = false;
+  Status s =
+      ForEachLine(reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
+        if (saw_errno) return MakeError(EPROTO, fmt::format("UAPI reply line {}: after errno", n));
+        if (key == "errno") {
+          saw_errno = true;
+          return CheckErrno(n, value);
+        }
+        return f(n, key, value);
+      });
+  if (!s.ok()) return s;
+  if (!saw_errno) return MakeError(EPROTO, "UAPI reply: no errno line (cut short?)");
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<SecretString> Exchange(const std::string& path, std::string_view request) {
@@ -142,15 +161,9 @@ Result<pid_t> ServerPid(const std::string& path) {
 
 Result<InterfaceInfo> ParseGetReply(std::string_view reply) {
   InterfaceInfo info;
-  bool saw_errno = false;
   PeerInfo* peer = nullptr;
-  Status s =
-      ForEachLine(reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
-        if (saw_errno) return MakeError(EPROTO, fmt::format("UAPI reply line {}: after errno", n));
-        if (key == "errno") {
-          saw_errno = true;
-          return CheckErrno(n, value);
-        }
+  Status s = ForEachReplyLine(
+      reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
         if (key == "private_key") {
           crypto::PrivateKey priv;
           if (!DecodeHex32(value, priv.span())) return BadValue(n, key);
@@ -206,22 +219,15 @@ Result<InterfaceInfo> ParseGetReply(std::string_view reply) {
         return ok ? OkStatus() : BadValue(n, key);
       });
   if (!s.ok()) return s.error();
-  if (!saw_errno) return MakeError(EPROTO, "UAPI reply: no errno line (cut short?)");
   return info;
 }
 
 Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
   if (reply.empty()) return OkStatus();
-  bool saw_errno = false;
   bool in_peers = false;
   PeerTundraInfo* peer = nullptr;  // null in the interface part and for an unknown peer
-  Status s =
-      ForEachLine(reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
-        if (saw_errno) return MakeError(EPROTO, fmt::format("UAPI reply line {}: after errno", n));
-        if (key == "errno") {
-          saw_errno = true;
-          return CheckErrno(n, value);
-        }
+  return ForEachReplyLine(
+      reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
         if (key == "public_key") {
           crypto::PublicKey pub;
           if (!DecodeHex32(value, pub)) return BadValue(n, key);
@@ -253,30 +259,20 @@ Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
         if (key == "transport_in_use") peer->transport_in_use = std::string(value);
         return OkStatus();
       });
-  if (!s.ok()) return s;
-  if (!saw_errno) return MakeError(EPROTO, "UAPI reply: no errno line (cut short?)");
-  return OkStatus();
 }
 
 Result<std::optional<std::vector<std::pair<std::string, uint64_t>>>> ParseStatsReply(
     std::string_view reply) {
   if (reply.empty()) return std::optional<std::vector<std::pair<std::string, uint64_t>>>();
   std::vector<std::pair<std::string, uint64_t>> counters;
-  bool saw_errno = false;
-  Status s =
-      ForEachLine(reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
-        if (saw_errno) return MakeError(EPROTO, fmt::format("UAPI reply line {}: after errno", n));
-        if (key == "errno") {
-          saw_errno = true;
-          return CheckErrno(n, value);
-        }
+  Status s = ForEachReplyLine(
+      reply, [&](size_t n, std::string_view key, std::string_view value) -> Status {
         uint64_t v = 0;
         if (!ParseNumber(value, v)) return BadValue(n, key);
         counters.emplace_back(std::string(key), v);
         return OkStatus();
       });
   if (!s.ok()) return s.error();
-  if (!saw_errno) return MakeError(EPROTO, "UAPI reply: no errno line (cut short?)");
   return std::optional(std::move(counters));
 }
 
