@@ -6,7 +6,9 @@
 #
 # Each system gets its own pair of namespaces (a veth, the same implementation on both ends);
 # `veth` is the bare link, the ceiling. A round measures every system once in each direction
-# (A -> B, then B -> A with iperf3 -R), for ROUND_SECONDS s each, then 20 pings (RTT), systems
+# (A -> B, then B -> A with iperf3 -R), for ROUND_SECONDS s each, then 4 parallel TCP streams
+# A -> B, then a UDP flood of 1400-byte IP packets A -> B (packets received per second), then
+# 20 pings (RTT), systems
 # interleaved so that drifting machine load hits them alike; ROUNDS rounds. Printed: every
 # round, then per system and direction the median with the spread (min-max), the median ping
 # RTT, the daemons' CPU seconds per GB moved (both ends, from /proc/PID/stat), A's daemon's RSS
@@ -88,6 +90,14 @@ measure() {
     fail "$sys: iperf3 $*: $(tail -5 "$json")"
   python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['end']['sum_received']; print(round(r['bits_per_second']/1e6), r['bytes'])" "$json"
 }
+# udp_kpps SYSTEM -> thousands of 1400-byte IP packets (1372-byte UDP payload) received per
+# second, A -> B, sent as fast as iperf3 can
+udp_kpps() {
+  local json="$LOG_DIR/iperf-udp-$1.json"
+  in_ns "${NSA[$1]}" iperf3 -c "${DST[$1]}" -u -b 0 -l 1372 -t "$SECONDS_PER_ROUND" -J > "$json" ||
+    fail "$1: iperf3 -u: $(tail -5 "$json")"
+  python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['end']['sum']; print(round((s['packets'] - s['lost_packets']) / s['seconds'] / 1e3, 1))" "$json"
+}
 # rtt SYSTEM -> the average of 20 pings, ms
 rtt() {
   in_ns "${NSA[$1]}" ping -c 20 -i 0.05 -q "${DST[$1]}" | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p'
@@ -111,11 +121,13 @@ for r in $(seq "$ROUNDS"); do
     read -r ba ba_bytes < <(measure "$sys" -R)
     # shellcheck disable=SC2086
     t1=$(cpu_ticks ${DAEMONS[$sys]})
+    read -r p4 _ < <(measure "$sys" -P 4)
+    kpps=$(udp_kpps "$sys")
     ms=$(rtt "$sys")
-    echo "$r $sys $ab $ba $ms $((t1 - t0)) $((ab_bytes + ba_bytes))" >> "$results"
-    line+=" $sys $ab/$ba"
+    echo "$r $sys $ab $ba $ms $((t1 - t0)) $((ab_bytes + ba_bytes)) $p4 $kpps" >> "$results"
+    line+=" $sys $ab/$ba/$p4/${kpps}k"
   done
-  log "$line Mbit/s (A->B/B->A; load $(cut -d' ' -f1-3 /proc/loadavg))"
+  log "$line (Mbit/s A->B/B->A/4 streams, UDP kpps; load $(cut -d' ' -f1-3 /proc/loadavg))"
 done
 rss=""
 for sys in "${systems[@]}"; do
@@ -130,24 +142,28 @@ hz = float(sys.argv[2])
 rss = sys.argv[3].split()
 rss = {rss[i]: (rss[i + 1], rss[i + 2]) for i in range(0, len(rss), 3)}
 systems = sys.argv[4:]
-data = {s: {"a->b": {}, "b->a": {}, "rtt": [], "ticks": 0, "bytes": 0} for s in systems}
-for r, s, ab, ba, ms, ticks, nbytes in rows:
+metrics = ("a->b", "b->a", "4 streams a->b", "udp kpps a->b")
+data = {s: {**{m: {} for m in metrics}, "rtt": [], "ticks": 0, "bytes": 0} for s in systems}
+for r, s, ab, ba, ms, ticks, nbytes, p4, kpps in rows:
     data[s]["a->b"][int(r)] = float(ab)
     data[s]["b->a"][int(r)] = float(ba)
+    data[s]["4 streams a->b"][int(r)] = float(p4)
+    data[s]["udp kpps a->b"][int(r)] = float(kpps)
     data[s]["rtt"].append(float(ms))
     data[s]["ticks"] += int(ticks)
     data[s]["bytes"] += int(nbytes)
 for s in systems:
-    for d in ("a->b", "b->a"):
+    for d in metrics:
         v = list(data[s][d].values())
-        print(f"  {s:>13} {d}: median {statistics.median(v):7.0f} Mbit/s (min {min(v):.0f}, max {max(v):.0f})")
+        unit = "k packets/s" if "kpps" in d else "Mbit/s"
+        print(f"  {s:>13} {d}: median {statistics.median(v):7.1f} {unit} (min {min(v):.1f}, max {max(v):.1f})")
     extra = f"ping {statistics.median(data[s]['rtt']):.3f} ms"
     if s in rss:
         cpu = data[s]["ticks"] / hz / (data[s]["bytes"] / 1e9)
         extra += f", {cpu:.2f} CPU s/GB (both daemons), RSS of A idle {int(rss[s][0]) / 1024:.1f} MB, peak {int(rss[s][1]) / 1024:.1f} MB"
     print(f"  {s:>13}: {extra}")
 for other in systems[1:]:
-    for d in ("a->b", "b->a"):
+    for d in metrics:
         t, o = data["tundra"][d], data[other][d]
         ratio = statistics.median(t.values()) / statistics.median(o.values())
         per_round = [t[r] / o[r] for r in t]
