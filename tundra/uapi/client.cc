@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <unordered_map>
 
 #include "tundra/base/syscall.h"
 #include "tundra/base/unique_fd.h"
@@ -224,6 +225,9 @@ Result<InterfaceInfo> ParseGetReply(std::string_view reply) {
 
 Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
   if (reply.empty()) return OkStatus();
+  std::unordered_map<std::string_view, PeerInfo*> by_key;  // one lookup per peer line
+  by_key.reserve(info.peers.size());
+  for (PeerInfo& p : info.peers) by_key.emplace(p.public_key, &p);
   bool in_peers = false;
   PeerTundraInfo* peer = nullptr;  // null in the interface part and for an unknown peer
   return ForEachReplyLine(
@@ -233,10 +237,8 @@ Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
           if (!DecodeHex32(value, pub)) return BadValue(n, key);
           const std::string b64 = crypto::KeyToBase64(pub);
           in_peers = true;
-          peer = nullptr;
-          for (PeerInfo& p : info.peers) {
-            if (p.public_key == b64) peer = &p.tundra.emplace();
-          }
+          auto it = by_key.find(b64);
+          peer = it == by_key.end() ? nullptr : &it->second->tundra.emplace();
           return OkStatus();
         }
         if (!in_peers) {
