@@ -421,39 +421,34 @@ std::string FormatShowPrometheus(const std::vector<ShownInterface>& interfaces) 
     if (i.counters) tundra.emplace_back(&i, Group(*i.counters));
   }
   if (tundra.empty()) return e.Take();
-  // tundra's per-peer counters, for the peers of tundra daemons.
-  auto tundra_peer = [&](const std::string& name, const std::string& help,
-                         uint64_t device::PeerCounterValues::*field) {
-    e.Family(name, "counter", help);
+  // tundra's per-peer values (tundra_peers=1), for the peers of tundra daemons.
+  auto tundra_peer = [&](const std::string& name, const std::string& type, const std::string& help,
+                         auto value) {
+    e.Family(name, type, help);
     for (const ShownInterface& i : interfaces) {
       for (const uapi::PeerInfo& p : i.info.peers) {
-        if (p.tundra) e.Sample(name, PeerLabels(i, p), p.tundra->counters.*field);
+        if (p.tundra) e.Sample(name, PeerLabels(i, p), value(*p.tundra));
       }
     }
   };
-  tundra_peer("tundra_peer_receive_packets_total",
+  using Tundra = const uapi::PeerTundraInfo&;
+  tundra_peer("tundra_peer_receive_packets_total", "counter",
               "Data messages received from the peer (keepalives included).",
-              &device::PeerCounterValues::rx_packets);
-  tundra_peer("tundra_peer_transmit_packets_total",
+              [](Tundra t) { return t.counters.rx_packets; });
+  tundra_peer("tundra_peer_transmit_packets_total", "counter",
               "Data messages sent to the peer (keepalives included).",
-              &device::PeerCounterValues::tx_packets);
-  tundra_peer("tundra_peer_handshakes_total", "Sessions established with the peer.",
-              &device::PeerCounterValues::handshakes);
-  tundra_peer("tundra_peer_handshake_initiations_total",
+              [](Tundra t) { return t.counters.tx_packets; });
+  tundra_peer("tundra_peer_handshakes_total", "counter", "Sessions established with the peer.",
+              [](Tundra t) { return t.counters.handshakes; });
+  tundra_peer("tundra_peer_handshake_initiations_total", "counter",
               "Handshake initiations sent to the peer (retries included).",
-              &device::PeerCounterValues::initiations_sent);
-  tundra_peer("tundra_peer_dropped_packets_total", "Packets of the peer dropped (any reason).",
-              &device::PeerCounterValues::dropped);
-  e.Family("tundra_peer_transport_tcp", "gauge",
-           "1 while the peer's endpoint is a TCP connection, 0 on UDP.");
-  for (const ShownInterface& i : interfaces) {
-    for (const uapi::PeerInfo& p : i.info.peers) {
-      if (p.tundra) {
-        e.Sample("tundra_peer_transport_tcp", PeerLabels(i, p),
-                 uint64_t(p.tundra->transport_in_use == "tcp"));
-      }
-    }
-  }
+              [](Tundra t) { return t.counters.initiations_sent; });
+  tundra_peer("tundra_peer_dropped_packets_total", "counter",
+              "Packets of the peer dropped (any reason).",
+              [](Tundra t) { return t.counters.dropped; });
+  tundra_peer("tundra_peer_transport_tcp", "gauge",
+              "1 while the peer's endpoint is a TCP connection, 0 on UDP.",
+              [](Tundra t) { return uint64_t(t.transport_in_use == "tcp"); });
 
   auto by_reason = [&](const std::string& name, const std::string& help,
                        CounterList GroupedCounters::*list) {
