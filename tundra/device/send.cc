@@ -425,8 +425,13 @@ Status Device::SendDatagrams(std::span<const ByteSpan> datagrams, const transpor
 void Device::CountSendFailure(const Error& error, size_t n, Peer* peer) {
   const int code = error.code();
   const bool no_room = code == ENOBUFS || code == EAGAIN || code == EWOULDBLOCK || code == ENOMEM;
-  drops_.Add(no_room ? proto::DropReason::kSendBufferFull : proto::DropReason::kSendFailed, n);
-  if (peer != nullptr) peer->counters.AddDropped(n);
+  const proto::DropReason reason =
+      no_room ? proto::DropReason::kSendBufferFull : proto::DropReason::kSendFailed;
+  if (peer != nullptr) {
+    CountPeerDrop(*peer, reason, n);
+  } else {
+    drops_.Add(reason, n);
+  }
 }
 
 }  // namespace tundra::device
