@@ -89,15 +89,20 @@ std::vector<std::string_view> Secrets(std::string_view input) {
 
 bool ReadsOutsideTheKeyDir(const config::IniFile& file);
 
+// Key files are read from a directory that does not exist.
+config::ParseOptions Options() {
+  config::ParseOptions options;
+  options.key_file_dir = "/nonexistent-tundra-fuzz";
+  return options;
+}
+
 // The message of the first error the pipeline reports for `input`; nullopt when it parses
 // (or is not parsed: a key file outside the key directory).
 std::optional<std::string> FirstError(std::string_view input) {
   auto file = config::TokenizeIni(std::string(kName), input);
   if (!file.ok()) return file.error().message();
   if (ReadsOutsideTheKeyDir(*file)) return std::nullopt;
-  config::ParseOptions options;
-  options.key_file_dir = "/nonexistent-tundra-fuzz";
-  auto parsed = config::ParseConfig(*file, options);
+  auto parsed = config::ParseConfig(*file, Options());
   if (!parsed.ok()) return parsed.error().message();
   auto update = config::ToDeviceUpdate(*parsed);
   if (!update.ok()) return update.error().message();
@@ -208,9 +213,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (fuzz::ReadsOutsideTheKeyDir(*file)) return 0;
-  config::ParseOptions options;
-  options.key_file_dir = "/nonexistent-tundra-fuzz";
-  auto parsed = config::ParseConfig(*file, options);
+  auto parsed = config::ParseConfig(*file, fuzz::Options());
   if (!parsed.ok()) {
     fuzz::CheckError(parsed.error(), input, line_count);
     return 0;
