@@ -51,9 +51,10 @@ deb: deps
 package-test:
 	@DEB_BUILD_DIR=$(DEB_BUILD_DIR) scripts/package-test.sh
 
-# Single-stream TCP throughput, tundra against Debian's wireguard-go (and TUNDRA_PEER2 when it
-# names a second implementation) in the same run: BENCH_ROUNDS rounds of BENCH_SECONDS s per
-# system and direction, medians, spreads and ratios (root; tests/netns/bench.sh).
+# tundra against Debian's wireguard-go, the bare veth and TUNDRA_PEER2 (when it names a second
+# implementation) in the same run: single-stream TCP both ways, 4 streams, UDP packet rate,
+# ping RTT, CPU s/GB, RSS; BENCH_ROUNDS rounds of BENCH_SECONDS s per system and metric,
+# medians, spreads and ratios (root; tests/netns/bench.sh).
 BENCH_ROUNDS ?= 5
 BENCH_SECONDS ?= 5
 bench: build

@@ -49,14 +49,8 @@ cpu_ticks() {
 }
 setup() {
   local sys=$1 i=$2 a b ifa ifb
-  new_ns a "a$i"
-  new_ns b "b$i"
+  make_host_pair a b "$i"
   NSA[$sys]=$a NSB[$sys]=$b
-  ip link add "bva$i" netns "$a" type veth peer name "bvb$i" netns "$b"
-  ip -n "$a" addr add 198.18.0.1/24 dev "bva$i"
-  ip -n "$b" addr add 198.18.0.2/24 dev "bvb$i"
-  ip -n "$a" link set "bva$i" up
-  ip -n "$b" link set "bvb$i" up
   if [ "$sys" = veth ]; then
     DST[$sys]=198.18.0.2 DAEMONS[$sys]=""
     in_ns "$b" iperf3 -s -D >/dev/null

@@ -63,18 +63,25 @@ new_ns() {
   printf -v "$1" '%s' "$ns"
 }
 
-# Two hosts A and B joined by a veth: 198.18.0.1/24 fd18::1/64 <-> 198.18.0.2/24 fd18::2/64.
-make_two_hosts() {
-  new_ns NS_A a
-  new_ns NS_B b
-  ip link add va netns "$NS_A" type veth peer name vb netns "$NS_B"
-  ip -n "$NS_A" addr add 198.18.0.1/24 dev va
-  ip -n "$NS_B" addr add 198.18.0.2/24 dev vb
-  ip -n "$NS_A" addr add fd18::1/64 dev va nodad
-  ip -n "$NS_B" addr add fd18::2/64 dev vb nodad
-  ip -n "$NS_A" link set va up
-  ip -n "$NS_B" link set vb up
+# make_host_pair VAR_A VAR_B [SUFFIX]: two hosts (namespaces a<SUFFIX>, b<SUFFIX>, their names
+# in VAR_A, VAR_B) joined by the veth va<SUFFIX> <-> vb<SUFFIX>:
+# 198.18.0.1/24 fd18::1/64 <-> 198.18.0.2/24 fd18::2/64.
+make_host_pair() {
+  local x=${3:-}
+  new_ns "$1" "a$x"
+  new_ns "$2" "b$x"
+  local _a=${!1} _b=${!2}
+  ip link add "va$x" netns "$_a" type veth peer name "vb$x" netns "$_b"
+  ip -n "$_a" addr add 198.18.0.1/24 dev "va$x"
+  ip -n "$_b" addr add 198.18.0.2/24 dev "vb$x"
+  ip -n "$_a" addr add fd18::1/64 dev "va$x" nodad
+  ip -n "$_b" addr add fd18::2/64 dev "vb$x" nodad
+  ip -n "$_a" link set "va$x" up
+  ip -n "$_b" link set "vb$x" up
 }
+
+# Two hosts A and B (NS_A, NS_B) joined by the veth va <-> vb.
+make_two_hosts() { make_host_pair NS_A NS_B; }
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
