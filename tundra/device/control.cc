@@ -95,7 +95,12 @@ void Device::ControlPass() {
   }
   for (const PeerPtr& peer : work) {
     CheckRoute(peer);
-    if (peer->initiation_wanted.exchange(false)) SendInitiation(peer, false);
+    // The flag stays set until SendInitiation has stored its send time: a data thread's request
+    // in between is the same initiation, not a second one (RequestInitiation's result counts).
+    if (peer->initiation_wanted.load()) {
+      SendInitiation(peer, false);
+      peer->initiation_wanted.store(false);
+    }
     const bool keepalive = peer->keepalive_wanted.exchange(false);
     if (peer->flush_wanted.exchange(false) || keepalive) FlushStaged(peer, keepalive);
   }

@@ -97,7 +97,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   static constexpr int64_t kNeverSent = INT64_MIN / 2;  // far enough in the past
   std::atomic<int64_t> last_sent_handshake_ns{kNeverSent};
 
-  // Work the control thread owes this peer (set by data threads, cleared by the worker).
+  // Work the control thread owes this peer (set by data threads, cleared by the worker;
+  // initiation_wanted only once SendInitiation has returned).
   std::atomic<bool> initiation_wanted{false};
   std::atomic<bool> flush_wanted{false};
   std::atomic<bool> keepalive_wanted{false};
