@@ -16,6 +16,7 @@
 #include "tundra/base/mock_kernel.h"
 #include "tundra/base/result.h"
 #include "tundra/base/scope_exit.h"
+#include "tundra/base/token_bucket.h"
 #include "tundra/base/unique_fd.h"
 
 namespace tundra {
@@ -223,6 +224,61 @@ TEST(ClockTest, ScaledClockRunsFaster) {
   const Duration real = Clock::Real().Now() - real_a;
   EXPECT_GE(scaled, real * 45);  // 50x, with room for the reads' own time
   EXPECT_LE(scaled, real * 55);
+}
+
+TEST(TokenBucketTest, UnlimitedPassesEverything) {
+  TokenBucket b;
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(b.Take(65535, 0));
+  b.Configure(0, 0);
+  EXPECT_TRUE(b.Take(65535, 0));
+}
+
+TEST(TokenBucketTest, AFullBucketPassesTheBurstBackToBackThenRefuses) {
+  TokenBucket b;
+  b.Configure(1'000'000, 10'000);  // 1 MB/s, 10 kB
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(b.Take(1000, 0)) << i;
+  EXPECT_FALSE(b.Take(1000, 0));
+  EXPECT_FALSE(b.Take(1000, 999'000));   // 999 bytes' worth of time refilled: not enough
+  EXPECT_TRUE(b.Take(1000, 1'000'000));  // 1 ms later: 1000 bytes again
+  EXPECT_FALSE(b.Take(1000, 1'000'000));
+}
+
+TEST(TokenBucketTest, SustainedOverloadPassesTheRatePlusTheBurst) {
+  TokenBucket b;
+  const uint64_t rate = 1'250'000, burst = 62'500;  // 10 Mbit/s, 50 ms
+  b.Configure(rate, burst);
+  uint64_t passed = 0;
+  // 1400-byte packets offered at twice the rate for 10 s.
+  const int64_t gap_ns = int64_t(1400 * 1'000'000'000ull / (2 * rate));
+  int64_t now = 0;
+  for (; now < 10'000'000'000; now += gap_ns) passed += b.Take(1400, now) ? 1400 : 0;
+  const double expected = double(rate) * 10 + double(burst);
+  EXPECT_NEAR(double(passed), expected, 1400.0);
+}
+
+TEST(TokenBucketTest, DefaultBurstAndPacketsLargerThanTheBurst) {
+  EXPECT_EQ(DefaultBurstBytes(1000), kDefaultBurstMinBytes);
+  EXPECT_EQ(DefaultBurstBytes(125'000'000), 125'000'000u / kDefaultBurstDivisor);
+  TokenBucket b;
+  b.Configure(100'000, 1000);     // burst smaller than a packet
+  EXPECT_TRUE(b.Take(1500, 0));   // full bucket: passes
+  EXPECT_FALSE(b.Take(1500, 0));  // now in debt for 15 ms
+  EXPECT_FALSE(b.Take(1500, 14'000'000));
+  EXPECT_TRUE(b.Take(1500, 15'000'000));
+}
+
+TEST(TokenBucketTest, ConcurrentTakersPassExactlyTheBurst) {
+  TokenBucket b;
+  b.Configure(1000, 100'000);  // a slow rate: at a fixed instant only the burst passes
+  std::atomic<uint64_t> passed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10'000; ++i) passed += b.Take(100, 5) ? 100 : 0;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(passed.load(), 100'000u);
 }
 
 }  // namespace

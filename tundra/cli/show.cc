@@ -122,12 +122,15 @@ std::string JsonOrNull(const std::string& s) { return s.empty() ? "null" : JsonS
 std::string PeerTundraJson(const uapi::PeerInfo& p) {
   if (!p.tundra) return "null";
   const device::PeerCounterValues& c = p.tundra->counters;
+  const device::Shaping& s = p.tundra->shaping;
   return fmt::format(
       "{{\"transport\": {}, \"transport_in_use\": {}, \"rx_packets\": {}, "
       "\"tx_packets\": {}, \"handshakes\": {}, \"handshake_initiations\": {}, "
-      "\"dropped\": {}}}",
+      "\"dropped\": {}, \"speed_in_kbit\": {}, \"speed_out_kbit\": {}, \"burst\": {}, "
+      "\"shaped_in\": {}, \"shaped_out\": {}}}",
       JsonOrNull(p.tundra->transport), JsonOrNull(p.tundra->transport_in_use), c.rx_packets,
-      c.tx_packets, c.handshakes, c.initiations_sent, c.dropped);
+      c.tx_packets, c.handshakes, c.initiations_sent, c.dropped, s.speed.in_kbit, s.speed.out_kbit,
+      s.burst, c.shaped_in, c.shaped_out);
 }
 
 std::string JsonObject(const CounterList& list, const std::string& indent) {
@@ -334,6 +337,16 @@ std::string FormatShowText(const std::vector<ShownInterface>& interfaces, int64_
             "\n  packets: {} received, {} sent, {} dropped\n  handshakes: {} ({} initiations "
             "sent)\n",
             c.rx_packets, c.tx_packets, c.dropped, c.handshakes, c.initiations_sent);
+        const device::Shaping& s = p.tundra->shaping;
+        if (s.speed.in_kbit != 0 || s.speed.out_kbit != 0) {
+          auto rate = [](uint32_t kbit) {
+            return kbit == 0 ? std::string("unlimited") : fmt::format("{} kbit/s", kbit);
+          };
+          out += fmt::format("  shaping: in {}, out {}, burst {}; {} in and {} out dropped\n",
+                             rate(s.speed.in_kbit), rate(s.speed.out_kbit),
+                             s.burst == 0 ? std::string("default") : Bytes(s.burst), c.shaped_in,
+                             c.shaped_out);
+        }
       }
     }
   }
@@ -446,6 +459,18 @@ std::string FormatShowPrometheus(const std::vector<ShownInterface>& interfaces) 
   tundra_peer("tundra_peer_dropped_packets_total", "counter",
               "Packets of the peer dropped (any reason).",
               [](Tundra t) { return t.counters.dropped; });
+  tundra_peer("tundra_peer_shaped_in_packets_total", "counter",
+              "Packets from the peer dropped over its inbound Speed (docs/shaping.md).",
+              [](Tundra t) { return t.counters.shaped_in; });
+  tundra_peer("tundra_peer_shaped_out_packets_total", "counter",
+              "Packets to the peer dropped over its outbound Speed (docs/shaping.md).",
+              [](Tundra t) { return t.counters.shaped_out; });
+  tundra_peer("tundra_peer_speed_in_kbits", "gauge",
+              "The peer's inbound Speed in kbit/s (0: unlimited).",
+              [](Tundra t) { return uint64_t(t.shaping.speed.in_kbit); });
+  tundra_peer("tundra_peer_speed_out_kbits", "gauge",
+              "The peer's outbound Speed in kbit/s (0: unlimited).",
+              [](Tundra t) { return uint64_t(t.shaping.speed.out_kbit); });
   tundra_peer("tundra_peer_transport_tcp", "gauge",
               "1 while the peer's endpoint is a TCP connection, 0 on UDP.",
               [](Tundra t) { return uint64_t(t.transport_in_use == "tcp"); });

@@ -26,13 +26,17 @@ std::vector<ShownInterface> Sample() {
   p.rx_bytes = 2048;
   p.tx_bytes = 5;
   p.persistent_keepalive = 25;
-  p.tundra = uapi::PeerTundraInfo{.transport = "auto",
-                                  .transport_in_use = "tcp",
-                                  .counters = {.rx_packets = 40,
-                                               .tx_packets = 41,
-                                               .handshakes = 2,
-                                               .initiations_sent = 3,
-                                               .dropped = 7}};
+  p.tundra =
+      uapi::PeerTundraInfo{.transport = "auto",
+                           .transport_in_use = "tcp",
+                           .shaping = {.speed = {.in_kbit = 10000, .out_kbit = 0}, .burst = 0},
+                           .counters = {.rx_packets = 40,
+                                        .tx_packets = 41,
+                                        .handshakes = 2,
+                                        .initiations_sent = 3,
+                                        .dropped = 7,
+                                        .shaped_in = 5,
+                                        .shaped_out = 0}};
   a.info.peers.push_back(p);
   a.info.transport = "auto";
   a.info.tcp_listen_port = 51820;

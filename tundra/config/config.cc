@@ -279,6 +279,30 @@ class Parser {
     return OkStatus();
   }
 
+  Status SpeedKey(const IniLine& line, const KeySpec& spec, std::string_view value,
+                  std::optional<device::Speed>& out) {
+    device::Speed s;
+    if (!device::ParseSpeed(value, s)) {
+      return Fail(line, spec.name,
+                  fmt::format("{} is not IN:OUT or one rate in kbit/s (0-{})", Shown(value),
+                              device::kMaxSpeedKbit));
+    }
+    out = s;
+    return OkStatus();
+  }
+
+  Status BurstKey(const IniLine& line, const KeySpec& spec, std::string_view value,
+                  std::optional<uint32_t>& out) {
+    uint32_t b;
+    if (!device::ParseBurst(value, b)) {
+      return Fail(
+          line, spec.name,
+          fmt::format("{} is not a size in bytes (0-{})", Shown(value), device::kMaxBurstBytes));
+    }
+    out = b;
+    return OkStatus();
+  }
+
   Status InterfaceKey(const IniLine& line, const KeySpec& spec, std::string_view value) {
     InterfaceConfig& c = config_.interface;
     switch (spec.id) {
@@ -357,6 +381,10 @@ class Parser {
         return OkStatus();
       case KeyId::kTransport:
         return TransportKey(line, spec, value, c.transport);
+      case KeyId::kSpeed:
+        return SpeedKey(line, spec, value, c.speed);
+      case KeyId::kBurst:
+        return BurstKey(line, spec, value, c.burst);
       case KeyId::kTcpPort: {
         TUNDRA_ASSIGN_OR_RETURN(c.tcp_port, Number<uint16_t>(line, spec, value, "a port 0-65535"));
         return OkStatus();
@@ -452,6 +480,10 @@ class Parser {
         return OkStatus();
       case KeyId::kTransport:
         return TransportKey(line, spec, value, p.transport);
+      case KeyId::kSpeed:
+        return SpeedKey(line, spec, value, p.speed);
+      case KeyId::kBurst:
+        return BurstKey(line, spec, value, p.burst);
       default:
         break;
     }
@@ -546,6 +578,8 @@ Result<device::DeviceUpdate> ToDeviceUpdate(const TunnelConfig& config,
     }
     peer.persistent_keepalive = p.persistent_keepalive;
     peer.transport = p.transport;
+    peer.speed = p.speed ? p.speed : c.speed;
+    peer.burst = p.burst ? p.burst : c.burst;
     peer.replace_allowed_ips = true;
     for (const routing::IpPrefix& prefix : p.allowed_ips) {
       peer.allowed_ips.push_back(device::AllowedIpChange{prefix, false});

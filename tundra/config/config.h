@@ -56,6 +56,8 @@ struct InterfaceConfig {
   std::vector<std::string> peer_up, peer_down;        // for every peer
   std::optional<transport::TransportMode> transport;  // the peers' default (docs/tcp-transport.md)
   std::optional<uint16_t> tcp_port;                   // the TCP listener's port
+  std::optional<device::Speed> speed;                 // the peers' default (docs/shaping.md)
+  std::optional<uint32_t> burst;
 };
 
 struct PeerConfig {
@@ -68,6 +70,8 @@ struct PeerConfig {
   std::optional<uint16_t> persistent_keepalive;  // 0 = off
   std::vector<std::string> peer_up, peer_down;   // for this peer, after [Interface]'s
   std::optional<transport::TransportMode> transport;
+  std::optional<device::Speed> speed;  // unset: [Interface]'s
+  std::optional<uint32_t> burst;
 };
 
 struct TunnelConfig {

@@ -451,6 +451,28 @@ TEST(ConfigTest, TransportKeysReachTheDeviceUpdate) {
   EXPECT_EQ(u->peers[0].transport, transport::TransportMode::kTcp);
 }
 
+TEST(ConfigTest, ShapingKeysReachTheDeviceUpdate) {
+  const std::string text = kIface + "Speed = 2000\n" + kPeer + "Speed = 10000:512\nBurst = 4096\n" +
+                           "[Peer]\nPublicKey = " + kPublic3 + "\n";
+  auto config = Parse(text);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->interface.speed, (device::Speed{2000, 2000}));
+  auto u = ToDeviceUpdate(*config);
+  ASSERT_TRUE(u.ok());
+  ASSERT_EQ(u->peers.size(), 2u);
+  EXPECT_EQ(u->peers[0].speed, (device::Speed{10000, 512}));
+  EXPECT_EQ(u->peers[0].burst, 4096u);
+  EXPECT_EQ(u->peers[1].speed, (device::Speed{2000, 2000}));  // the interface's default
+  EXPECT_FALSE(u->peers[1].burst);
+  EXPECT_EQ(ErrorOf(kIface + kPeer + "Speed = fast\n"),
+            "wg0.conf:5: [Peer] Speed: 'fast' is not IN:OUT or one rate in kbit/s "
+            "(0-100000000)");
+  EXPECT_EQ(ErrorOf(kIface + kPeer + "Burst = 2G\n"),
+            "wg0.conf:5: [Peer] Burst: '2G' is not a size in bytes (0-1073741824)");
+  EXPECT_EQ(ErrorOf(kIface + kPeer + "Speed = 1\nSpeed = 2\n"),
+            "wg0.conf:6: [Peer] Speed: given twice (also at line 5)");
+}
+
 TEST(KeysTest, EveryKeyIsInOneSectionAtLeastAndHandled) {
   for (const KeySpec& k : AllKeys()) {
     EXPECT_TRUE(k.in_interface || k.in_peer) << k.name;

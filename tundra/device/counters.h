@@ -47,6 +47,8 @@ struct PeerCounterValues {
   uint64_t handshakes = 0;        // sessions established, as initiator or responder
   uint64_t initiations_sent = 0;  // handshake initiations that left (retries included)
   uint64_t dropped = 0;           // packets dropped for this peer, any reason
+  uint64_t shaped_in = 0;         // of them: over the inbound Speed (shaped_in)
+  uint64_t shaped_out = 0;        // of them: over the outbound Speed (shaped_out)
 };
 
 class PeerCounters {
@@ -56,6 +58,8 @@ class PeerCounters {
   void AddHandshake() { handshakes_.fetch_add(1, std::memory_order_relaxed); }
   void AddInitiationSent() { initiations_sent_.fetch_add(1, std::memory_order_relaxed); }
   void AddDropped(uint64_t n) { dropped_.fetch_add(n, std::memory_order_relaxed); }
+  void AddShapedIn(uint64_t n) { shaped_in_.fetch_add(n, std::memory_order_relaxed); }
+  void AddShapedOut(uint64_t n) { shaped_out_.fetch_add(n, std::memory_order_relaxed); }
   PeerCounterValues Read() const {
     PeerCounterValues v;
     v.rx_packets = rx_packets_.load(std::memory_order_relaxed);
@@ -63,6 +67,8 @@ class PeerCounters {
     v.handshakes = handshakes_.load(std::memory_order_relaxed);
     v.initiations_sent = initiations_sent_.load(std::memory_order_relaxed);
     v.dropped = dropped_.load(std::memory_order_relaxed);
+    v.shaped_in = shaped_in_.load(std::memory_order_relaxed);
+    v.shaped_out = shaped_out_.load(std::memory_order_relaxed);
     return v;
   }
 
@@ -72,6 +78,8 @@ class PeerCounters {
   std::atomic<uint64_t> handshakes_{0};
   std::atomic<uint64_t> initiations_sent_{0};
   std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> shaped_in_{0};
+  std::atomic<uint64_t> shaped_out_{0};
 };
 
 }  // namespace tundra::device

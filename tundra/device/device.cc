@@ -270,6 +270,7 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
     if (u.transport) peer->configured_mode = *u.transport;
     if (u.endpoint || u.transport) ApplyTransportLocked(*peer);
     if (u.persistent_keepalive) peer->timers.set_persistent_keepalive(*u.persistent_keepalive);
+    if (u.speed || u.burst) ApplyShaping(*peer, u);
   }
   if (u.endpoint) SetConfiguredEndpointLocked(*peer, *u.endpoint);
   if (u.replace_allowed_ips) allowed_ips_.RemoveByPeer(peer.get());
@@ -428,6 +429,15 @@ void Device::FreeIndices(const proto::Keypairs::Evicted& evicted) {
   }
 }
 
+void Device::ApplyShaping(Peer& peer, const PeerUpdate& u) {
+  if (u.speed) peer.shaping.speed = *u.speed;
+  if (u.burst) peer.shaping.burst = *u.burst;
+  constexpr uint64_t kBytesPerSecPerKbit = 1000 / 8;
+  const Shaping& s = peer.shaping;
+  peer.shape_in.Configure(s.speed.in_kbit * kBytesPerSecPerKbit, s.burst);
+  peer.shape_out.Configure(s.speed.out_kbit * kBytesPerSecPerKbit, s.burst);
+}
+
 DeviceStatus Device::GetStatus() const {
   DeviceStatus s;
   // apply_mu_ first: no writer can then be waiting on config_mu_, so holding it shared across
@@ -462,6 +472,7 @@ DeviceStatus Device::GetStatus() const {
     p.rx_bytes = peer->rx_bytes.load();
     p.tx_bytes = peer->tx_bytes.load();
     p.counters = peer->counters.Read();
+    p.shaping = peer->shaping;
     p.allowed_ips = allowed_ips_.EntriesForPeer(peer.get());
     s.peers.push_back(std::move(p));
   }

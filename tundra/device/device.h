@@ -220,6 +220,8 @@ class Device {
   // Counts `n` datagrams a failed send lost: send_buffer_full when the socket or the device
   // queue had no room, send_failed otherwise; also as the peer's when they were its.
   void CountSendFailure(const Error& error, size_t n, Peer* peer = nullptr);
+  // Sets the peer's Speed/Burst from `u` (config_mu_ held exclusively).
+  static void ApplyShaping(Peer& peer, const PeerUpdate& u);
   // Counts `n` packets dropped for `reason` that were the peer's (PeerCounterValues::dropped).
   void CountPeerDrop(Peer& peer, proto::DropReason reason, uint64_t n = 1) {
     drops_.Add(reason, n);

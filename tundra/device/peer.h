@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "tundra/base/clock.h"
+#include "tundra/base/token_bucket.h"
 #include "tundra/device/counters.h"
 #include "tundra/device/timer_queue.h"
+#include "tundra/device/update.h"
 #include "tundra/proto/cookie.h"
 #include "tundra/proto/handshake.h"
 #include "tundra/proto/keypair.h"
@@ -85,6 +87,13 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::optional<transport::Endpoint> configured_endpoint;
   transport::AutoTransport auto_transport;
   WallTime transport_since{};
+
+  // Shaping (docs/shaping.md): the setting (guarded by Device::config_mu_) and one bucket per
+  // direction, taken lock-free by the data threads: inner packets from the peer (after
+  // decryption and the allowed-IPs check) and to it (before staging or sealing).
+  Shaping shaping;
+  TokenBucket shape_in;
+  TokenBucket shape_out;
 
   proto::Keypairs keypairs;
   std::atomic<uint64_t> rx_bytes{0};

@@ -110,15 +110,25 @@ void Device::TunLoop() {
           if (!seen) peers.push_back(peer->shared_from_this());
         }
       }
+      const int64_t now_ns = clock_.Now().time_since_epoch().count();
       for (const PeerPtr& peer : peers) {
         group_bufs.clear();
         group_lens.clear();
+        uint64_t shaped = 0;
         for (size_t i = 0; i < count; ++i) {
           if (owner[i] != peer.get()) continue;
+          if (!peer->shape_out.Take(sizes[i], now_ns)) {
+            ++shaped;
+            continue;
+          }
           group_bufs.push_back(bufs[i]);
           group_lens.push_back(sizes[i]);
         }
-        SendPackets(peer, group_bufs, group_lens);
+        if (shaped != 0) {
+          CountPeerDrop(*peer, proto::DropReason::kShapedOut, shaped);
+          peer->counters.AddShapedOut(shaped);
+        }
+        if (!group_bufs.empty()) SendPackets(peer, group_bufs, group_lens);
       }
       if (count < batch) break;
     }

@@ -12,6 +12,7 @@
 #include "tundra/base/clock.h"
 #include "tundra/crypto/secret.h"
 #include "tundra/device/counters.h"
+#include "tundra/device/shaping.h"
 #include "tundra/routing/ip_prefix.h"
 #include "tundra/transport/endpoint.h"
 #include "tundra/transport/tcp_policy.h"
@@ -33,6 +34,8 @@ struct PeerUpdate {
   // How the configured endpoint is reached (`tundra_transport=`, docs/tcp-transport.md);
   // unset: the interface's.
   std::optional<transport::TransportMode> transport;
+  std::optional<Speed> speed;     // tundra_speed=IN:OUT
+  std::optional<uint32_t> burst;  // tundra_burst=BYTES
   bool replace_allowed_ips = false;
   std::vector<AllowedIpChange> allowed_ips;
 };
@@ -62,6 +65,7 @@ struct PeerStatus {
   transport::TransportMode transport_mode = transport::TransportMode::kUdp;  // effective
   transport::Transport transport_in_use = transport::Transport::kUdp;        // the endpoint's
   WallTime transport_since{};  // when transport_in_use last changed ({0,0}: never set)
+  Shaping shaping;             // tundra_peers=1
   PeerCounterValues counters;  // tundra's own (tundra_peers=1)
 };
 

@@ -68,8 +68,12 @@ const char* DropReasonName(DropReason reason) {
       return "receive_buffer_full";
     case DropReason::kTruncated:
       return "truncated";
+    case DropReason::kShapedIn:
+      return "shaped_in";
     case DropReason::kPeerRemoved:
       return "peer_removed";
+    case DropReason::kShapedOut:
+      return "shaped_out";
     case DropReason::kCount:
       break;
   }

@@ -36,6 +36,7 @@ enum class DropReason : uint8_t {
   kTunWrite,           // the TUN refused the packet
   kReceiveBufferFull,  // the kernel dropped it: our socket's receive buffer was full (SO_RXQ_OVFL)
   kTruncated,          // larger than the receive buffer (MSG_TRUNC)
+  kShapedIn,           // over the peer's inbound Speed (docs/shaping.md)
   // Transmit.
   kNoRoute,          // no peer's allowed IPs cover the destination
   kNoEndpoint,       // the peer has no known endpoint
@@ -45,6 +46,7 @@ enum class DropReason : uint8_t {
   kSendBufferFull,   // the socket or the device queue had no room (ENOBUFS, EAGAIN, ENOMEM)
   kRoutingLoop,      // our own datagram to the peer's endpoint came back through the tunnel
   kPeerRemoved,      // the peer was removed with packets still staged
+  kShapedOut,        // over the peer's outbound Speed (docs/shaping.md)
   kCount
 };
 

@@ -140,6 +140,21 @@ Result<device::DeviceStatus> GetDevice(const std::string& path) {
   return status;
 }
 
+Status AddTundraStatus(const std::string& path, device::DeviceStatus& status) {
+  TUNDRA_ASSIGN_OR_RETURN(SecretString reply, Exchange(path, "tundra_peers=1\n\n"));
+  InterfaceInfo info;
+  info.peers.resize(status.peers.size());
+  for (size_t i = 0; i < status.peers.size(); ++i) {
+    info.peers[i].public_key = crypto::KeyToBase64(status.peers[i].public_key);
+  }
+  Status s = ParsePeersReply(std::string_view(reply.data(), reply.size()), info);
+  if (!s.ok()) return std::move(s).error().Wrap(path);
+  for (size_t i = 0; i < status.peers.size(); ++i) {
+    if (info.peers[i].tundra) status.peers[i].shaping = info.peers[i].tundra->shaping;
+  }
+  return OkStatus();
+}
+
 Status SetDevice(const std::string& path, const device::DeviceUpdate& update) {
   const SecretString request = FormatSet(update);
   TUNDRA_ASSIGN_OR_RETURN(SecretString reply,
@@ -255,10 +270,18 @@ Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
                             : key == "handshakes"            ? &peer->counters.handshakes
                             : key == "handshake_initiations" ? &peer->counters.initiations_sent
                             : key == "dropped"               ? &peer->counters.dropped
+                            : key == "shaped_in"             ? &peer->counters.shaped_in
+                            : key == "shaped_out"            ? &peer->counters.shaped_out
                                                              : nullptr;
         if (counter != nullptr) return ParseNumber(value, *counter) ? OkStatus() : BadValue(n, key);
         if (key == "transport") peer->transport = std::string(value);
         if (key == "transport_in_use") peer->transport_in_use = std::string(value);
+        if (key == "speed" && !device::ParseSpeed(value, peer->shaping.speed)) {
+          return BadValue(n, key);
+        }
+        if (key == "burst" && !device::ParseBurst(value, peer->shaping.burst)) {
+          return BadValue(n, key);
+        }
         return OkStatus();
       });
 }

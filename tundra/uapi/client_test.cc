@@ -107,8 +107,14 @@ TEST(UapiClientTest, PeersReplyJoinsThePeersByKey) {
   s.tcp_listen_port = 51820;
   s.peers[0].transport_mode = transport::TransportMode::kAuto;
   s.peers[0].transport_in_use = transport::Transport::kTcp;
-  s.peers[0].counters = {
-      .rx_packets = 10, .tx_packets = 20, .handshakes = 2, .initiations_sent = 3, .dropped = 4};
+  s.peers[0].counters = {.rx_packets = 10,
+                         .tx_packets = 20,
+                         .handshakes = 2,
+                         .initiations_sent = 3,
+                         .dropped = 4,
+                         .shaped_in = 5,
+                         .shaped_out = 6};
+  s.peers[0].shaping = {.speed = {.in_kbit = 10000, .out_kbit = 64}, .burst = 9000};
   const SecretString get = FormatGet(s);
   auto info = ParseGetReply(std::string_view(get.data(), get.size()));
   ASSERT_TRUE(info.ok());
@@ -132,6 +138,9 @@ TEST(UapiClientTest, PeersReplyJoinsThePeersByKey) {
   EXPECT_EQ(t.counters.handshakes, 2u);
   EXPECT_EQ(t.counters.initiations_sent, 3u);
   EXPECT_EQ(t.counters.dropped, 4u);
+  EXPECT_EQ(t.counters.shaped_in, 5u);
+  EXPECT_EQ(t.counters.shaped_out, 6u);
+  EXPECT_EQ(t.shaping, s.peers[0].shaping);
   ASSERT_TRUE(info->peers[1].tundra.has_value());
   EXPECT_EQ(info->peers[1].tundra->transport_in_use, "udp");
 

@@ -140,6 +140,14 @@ void SetParser::PeerLine(std::string_view key, std::string_view value) {
     transport::TransportMode m;
     if (!transport::ParseTransportMode(value, m)) return BadValue(key, "udp, tcp or auto");
     peer.transport = m;
+  } else if (key == "tundra_speed") {  // tundra extension (docs/shaping.md)
+    device::Speed s;
+    if (!device::ParseSpeed(value, s)) return BadValue(key, "IN:OUT kbit/s");
+    peer.speed = s;
+  } else if (key == "tundra_burst") {
+    uint32_t b;
+    if (!device::ParseBurst(value, b)) return BadValue(key, "bytes 0-1073741824");
+    peer.burst = b;
   } else if (key == "protocol_version") {
     if (value != "1") return BadValue(key, "1");
   } else {
@@ -211,6 +219,8 @@ SecretString FormatSet(const device::DeviceUpdate& u) {
     }
     if (p.transport)
       line(fmt::format("tundra_transport={}\n", transport::TransportModeName(*p.transport)));
+    if (p.speed) line(fmt::format("tundra_speed={}\n", device::SpeedText(*p.speed)));
+    if (p.burst) line(fmt::format("tundra_burst={}\n", *p.burst));
     if (p.replace_allowed_ips) out += "replace_allowed_ips=true\n";
     for (const device::AllowedIpChange& a : p.allowed_ips) {
       line(fmt::format("allowed_ip={}{}\n", a.remove ? "-" : "", a.prefix.ToString()));
@@ -308,6 +318,9 @@ std::string FormatPeers(const device::DeviceStatus& s) {
     out += fmt::format(
         "rx_packets={}\ntx_packets={}\nhandshakes={}\nhandshake_initiations={}\ndropped={}\n",
         c.rx_packets, c.tx_packets, c.handshakes, c.initiations_sent, c.dropped);
+    out +=
+        fmt::format("speed={}\nburst={}\nshaped_in={}\nshaped_out={}\n",
+                    device::SpeedText(p.shaping.speed), p.shaping.burst, c.shaped_in, c.shaped_out);
   }
   out += "errno=0\n\n";
   return out;

@@ -193,6 +193,8 @@ TEST(UapiFormatTest, SetRoundTripsEveryKey) {
                                           "endpoint=[fd18::2]:51821",
                                           "persistent_keepalive_interval=0",
                                           "tundra_transport=tcp",
+                                          "tundra_speed=10000:2000",
+                                          "tundra_burst=65536",
                                           "replace_allowed_ips=true",
                                           "allowed_ip=198.19.0.2/32",
                                           "allowed_ip=-fd19::/64",
@@ -267,6 +269,26 @@ TEST(UapiParseTest, TundraTransportKeys) {
   }
 }
 
+TEST(UapiParseTest, ShapingKeys) {
+  auto r = Parse({"public_key=" + kKey2, "tundra_speed=10000", "public_key=" + kKey1,
+                  "tundra_speed=0:512", "tundra_burst=2000"});
+  ASSERT_EQ(r.error, 0) << r.error_detail;
+  ASSERT_EQ(r.update.peers.size(), 2u);
+  EXPECT_EQ(r.update.peers[0].speed, (device::Speed{10000, 10000}));
+  EXPECT_FALSE(r.update.peers[0].burst);
+  EXPECT_EQ(r.update.peers[1].speed, (device::Speed{0, 512}));
+  EXPECT_EQ(r.update.peers[1].burst, 2000u);
+  for (const std::string bad : {"tundra_speed=fast", "tundra_speed=1:2:3",
+                                "tundra_speed=", "tundra_burst=-1", "tundra_burst=1073741825"}) {
+    auto e = Parse({"public_key=" + kKey2, bad});
+    EXPECT_EQ(e.error, kErrnoInvalid) << bad;
+    EXPECT_NE(e.error_detail.find(bad.substr(0, bad.find('='))), std::string::npos)
+        << e.error_detail;
+  }
+  // A device line, not a peer's.
+  EXPECT_EQ(Parse({"tundra_speed=1"}).error, kErrnoInvalid);
+}
+
 TEST(UapiFormatTest, TransportsReplyAndGetStaysStandard) {
   device::DeviceStatus s;
   s.listen_port = 51820;
@@ -279,8 +301,14 @@ TEST(UapiFormatTest, TransportsReplyAndGetStaysStandard) {
   p.transport_mode = transport::TransportMode::kAuto;
   p.transport_in_use = transport::Transport::kTcp;
   p.transport_since = {1700000000, 7};
-  p.counters = {
-      .rx_packets = 11, .tx_packets = 12, .handshakes = 3, .initiations_sent = 4, .dropped = 5};
+  p.counters = {.rx_packets = 11,
+                .tx_packets = 12,
+                .handshakes = 3,
+                .initiations_sent = 4,
+                .dropped = 5,
+                .shaped_in = 2,
+                .shaped_out = 1};
+  p.shaping = {.speed = {.in_kbit = 10000, .out_kbit = 0}, .burst = 4096};
   s.peers.push_back(p);
   EXPECT_EQ(FormatPeers(s), "transport=auto\ntcp_listen_port=51820\npublic_key=02" +
                                 std::string(62, '0') +
@@ -288,6 +316,7 @@ TEST(UapiFormatTest, TransportsReplyAndGetStaysStandard) {
                                 "transport_since_sec=1700000000\ntransport_since_nsec=7\n"
                                 "rx_packets=11\ntx_packets=12\nhandshakes=3\n"
                                 "handshake_initiations=4\ndropped=5\n"
+                                "speed=10000:0\nburst=4096\nshaped_in=2\nshaped_out=1\n"
                                 "errno=0\n\n");
   // get=1 has no extension keys; a TCP endpoint prints as its address.
   const std::string get(std::string_view(FormatGet(s)));

@@ -166,7 +166,8 @@ TEST_F(ServerTest, SetGetAndStatsOverTheSocket) {
   EXPECT_EQ(peers, "transport=udp\ntcp_listen_port=0\npublic_key=" + kPeerHex +
                        "\ntransport=udp\ntransport_in_use=udp\ntransport_since_sec=0\n"
                        "transport_since_nsec=0\nrx_packets=0\ntx_packets=0\nhandshakes=0\n"
-                       "handshake_initiations=0\ndropped=0\nerrno=0\n\n");
+                       "handshake_initiations=0\ndropped=0\nspeed=0:0\nburst=0\nshaped_in=0\n"
+                       "shaped_out=0\nerrno=0\n\n");
   EXPECT_EQ(Request("tundra_transports=1\n\n"), peers);
 }
 

@@ -31,6 +31,7 @@ Status SaveTo(netlink::NetlinkSocket& nl, const UpState& state,
               const config::TunnelConfig& config) {
   TUNDRA_ASSIGN_OR_RETURN(device::DeviceStatus running,
                           uapi::GetDevice(uapi::SocketPath(state.ifname)));
+  TUNDRA_RETURN_IF_ERROR(uapi::AddTundraStatus(uapi::SocketPath(state.ifname), running));
   std::vector<routing::IpPrefix> addresses;
   TUNDRA_ASSIGN_OR_RETURN(auto listed, netlink::ListAddresses(nl, state.ifname));
   for (const auto& a : listed) {
@@ -108,6 +109,7 @@ Status SyncConf(const std::string& arg) {
   if (!file.fwmark && state.fwmark) file.fwmark = state.fwmark;
   const std::string sock = uapi::SocketPath(ifname);
   TUNDRA_ASSIGN_OR_RETURN(device::DeviceStatus running, uapi::GetDevice(sock));
+  TUNDRA_RETURN_IF_ERROR(uapi::AddTundraStatus(sock, running));
   const device::DeviceUpdate update = SyncUpdate(running, file);
   if (IsEmpty(update)) {
     Step(fmt::format("syncconf {}: nothing changed", ifname));

@@ -86,6 +86,12 @@ device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
       p.allowed_ips = want.allowed_ips;
       changed = true;
     }
+    const device::Shaping shaping{want.speed.value_or(device::Speed{}), want.burst.value_or(0)};
+    if (!(shaping == have->shaping)) {
+      p.speed = shaping.speed;
+      p.burst = shaping.burst;
+      changed = true;
+    }
     if (changed) out.peers.push_back(std::move(p));
   }
   return out;
@@ -136,6 +142,8 @@ SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceS
   if (!in.user.empty()) line("User", in.user);
   list("PeerUp", in.peer_up);
   list("PeerDown", in.peer_down);
+  if (in.transport) line("Transport", transport::TransportModeName(*in.transport));
+  if (in.tcp_port) line("TcpPort", std::to_string(*in.tcp_port));
   for (const device::PeerStatus& p : running.peers) {
     const config::PeerConfig* was = FindConfigured(file, p.public_key);
     out += "\n[Peer]\n";
@@ -167,7 +175,11 @@ SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceS
     if (was != nullptr) {
       list("PeerUp", was->peer_up);
       list("PeerDown", was->peer_down);
+      if (was->transport) line("Transport", transport::TransportModeName(*was->transport));
     }
+    const device::Shaping& s = p.shaping;
+    if (!(s.speed == device::Speed{})) line("Speed", device::SpeedText(s.speed));
+    if (s.burst != 0) line("Burst", std::to_string(s.burst));
   }
   return out;
 }

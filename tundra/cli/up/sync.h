@@ -17,9 +17,9 @@ namespace tundra::cli::up {
 // The update that turns `running` into what `file` (config::ToDeviceUpdate) describes, as
 // `wg syncconf` but smaller: a device key only when it differs, `remove` for each running peer
 // the file does not have, a new peer in full, and for an existing peer only the fields that
-// differ (preshared key, endpoint, keepalive; its allowed IPs replaced only when the set
-// differs). A peer that matches is not mentioned at all. Nothing to change: an update with no
-// keys and no peers.
+// differ (preshared key, endpoint, keepalive, shaping; its allowed IPs replaced only when the
+// set differs; `running` carries shaping from uapi::AddTundraStatus). A peer that matches is not
+// mentioned at all. Nothing to change: an update with no keys and no peers.
 device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
                                 const device::DeviceUpdate& file);
 
@@ -30,8 +30,8 @@ bool IsEmpty(const device::DeviceUpdate& update);
 // settings with the interface's current addresses, the running device's keys, listen port and
 // peers. Kept from the file: PrivateKeyFile/PresharedKeyFile (instead of the key), host-name
 // endpoints (instead of the address they resolved to), DNS, MTU, Table, FwMark, hooks,
-// SaveConfig, User, PeerUp/PeerDown. Comments are not kept. Holds the private key unless the
-// file used PrivateKeyFile.
+// SaveConfig, User, PeerUp/PeerDown, Transport, TcpPort. Speed/Burst are the running peers'.
+// Comments are not kept. Holds the private key unless the file used PrivateKeyFile.
 SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceStatus& running,
                          const std::vector<routing::IpPrefix>& addresses);
 

@@ -134,6 +134,23 @@ TEST(SyncUpdateTest, PrivateKeyAndFwmark) {
   EXPECT_EQ(SyncUpdate(running, file).fwmark, 8u);
 }
 
+TEST(SyncUpdateTest, ShapingChangesAreSentAndRemovedSpeedIsCleared) {
+  device::DeviceStatus running = RunningAs(kBase);
+  const std::string shaped = kBase + "Speed = 10000:2000\nBurst = 65536\n";  // on peer 2
+  device::DeviceUpdate u = SyncUpdate(running, Update(shaped));
+  ASSERT_EQ(u.peers.size(), 1u);
+  EXPECT_EQ(Text(u), "set=1\npublic_key=" + Hex(kPub2) +
+                         "\ntundra_speed=10000:2000\ntundra_burst=65536\n\n");
+  running.peers[1].shaping = {{10000, 2000}, 65536};
+  EXPECT_TRUE(IsEmpty(SyncUpdate(running, Update(shaped))));
+  // Speed gone from the file: the peer is set unlimited again.
+  u = SyncUpdate(running, Update(kBase));
+  ASSERT_EQ(u.peers.size(), 1u);
+  EXPECT_EQ(u.peers[0].speed, (device::Speed{0, 0}));
+  EXPECT_EQ(u.peers[0].burst, 0u);
+  EXPECT_EQ(Text(u), "set=1\npublic_key=" + Hex(kPub2) + "\ntundra_speed=0:0\ntundra_burst=0\n\n");
+}
+
 TEST(SavedConfigTest, RunningStateWithTheFilesSettings) {
   const config::TunnelConfig file =
       Parse(std::string("[Interface]\nPrivateKey = ") + kPriv +
@@ -145,6 +162,7 @@ TEST(SavedConfigTest, RunningStateWithTheFilesSettings) {
   running.peers[0].endpoint = *transport::Endpoint::Parse("198.18.0.2:51820");
   running.peers[1].endpoint = *transport::Endpoint::Parse("[fd18::3]:4000");  // learned
   running.peers[1].persistent_keepalive = 15;
+  running.peers[1].shaping = {{10000, 0}, 0};
   const SecretString text = SavedConfig(
       file, running,
       {*routing::IpPrefix::Parse("198.19.0.1/24"), *routing::IpPrefix::Parse("fd19::1/64")});
@@ -157,7 +175,9 @@ TEST(SavedConfigTest, RunningStateWithTheFilesSettings) {
       kPub1 +
       "\nAllowedIPs = 198.19.0.2/32, fd19::2/128\nEndpoint = peer.example:51820\n"
       "\n[Peer]\nPublicKey = " +
-      kPub2 + "\nAllowedIPs = 198.19.0.3/32\nEndpoint = [fd18::3]:4000\nPersistentKeepalive = 15\n";
+      kPub2 +
+      "\nAllowedIPs = 198.19.0.3/32\nEndpoint = [fd18::3]:4000\nPersistentKeepalive = 15\n"
+      "Speed = 10000:0\n";
   EXPECT_EQ(std::string(text.data(), text.size()), expected);
   // And it is a config file again.
   auto again = config::TokenizeIni("saved.conf", std::string(text.data(), text.size()));
