@@ -222,10 +222,13 @@ class Device {
   void CountSendFailure(const Error& error, size_t n, Peer* peer = nullptr);
   // Sets the peer's Speed/Burst from `u` (config_mu_ held exclusively).
   static void ApplyShaping(Peer& peer, const PeerUpdate& u);
-  // Counts `n` packets dropped for `reason` that were the peer's (PeerCounterValues::dropped).
+  // Counts `n` packets dropped for `reason` that were the peer's (PeerCounterValues::dropped,
+  // and shaped_in/shaped_out for the shaping reasons).
   void CountPeerDrop(Peer& peer, proto::DropReason reason, uint64_t n = 1) {
     drops_.Add(reason, n);
     peer.counters.AddDropped(n);
+    if (reason == proto::DropReason::kShapedIn) peer.counters.AddShapedIn(n);
+    if (reason == proto::DropReason::kShapedOut) peer.counters.AddShapedOut(n);
   }
 
   // --- receive path (receive.cc) ---

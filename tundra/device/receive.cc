@@ -231,7 +231,6 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
   peer->rx_bytes.fetch_add(msg.size(), std::memory_order_relaxed);
   if (!peer->shape_in.Take(inner, now.time_since_epoch().count())) {
     CountPeerDrop(*peer, proto::DropReason::kShapedIn);
-    peer->counters.AddShapedIn(1);
     return 0;
   }
   return inner;

@@ -124,10 +124,7 @@ void Device::TunLoop() {
           group_bufs.push_back(bufs[i]);
           group_lens.push_back(sizes[i]);
         }
-        if (shaped != 0) {
-          CountPeerDrop(*peer, proto::DropReason::kShapedOut, shaped);
-          peer->counters.AddShapedOut(shaped);
-        }
+        if (shaped != 0) CountPeerDrop(*peer, proto::DropReason::kShapedOut, shaped);
         if (!group_bufs.empty()) SendPackets(peer, group_bufs, group_lens);
       }
       if (count < batch) break;
