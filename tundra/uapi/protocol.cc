@@ -48,7 +48,7 @@ void SetParser::Fail(int code, std::string detail) {
   req_.error_detail = fmt::format("line {}: {}", line_number_, detail);
 }
 
-void SetParser::BadValue(std::string_view key, const char* want) {
+void SetParser::BadValue(std::string_view key, std::string_view want) {
   Fail(kErrnoInvalid, fmt::format("invalid value for {} (want {})", key, want));
 }
 
@@ -146,7 +146,9 @@ void SetParser::PeerLine(std::string_view key, std::string_view value) {
     peer.speed = s;
   } else if (key == "tundra_burst") {
     uint32_t b;
-    if (!device::ParseBurst(value, b)) return BadValue(key, "bytes 0-1073741824");
+    if (!device::ParseBurst(value, b)) {
+      return BadValue(key, fmt::format("bytes 0-{}", device::kMaxBurstBytes));
+    }
     peer.burst = b;
   } else if (key == "protocol_version") {
     if (value != "1") return BadValue(key, "1");

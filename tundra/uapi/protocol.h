@@ -51,7 +51,7 @@ class SetParser {
   void DeviceLine(std::string_view key, std::string_view value);
   void PeerLine(std::string_view key, std::string_view value);
   void Fail(int code, std::string detail);
-  void BadValue(std::string_view key, const char* want);
+  void BadValue(std::string_view key, std::string_view want);
   void Flag(std::string_view key, std::string_view value, bool& out);  // "true" only
   template <typename T>
   void Number(std::string_view key, std::string_view value, const char* want,

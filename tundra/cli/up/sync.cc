@@ -87,7 +87,7 @@ device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
       changed = true;
     }
     const device::Shaping shaping{want.speed.value_or(device::Speed{}), want.burst.value_or(0)};
-    if (!(shaping == have->shaping)) {
+    if (shaping != have->shaping) {
       p.speed = shaping.speed;
       p.burst = shaping.burst;
       changed = true;
@@ -178,7 +178,7 @@ SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceS
       if (was->transport) line("Transport", transport::TransportModeName(*was->transport));
     }
     const device::Shaping& s = p.shaping;
-    if (!(s.speed == device::Speed{})) line("Speed", device::SpeedText(s.speed));
+    if (s.speed != device::Speed{}) line("Speed", device::SpeedText(s.speed));
     if (s.burst != 0) line("Burst", std::to_string(s.burst));
   }
   return out;
