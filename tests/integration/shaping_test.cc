@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "pair_fixture.h"
+#include "tundra/base/token_bucket.h"
 
 namespace tundra {
 namespace {
@@ -80,12 +81,13 @@ TEST_F(ShapingTest, InboundSpeedDropsAfterDecryption) {
   EXPECT_EQ(a_.dev->drops().Get(proto::DropReason::kShapedOut), 0u);
 }
 
-TEST_F(ShapingTest, DefaultBurstIsFiftyMillisecondsAtLeast32KiB) {
+TEST_F(ShapingTest, DefaultBurstIs200MillisecondsAtLeast64KiB) {
   StartBoth();
   ASSERT_TRUE(Ping(a_, b_, 1));
-  // 80 kbit/s: 50 ms would be 500 bytes, so the 32 KiB floor holds: 32 packets of 1000.
+  // 80 kbit/s: 200 ms would be 2000 bytes, so the 64 KiB floor holds: 65 packets of 1000.
   Apply(a_, {"public_key=" + ToHex(b_.pub), "tundra_speed=80"});
-  EXPECT_EQ(Send(50, 100), 32u);
+  static_assert(kDefaultBurstMinBytes / kPacketBytes == 65);
+  EXPECT_EQ(Send(100, 100), 65u);
   EXPECT_EQ(Peer(a_).shaping, (device::Shaping{{80, 80}, 0}));
 }
 

@@ -245,7 +245,7 @@ TEST(TokenBucketTest, AFullBucketPassesTheBurstBackToBackThenRefuses) {
 
 TEST(TokenBucketTest, SustainedOverloadPassesTheRatePlusTheBurst) {
   TokenBucket b;
-  const uint64_t rate = 1'250'000, burst = 62'500;  // 10 Mbit/s, 50 ms
+  const uint64_t rate = 1'250'000, burst = 62'500;  // 10 Mbit/s, 50 ms (an explicit burst)
   b.Configure(rate, burst);
   uint64_t passed = 0;
   // 1400-byte packets offered at twice the rate for 10 s.

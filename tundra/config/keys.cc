@@ -59,7 +59,7 @@ constexpr KeySpec kKeys[] = {
     {KeyId::kCompression, "Compression", kIf, kPeer, KeyKind::kUnsupported, kOnce,
      "payload compression"},
     {KeyId::kBurst, "Burst", kIf, kPeer, KeyKind::kTundra, kOnce,
-     "shaping bucket size in bytes (default: 50 ms at the rate, at least 32 KiB)"},
+     "shaping bucket size in bytes (default: 200 ms at the rate, at least 64 KiB)"},
     {KeyId::kForward, "Forward", kIf, kNoPeer, KeyKind::kUnsupported, kOnce,
      "forwarding between peers"},
     {KeyId::kWorkers, "Workers", kIf, kNoPeer, KeyKind::kUnsupported, kOnce,
