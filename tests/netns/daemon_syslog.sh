@@ -3,8 +3,9 @@
 # with its own /dev (a tmpfs holding only null, zero, urandom, net/tun and a /dev/log socket
 # this test listens on), `tundra --log-level info IFNAME` goes to the background and its
 # "device IFNAME up" line arrives at /dev/log as a daemon.info message tagged tundra[PID]; a
-# foreground daemon logs to stderr and sends nothing there. (The unit tests check the level
-# filter through a recording sink; this checks the real syslog path.)
+# foreground daemon logs to stderr and sends nothing there; the daemon that `tundra up` starts
+# (in the foreground, --syslog) logs its "device IFNAME up" there too. (The unit tests check the
+# level filter through a recording sink; this checks the real syslog path.)
 source "$(dirname "$0")/lib.sh"
 require_root
 command -v unshare > /dev/null || fail "unshare missing"
@@ -12,6 +13,10 @@ command -v unshare > /dev/null || fail "unshare missing"
 new_ns NS s
 IFN=$(ifname sl)
 CLEANUP_HOOKS+=("rm -f /var/run/wireguard/$IFN.sock /var/run/wireguard/${IFN}f.sock")
+CLEANUP_HOOKS+=("[ -f /run/tundra/${IFN}u.state ] && ip netns exec $NS $TUNDRA_BIN down ${IFN}u")
+umask 077
+"$TUNDRA_BIN" genkey > "$LOG_DIR/u.key"
+printf '[Interface]\nPrivateKeyFile = u.key\nAddress = 198.19.0.1/24\n' > "$LOG_DIR/${IFN}u.conf"
 OUT=$LOG_DIR/syslog.out
 
 unshare -m --propagation private bash -s "$NS" "$IFN" "$TUNDRA_BIN" "$OUT" "$LOG_DIR" <<'INNER' ||
@@ -42,6 +47,10 @@ for _ in $(seq 50); do grep -q "shutting down" "$OUT" 2> /dev/null && break; sle
 # The foreground: stderr, nothing to syslog.
 : > "$OUT.fg-mark"
 timeout 3 ip netns exec "$NS" "$BIN" -f --log-level info "${IFN}f" 2> "$DIR/fg-stderr.log" || true
+# tundra up: its daemon stays in the foreground (of up's making) and logs to syslog.
+LOG_LEVEL=info ip netns exec "$NS" "$BIN" up "$DIR/${IFN}u.conf" 2> "$DIR/up.log"
+for _ in $(seq 50); do grep -q "device ${IFN}u up" "$OUT" 2> /dev/null && break; sleep 0.1; done
+ip netns exec "$NS" "$BIN" down "${IFN}u" 2>> "$DIR/up.log"
 kill "$LISTENER" 2> /dev/null || true
 INNER
   fail "the mount-namespace part failed"
@@ -54,4 +63,6 @@ grep -q "shutting down: the interface was deleted" "$OUT" || fail "the exit was 
 [ ! -s "$LOG_DIR/bg-stderr.log" ] || fail "the background daemon wrote to stderr: $(cat "$LOG_DIR/bg-stderr.log")"
 grep -q "${IFN}f" "$OUT" && fail "the foreground daemon logged to syslog"
 grep -q "device ${IFN}f up" "$LOG_DIR/fg-stderr.log" || fail "the foreground daemon did not log to stderr"
+grep -Eq "^<30>.*tundra\[[0-9]+\]: ${IFN}u: device ${IFN}u up" "$OUT" ||
+  fail "the daemon of tundra up did not log 'device ${IFN}u up' to syslog: $(cat "$LOG_DIR/up.log")"
 log "PASS"

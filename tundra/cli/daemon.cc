@@ -315,6 +315,7 @@ int RunDaemonProcess(const DaemonOptions& options) {
   uapi::Server server(std::move(*listener), socket_path, *device);
   unlink_socket.Cancel();  // Server::Stop unlinks it from now on (or the janitor)
   if (Status s = server.Start(); !s.ok()) return fail(s.error());
+  if (options.syslog) SetLogSink(&SyslogLogSink());
   TUNDRA_LOG(kInfo, "device {} up: UDP port {}, UAPI {}", name, device->GetStatus().listen_port,
              socket_path);
   ready.Report("0");

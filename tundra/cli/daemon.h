@@ -22,6 +22,10 @@ namespace tundra::cli {
 struct DaemonOptions {
   std::string ifname;
   bool foreground = false;
+  // --syslog: log to syslog from the moment the interface is up, also in the foreground
+  // (`tundra up` runs the daemon so: its start-up errors reach up through stderr, and what
+  // follows goes to syslog/the journal).
+  bool syslog = false;
   int mtu = int(proto::kDefaultMtu);
   bool offload = true;  // IFF_VNET_HDR + TUNSETOFFLOAD: super-packets split on read, GRO on write
   int uapi_fd = -1;     // WG_UAPI_FD: an inherited listening socket

@@ -25,7 +25,9 @@ int RunDaemon(CommandArgs args) {
               "interface and the socket are ready.\n\n"
               "Logs go to stderr in the foreground, to syslog (daemon facility) in the\n"
               "background, except when LOG_LEVEL is set: then stderr stays open, as with\n"
-              "wireguard-go. PeerUp/PeerDown lines run when a peer's first handshake completes\n"
+              "wireguard-go; with --syslog, to syslog once the interface is up, also in the\n"
+              "foreground (as `tundra up` runs it). PeerUp/PeerDown lines run when a peer's first "
+              "handshake completes\n"
               "after it was down, and when its last session expired (REJECT_AFTER_TIME, 180 s,\n"
               "without a new handshake); %i = interface, %k = peer public key, %e = endpoint.\n\n"
               "Environment: LOG_LEVEL=silent|error|warn|info|verbose|debug (default error;\n"
@@ -34,6 +36,7 @@ int RunDaemon(CommandArgs args) {
               "PI: its device is used and named as the kernel reports it).\n"
               "TUNDRA_TEST_TIME_SCALE=N (TESTS ONLY: protocol timers run N times as fast).");
   p.Flag("foreground", "stay in the foreground", 'f');
+  p.Flag("syslog", "log to syslog once the interface is up, also in the foreground");
   p.Option("mtu", "BYTES", "MTU of the new interface (default 1420)");
   p.Flag("no-offload", "one packet per TUN read/write (no TSO/USO split, no GRO)");
   p.Option("user", "USER", "run as USER once set up, keeping only CAP_NET_ADMIN");
@@ -58,6 +61,7 @@ int RunDaemon(CommandArgs args) {
                        kExitUsage);
   }
   options.foreground = parsed->Has("foreground");
+  options.syslog = parsed->Has("syslog");
   options.offload = !parsed->Has("no-offload");
   if (const char* fg = std::getenv("WG_PROCESS_FOREGROUND");
       fg != nullptr && std::string(fg) == "1") {

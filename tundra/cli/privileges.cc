@@ -34,6 +34,36 @@ Status SetCapabilities(uint64_t effective, uint64_t permitted) {
   return OkStatus();
 }
 
+Result<uint64_t> EffectiveCapabilities() {
+  __user_cap_header_struct header{};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return ErrnoError("capget");
+  return uint64_t{data[0].effective} | uint64_t{data[1].effective} << 32;
+}
+
+// Cuts the bounding set to kKeptCapability. That takes CAP_SETPCAP; a service manager that
+// already cut the bounding set without it (tundra@.service does) leaves us unable to, and
+// then no-new-privileges makes the rest of the bounding set moot: no exec (a setuid-root
+// program, file capabilities) can gain anything from it.
+Status CutBoundingSet() {
+  TUNDRA_ASSIGN_OR_RETURN(const uint64_t effective, EffectiveCapabilities());
+  if ((effective & (uint64_t{1} << CAP_SETPCAP)) == 0) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+      return ErrnoError("prctl(PR_SET_NO_NEW_PRIVS)");
+    return OkStatus();
+  }
+  for (int cap = 0; cap < 64; ++cap) {
+    if (cap == kKeptCapability) continue;
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+      if (errno == EINVAL) break;  // past CAP_LAST_CAP
+      return ErrnoError(fmt::format("prctl(PR_CAPBSET_DROP, {})", cap));
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<TargetUser> LookUpUser(std::string_view name_or_uid) {
@@ -57,13 +87,7 @@ Status DropPrivileges(const TargetUser& user) {
   // Keep the permitted set across the uid change (it would be cleared), and cut the bounding
   // set while CAP_SETPCAP is still ours.
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return ErrnoError("prctl(PR_SET_KEEPCAPS)");
-  for (int cap = 0; cap < 64; ++cap) {
-    if (cap == kKeptCapability) continue;
-    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-      if (errno == EINVAL) break;  // past CAP_LAST_CAP
-      return ErrnoError(fmt::format("prctl(PR_CAPBSET_DROP, {})", cap));
-    }
-  }
+  TUNDRA_RETURN_IF_ERROR(CutBoundingSet());
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
     return ErrnoError("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
   }

@@ -4,7 +4,8 @@
 // DropPrivileges: the process becomes `user` (supplementary groups from the group database,
 // then gid, then uid, all three of real/effective/saved) and keeps exactly one capability,
 // CAP_NET_ADMIN, effective and permitted: SO_MARK (fwmark) needs it. The bounding set is cut to
-// it, the inheritable and ambient sets are empty, so a hook the daemon runs (an exec) has no
+// it (or, without CAP_SETPCAP to cut it, as under tundra@.service, no-new-privileges is set), the
+// inheritable and ambient sets are empty, so a hook the daemon runs (an exec) has no
 // capability at all. It must run while the process has a single thread: capabilities are
 // per thread, and a thread started before would keep root's.
 #pragma once

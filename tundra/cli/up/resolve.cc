@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 
 #include "tundra/crypto/key_text.h"
@@ -15,8 +16,9 @@
 
 namespace tundra::cli::up {
 
-Result<transport::Endpoint> ResolveEndpoint(const config::EndpointSpec& spec) {
-  if (spec.numeric) return *spec.numeric;
+namespace {
+
+int Lookup(const config::EndpointSpec& spec, transport::Endpoint& out) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_DGRAM;
@@ -24,13 +26,62 @@ Result<transport::Endpoint> ResolveEndpoint(const config::EndpointSpec& spec) {
   addrinfo* res = nullptr;
   const std::string port = std::to_string(spec.port);
   const int rc = ::getaddrinfo(spec.host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0) {
-    return MakeError(EHOSTUNREACH, fmt::format("line {}: Endpoint '{}': cannot resolve: {}",
-                                               spec.line, spec.host, ::gai_strerror(rc)));
-  }
-  transport::Endpoint ep = transport::Endpoint::FromSockaddr(res->ai_addr, res->ai_addrlen);
+  if (rc != 0) return rc;
+  out = transport::Endpoint::FromSockaddr(res->ai_addr, res->ai_addrlen);
   ::freeaddrinfo(res);
+  return 0;
+}
+
+Error ResolveError(const config::EndpointSpec& spec, int rc) {
+  return MakeError(EHOSTUNREACH, fmt::format("line {}: Endpoint '{}': cannot resolve: {}",
+                                             spec.line, spec.host, ::gai_strerror(rc)));
+}
+
+bool Permanent(int rc) { return rc == EAI_NONAME || rc == EAI_FAIL || rc == EAI_NODATA; }
+
+}  // namespace
+
+Result<transport::Endpoint> ResolveEndpoint(const config::EndpointSpec& spec) {
+  if (spec.numeric) return *spec.numeric;
+  transport::Endpoint ep;
+  if (const int rc = Lookup(spec, ep); rc != 0) return ResolveError(spec, rc);
   return ep;
+}
+
+Result<int> ResolveRetries(const char* env_value) {
+  if (env_value == nullptr) return kDefaultResolveRetries;
+  const std::string_view v(env_value);
+  if (v == "infinity") return kResolveUnlimited;
+  int n = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 0) {
+    return InvalidArgument(
+        fmt::format("{}='{}': not a number of retries or 'infinity'", kResolveRetriesEnv, v));
+  }
+  return n;
+}
+
+ResolveSeams SystemResolveSeams() {
+  return {Lookup, [](std::chrono::milliseconds d) {
+            const timespec ts{time_t(d.count() / 1000), long(d.count() % 1000) * 1000000};
+            ::nanosleep(&ts, nullptr);
+          }};
+}
+
+Result<transport::Endpoint> ResolveEndpointRetrying(const config::EndpointSpec& spec, int retries,
+                                                    const ResolveSeams& seams) {
+  if (spec.numeric) return *spec.numeric;
+  std::chrono::milliseconds wait = kResolveFirstWait;
+  for (int left = retries;; wait = std::min(kResolveMaxWait, wait * 6 / 5)) {
+    transport::Endpoint ep;
+    const int rc = seams.lookup(spec, ep);
+    if (rc == 0) return ep;
+    if (Permanent(rc) || left == 0) return ResolveError(spec, rc);
+    if (left > 0) --left;
+    fmt::print(stderr, "[#] line {}: Endpoint '{}': {}; trying again in {:.1f} s\n", spec.line,
+               spec.host, ::gai_strerror(rc), double(wait.count()) / 1000);
+    seams.wait(wait);
+  }
 }
 
 std::chrono::seconds ReresolveAfter() {

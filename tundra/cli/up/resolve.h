@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,31 @@ inline constexpr std::chrono::seconds kResolveCheckInterval{10};
 inline constexpr char kReresolveAfterEnv[] = "TUNDRA_RERESOLVE_AFTER";
 
 // getaddrinfo (AF_UNSPEC, UDP; the first answer, as `wg` takes it). Errors name the host and
-// the config line.
+// the config line. One try: the re-resolver tries again on its own schedule.
 Result<transport::Endpoint> ResolveEndpoint(const config::EndpointSpec& spec);
+
+// At `up` and `syncconf`, a name that does not resolve yet (DNS not up at boot) is tried again
+// as `wg` does: WG_ENDPOINT_RESOLUTION_RETRIES times (default 15; "infinity" = no limit),
+// waiting 1 s, then 1.2 times longer each time, at most 20 s. Permanent answers (no such name:
+// EAI_NONAME, EAI_FAIL, EAI_NODATA) are not retried.
+inline constexpr char kResolveRetriesEnv[] = "WG_ENDPOINT_RESOLUTION_RETRIES";
+inline constexpr int kDefaultResolveRetries = 15;
+inline constexpr std::chrono::milliseconds kResolveFirstWait{1000};
+inline constexpr std::chrono::milliseconds kResolveMaxWait{20000};
+inline constexpr int kResolveUnlimited = -1;
+
+// The retry count from the environment's value (nullptr = unset): an error names the variable.
+Result<int> ResolveRetries(const char* env_value);
+
+// The seams of ResolveEndpointRetrying: one getaddrinfo (its EAI_ code, 0 = resolved) and a
+// wait; tests give fakes.
+struct ResolveSeams {
+  std::function<int(const config::EndpointSpec&, transport::Endpoint&)> lookup;
+  std::function<void(std::chrono::milliseconds)> wait;
+};
+ResolveSeams SystemResolveSeams();
+Result<transport::Endpoint> ResolveEndpointRetrying(const config::EndpointSpec& spec, int retries,
+                                                    const ResolveSeams& seams);
 
 struct ResolveTarget {
   crypto::PublicKey peer{};

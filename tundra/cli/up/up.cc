@@ -82,8 +82,9 @@ bool InPath(const char* tool) {
   return false;
 }
 
-// `tundra daemon -f IFNAME` (this binary) in its own session, its output appended to
-// LogPath(IFNAME); returns once the daemon serves its socket.
+// `tundra daemon -f --syslog IFNAME` (this binary) in its own session, its output (start-up
+// errors; syslog once it is up) appended to LogPath(IFNAME); returns once the daemon serves
+// its socket.
 // The daemon's options from the file: User, and the PeerUp/PeerDown lines (interface-wide,
 // then each peer's as KEY:CMD). None of them is secret.
 std::vector<std::string> DaemonArgs(const config::TunnelConfig& c) {
@@ -107,7 +108,7 @@ Result<ProcessRef> StartDaemon(const std::string& ifname, std::vector<std::strin
   if (::mkdir(kStateDir, 0755) != 0 && errno != EEXIST)
     return ErrnoError("mkdir " + std::string(kStateDir));
   std::string self = "/proc/self/exe";
-  std::vector<std::string> words = {"tundra", "daemon", "-f"};
+  std::vector<std::string> words = {"tundra", "daemon", "-f", "--syslog"};
   words.insert(words.end(), options.begin(), options.end());
   words.push_back(ifname);
   std::vector<char*> argv;
@@ -195,7 +196,7 @@ Status Upper::Run() {
   TUNDRA_ASSIGN_OR_RETURN(device::DeviceUpdate update, FileUpdate(config_));
   TUNDRA_RETURN_IF_ERROR(Save());
 
-  Step(fmt::format("tundra daemon -f {} (log: {})", ifname, LogPath(ifname)));
+  Step(fmt::format("tundra daemon -f --syslog {} (start-up errors: {})", ifname, LogPath(ifname)));
   TUNDRA_ASSIGN_OR_RETURN(state_.daemon, StartDaemon(ifname, DaemonArgs(config_)));
   TUNDRA_RETURN_IF_ERROR(Save());
   TUNDRA_ASSIGN_OR_RETURN(ifindex_, netlink::LinkIndex(nl_, ifname));
@@ -380,8 +381,10 @@ Result<std::string> InterfaceArg(const std::string& arg) {
 }
 
 Result<device::DeviceUpdate> FileUpdate(const config::TunnelConfig& config) {
+  TUNDRA_ASSIGN_OR_RETURN(const int retries, ResolveRetries(std::getenv(kResolveRetriesEnv)));
+  const ResolveSeams seams = SystemResolveSeams();
   auto update = config::ToDeviceUpdate(config, [&](const config::EndpointSpec& spec) {
-    auto ep = ResolveEndpoint(spec);
+    auto ep = ResolveEndpointRetrying(spec, retries, seams);
     if (!ep.ok()) return Result<transport::Endpoint>(ep.error().Wrap(config.name));
     return ep;
   });
@@ -413,7 +416,10 @@ Status Teardown(netlink::NetlinkSocket& nl, UpState& state) {
     for (int sig : {0, SIGTERM, SIGKILL}) {
       if (sig != 0 && IsRunning(state.daemon)) {
         Warn(fmt::format("daemon pid {} still runs: signal {}", state.daemon.pid, sig));
-        ::kill(state.daemon.pid, sig);
+        if (::kill(state.daemon.pid, sig) != 0) {
+          note(ErrnoError(fmt::format("signal {} to daemon pid {}", sig, state.daemon.pid)));
+          break;
+        }
       }
       const auto deadline = Clock::now() + kDaemonExitWait;
       while (IsRunning(state.daemon) && Clock::now() < deadline) {
@@ -426,7 +432,7 @@ Status Teardown(netlink::NetlinkSocket& nl, UpState& state) {
     // socket still accept: a socket served by our (dead or dying) daemon goes
     // too, one served by another process stays.
     const std::string sock = uapi::SocketPath(state.ifname);
-    if (FileExists(sock)) {
+    if (FileExists(sock) && !IsRunning(state.daemon)) {
       auto server = uapi::ServerPid(sock);
       if (!server.ok() || *server == state.daemon.pid) ::unlink(sock.c_str());
     }
@@ -434,6 +440,12 @@ Status Teardown(netlink::NetlinkSocket& nl, UpState& state) {
   if (state.dns) {
     Step(fmt::format("resolvconf -d {} -f", state.ifname));
     note(RunTool({kResolvconf, "-d", state.ifname, "-f"}, ""));
+  }
+  if (IsRunning(state.daemon)) {
+    // Keep the state: a later `down` (with the privilege to signal it) finds the daemon.
+    note(MakeError(EBUSY, fmt::format("daemon pid {} still runs; state kept in {}",
+                                      state.daemon.pid, StatePath(state.ifname))));
+    return *first;
   }
   if (state.daemon.pid != 0) ::unlink(LogPath(state.ifname).c_str());
   note(RemoveState(state.ifname));
