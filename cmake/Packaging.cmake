@@ -38,5 +38,5 @@ set(CPACK_STRIP_FILES ON)
 # wireguard-tools, which tundra works with but does not need to run.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "wireguard-tools")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "iproute2")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "iproute2, resolvconf | openresolv")
 include(CPack)

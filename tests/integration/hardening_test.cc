@@ -3,9 +3,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <mutex>
 
 #include "pair_fixture.h"
+#include "tundra/crypto/secret.h"
+#include "tundra/crypto/x25519.h"
 
 namespace tundra {
 namespace {
@@ -217,6 +222,86 @@ TEST_F(SmallHandshakeQueueTest, HandshakeQueueOverflowAndLostCookieRepliesAreCou
   EXPECT_TRUE(WaitFor([&] { return b_.dev->drops().Get(proto::DropReason::kSendBufferFull) == 1; }))
       << DropSummary(b_);
   EXPECT_EQ(b_.dev->drops().Get(proto::DropReason::kCookieSent), 1u);
+}
+
+}  // namespace
+}  // namespace tundra
+
+namespace tundra {
+namespace {
+
+// Where the 32 bytes of `needle` occur in this process's anonymous memory (heap, stacks,
+// mmap'd arenas; file mappings cannot hold a key we never wrote to a file), each with whether
+// its mapping is marked do-not-dump ("dd" in /proc/self/smaps VmFlags). Read in place, not
+// copied, so the scan itself leaves no copy behind.
+struct Hit {
+  const void* at;
+  bool dont_dump;
+};
+std::vector<Hit> FindInAnonymousMemory(const uint8_t* needle, size_t n, const void* skip) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  struct Range {
+    uintptr_t lo, hi;
+    bool readable, anonymous, dont_dump;
+  };
+  std::vector<Range> ranges;
+  while (std::getline(smaps, line)) {
+    uintptr_t lo = 0, hi = 0;
+    char perms[5] = {};
+    unsigned long long offset = 0, inode = 0;
+    char dev[16] = {};
+    int consumed = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %llx %15s %llu %n", &lo, &hi, perms, &offset, dev,
+                    &inode, &consumed) >= 6) {
+      const std::string name = line.substr(size_t(consumed));
+      ranges.push_back(
+          {lo, hi, perms[0] == 'r', inode == 0 && name.find("[v") == std::string::npos, false});
+    } else if (line.rfind("VmFlags:", 0) == 0 && !ranges.empty()) {
+      ranges.back().dont_dump = line.find(" dd") != std::string::npos;
+    }
+  }
+  std::vector<Hit> hits;
+  for (const Range& r : ranges) {
+    if (!r.readable || !r.anonymous) continue;
+    const auto* p = reinterpret_cast<const uint8_t*>(r.lo);
+    const auto* end = reinterpret_cast<const uint8_t*>(r.hi);
+    while (p < end) {
+      const void* found = ::memmem(p, size_t(end - p), needle, n);
+      if (found == nullptr) break;
+      if (found != skip) hits.push_back({found, r.dont_dump});
+      p = static_cast<const uint8_t*>(found) + 1;
+    }
+  }
+  return hits;
+}
+
+// The device's static private key lives only in do-not-dump memory (docs/security.md,
+// "Secrets"): a core dump, were one written despite RLIMIT_CORE 0 and PR_SET_DUMPABLE 0,
+// would not hold it. Before, it sat inside the Device object on the ordinary heap.
+TEST_F(PairTest, TheStaticPrivateKeyIsOnlyInMemoryKeptOutOfCoreDumps) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a sanitizer's shadow memory (terabytes of anonymous mappings) cannot be "
+                  "scanned; the plain build runs this test";
+#endif
+  auto* key = new crypto::PrivateKey(crypto::GeneratePrivateKey());
+  {
+    device::DeviceUpdate u;
+    u.private_key = *key;
+    ASSERT_TRUE(a_.dev->Apply(u).ok());
+    u.private_key->Wipe();
+  }
+  // The needle: the key's bytes, inverted, so that only this buffer holds them as they are
+  // searched for (turned back in place just before the scan, skipped by it).
+  std::array<uint8_t, crypto::kKeySize> needle;
+  for (size_t i = 0; i < needle.size(); ++i) needle[i] = uint8_t(~key->data()[i]);
+  key->Wipe();
+  delete key;
+  for (uint8_t& b : needle) b = uint8_t(~b);
+  const std::vector<Hit> hits = FindInAnonymousMemory(needle.data(), needle.size(), needle.data());
+  SecureZero(needle.data(), needle.size());
+  ASSERT_FALSE(hits.empty()) << "the key is nowhere: the scan does not work";
+  for (const Hit& h : hits) EXPECT_TRUE(h.dont_dump) << "a copy of the key at " << h.at;
 }
 
 }  // namespace

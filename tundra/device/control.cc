@@ -171,7 +171,7 @@ void Device::HandleInitiation(QueuedHandshake& msg, bool needs_cookie) {
   const TimePoint now = clock_.Now();
   std::shared_lock config(config_mu_);
   proto::DecryptedInitiation d;
-  proto::DropReason r = proto::DecryptInitiation(identity_, m, d);
+  proto::DropReason r = proto::DecryptInitiation(*identity_, m, d);
   if (r != proto::DropReason::kNone) {
     drops_.Add(r);
     return;
@@ -250,7 +250,7 @@ void Device::HandleResponse(QueuedHandshake& msg, bool needs_cookie) {
       return;
     }
     PrepareHandshakeLocked(*peer);
-    proto::DropReason r = peer->handshake.ConsumeResponse(identity_, m);
+    proto::DropReason r = peer->handshake.ConsumeResponse(*identity_, m);
     if (r != proto::DropReason::kNone) {
       drops_.Add(r);
       return;

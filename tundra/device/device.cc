@@ -176,8 +176,8 @@ Status Device::Apply(const DeviceUpdate& update) {
 Status Device::SetPrivateKeyLocked(const crypto::PrivateKey& key) {
   proto::StaticIdentity next;
   if (!key.IsZero()) next = proto::StaticIdentity::FromPrivateKey(key);
-  if (next.has_private_key == identity_.has_private_key &&
-      (!next.has_private_key || next.public_key == identity_.public_key)) {
+  if (next.has_private_key == identity_->has_private_key &&
+      (!next.has_private_key || next.public_key == identity_->public_key)) {
     return OkStatus();
   }
   // A peer with our own public key cannot exist (wireguard-go removes it).
@@ -185,10 +185,10 @@ Status Device::SetPrivateKeyLocked(const crypto::PrivateKey& key) {
     auto it = peers_.find(next.public_key);
     if (it != peers_.end()) RemovePeerLocked(it->second, proto::DropReason::kPeerRemoved);
   }
-  identity_ = next;
+  *identity_ = next;
   {
     std::lock_guard lock(checker_mu_);
-    cookie_checker_.SetLocalPublicKey(identity_.public_key);
+    cookie_checker_.SetLocalPublicKey(identity_->public_key);
   }
   // O(peers) under the exclusive lock, but no X25519 here: each peer's static-static DH is
   // computed again on its next handshake (PrepareHandshakeLocked).
@@ -239,7 +239,7 @@ Status Device::SetListenPortLocked(uint16_t port) {
 }
 
 Status Device::ApplyPeerLocked(const PeerUpdate& u) {
-  if (identity_.has_private_key && u.public_key == identity_.public_key) {
+  if (identity_->has_private_key && u.public_key == identity_->public_key) {
     return OkStatus();  // our own key: silently ignored (wireguard-go)
   }
   PeerPtr peer;
@@ -311,7 +311,7 @@ void Device::SetConfiguredEndpointLocked(Peer& peer, const std::optional<transpo
 
 void Device::PrepareHandshakeLocked(Peer& peer) {
   if (peer.handshake_prepared) return;
-  peer.handshake.Configure(identity_, peer.public_key());
+  peer.handshake.Configure(*identity_, peer.public_key());
   peer.handshake_prepared = true;
 }
 
@@ -444,9 +444,9 @@ DeviceStatus Device::GetStatus() const {
   // all peers never holds up the data path (writer preference would queue its readers).
   std::lock_guard transaction(apply_mu_);
   std::shared_lock config(config_mu_);
-  if (identity_.has_private_key) {
-    s.private_key = identity_.private_key;
-    s.public_key = identity_.public_key;
+  if (identity_->has_private_key) {
+    s.private_key = identity_->private_key;
+    s.public_key = identity_->public_key;
   }
   s.listen_port = started_ ? listen_port_ : configured_port_;
   s.fwmark = fwmark_;

@@ -32,6 +32,7 @@
 #include "tundra/base/result.h"
 #include "tundra/base/rw_mutex.h"
 #include "tundra/base/unique_fd.h"
+#include "tundra/crypto/secure_memory.h"
 #include "tundra/device/counters.h"
 #include "tundra/device/peer.h"
 #include "tundra/device/peer_event.h"
@@ -282,7 +283,9 @@ class Device {
   mutable std::mutex apply_mu_;
   // Configuration: identity, peers, allowed IPs, port, mark. Changed only under apply_mu_ too.
   mutable RwMutex config_mu_;
-  proto::StaticIdentity identity_;                                 // guarded by config_mu_
+  // The private key, in MADV_DONTDUMP memory (crypto/secure_memory.h), wiped when freed.
+  const std::shared_ptr<proto::StaticIdentity> identity_ =
+      crypto::MakeSecureShared<proto::StaticIdentity>();           // *identity_ by config_mu_
   std::unordered_map<crypto::PublicKey, PeerPtr, KeyHash> peers_;  // config_mu_
   routing::AllowedIps<Peer*> allowed_ips_;                         // guarded by config_mu_
   uint16_t listen_port_ = 0;                                       // guarded by config_mu_

@@ -371,7 +371,7 @@ void Device::KeepKeyFreshSending(const PeerPtr& peer, const proto::Keypair& keyp
 
 void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
   std::shared_lock config(config_mu_);
-  if (!identity_.has_private_key) return;
+  if (!identity_->has_private_key) return;
   const TimePoint now = clock_.Now();
   proto::MessageInitiation msg;
   std::optional<transport::Endpoint> endpoint;
@@ -387,8 +387,8 @@ void Device::SendInitiation(const PeerPtr& peer, bool is_retry) {
 
     PrepareHandshakeLocked(*peer);
     const uint32_t index = BeginPendingHandshakeLocked(peer);
-    proto::DropReason r =
-        peer->handshake.CreateInitiation(identity_, index, proto::Tai64nNow(clock_.WallNow()), msg);
+    proto::DropReason r = peer->handshake.CreateInitiation(*identity_, index,
+                                                           proto::Tai64nNow(clock_.WallNow()), msg);
     if (r != proto::DropReason::kNone) {
       ClearPendingHandshakeLocked(*peer);
       TUNDRA_LOG_RATELIMITED(kVerbose, "{}: cannot create initiation for peer {}: {}",
