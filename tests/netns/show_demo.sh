@@ -139,6 +139,16 @@ for want in "3 packets transmitted, 3 received" "every byte arrived" "^interface
 done
 [ "$(grep -c "3 packets transmitted, 3 received" "$LOG_DIR/demo.log")" = 4 ] || fail "not 4 pings"
 grep -q "private key: (hidden)" "$LOG_DIR/demo.log" || fail "demo show output"
+# The progress line (one per second without a terminal, and the last): time and MiB never
+# fall, and the last shows bytes and a rate.
+python3 - "$LOG_DIR/demo.log" <<'PY' || fail "demo progress lines: $(grep 'MiB' "$LOG_DIR/demo.log")"
+import re, sys
+rows = [tuple(map(float, m.groups())) for m in
+        re.finditer(r"^ +([0-9.]+) s +([0-9.]+) MiB +([0-9.]+) Mbit/s$", open(sys.argv[1]).read(), re.M)]
+assert len(rows) >= 2, rows
+assert all(a[0] <= b[0] and a[1] <= b[1] for a, b in zip(rows, rows[1:])), rows
+assert rows[-1][1] > 0 and rows[-1][2] > 0, rows
+PY
 mbit=$(sed -n 's/.*: \([0-9.]*\) Mbit\/s, every byte arrived/\1/p' "$LOG_DIR/demo.log")
 log "demo: OK, $mbit Mbit/s"
 
