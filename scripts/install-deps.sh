@@ -9,7 +9,7 @@ pkgs=(
   libgtest-dev libgmock-dev nlohmann-json3-dev clang-format
   libbenchmark-dev libgcrypt20-dev  # the AEAD micro-benchmark (tundra/crypto/aead_bench.cc)
   liblz4-dev libzstd-dev  # opt-in compression (tundra/compress)
-  iproute2 iputils-ping iperf3 nftables procps psmisc util-linux python3
+  iproute2 iputils-ping iperf3 nftables procps psmisc util-linux python3 tcpdump
   wireguard-tools wireguard-go
   groff-base man-db systemd dpkg-dev file  # man/help and unit tests, make deb (dpkg-shlibdeps)
 )
