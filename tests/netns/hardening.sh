@@ -6,15 +6,22 @@
 #              dropped for a full socket buffer add up to exactly what was sent), and the live
 #              session keeps working without a new handshake.
 #   FLOOD      50,000 handshake initiations per second with a valid mac1 from 32 sources at
-#              B while A -> B carries an iperf3 stream: cookies engage, the stream keeps most of
-#              its throughput (the ratio is printed; on 2 cores the generator itself takes CPU
-#              from the tunnel), B's memory stays bounded and its CPU returns to idle after.
+#              B while A -> B carries an iperf3 stream: the generator reaches >= 90 % of that
+#              rate and B accounts for >= 90 % of what it sent (its drop counters plus the
+#              kernel's RcvbufErrors), cookies engage, the stream keeps more than
+#              FLOOD_MIN_PERCENT of its throughput (the ratio is printed; on 2 cores the
+#              generator itself takes CPU from the tunnel), B's memory stays bounded and its CPU
+#              returns to idle after.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/wg_pair.sh"
 require_root
 command -v wg >/dev/null || fail "wg (wireguard-tools) is not installed"
 : "${HANDSHAKE_FLOOD:?HANDSHAKE_FLOOD must point at the handshake_flood test tool}"
 FLOOD_RATE=${FLOOD_RATE:-50000}
+FLOOD_SECONDS=6
+# The throughput the stream must keep under the flood, in percent of its rate before (see
+# docs/security.md for what was measured on the shared 2-core machine).
+FLOOD_MIN_PERCENT=${FLOOD_MIN_PERCENT:-25}
 
 # Drops on B's receive path (transmit-side reasons, such as no_route for the router
 # solicitations the kernel sends into the TUN, are left out; so is receive_buffer_full, the
@@ -115,8 +122,10 @@ mbps() { in_ns "$NS_A" iperf3 -c 198.19.0.2 -t "$1" -J | python3 -c 'import json
 base=$(mbps 4)
 rss_before=$(rss)
 cookies_before=$(stat_of "$IF_B" drop_cookie_sent)
+drops_before=$(drop_total "$IF_B")
+kernel_before=$(rcvbuf_errors "$NS_B")
 in_ns "$NS_C" "$HANDSHAKE_FLOOD" "$(cat "$LOG_DIR/b.pub")" 198.18.2.1:51821 198.18.2. 10 32 \
-  "$FLOOD_RATE" 6 > "$LOG_DIR/flood.out" &
+  "$FLOOD_RATE" "$FLOOD_SECONDS" > "$LOG_DIR/flood.out" &
 flood=$!
 sleep 1
 under=$(mbps 4)
@@ -124,14 +133,26 @@ wait $flood || fail "the flood generator failed"
 read -r sent rate < "$LOG_DIR/flood.out"
 sleep 2  # the backlog drains
 cookies=$(( $(stat_of "$IF_B" drop_cookie_sent) - cookies_before ))
+# What reached B: every initiation ends as one of B's receive-path drops (cookie reply,
+# queue full, rate limited, decryption failed) or in the kernel's count of a full socket buffer.
+received=$(( $(drop_total "$IF_B") - drops_before + $(rcvbuf_errors "$NS_B") - kernel_before ))
 rss_after=$(rss)
 t0=$(cpu_ticks); sleep 2; t1=$(cpu_ticks)
-log "  flood: $sent initiations at ${rate%.*}/s; $cookies cookie replies; stream $base -> $under Mbit/s ($((100 * under / base)) %); RSS $rss_before -> $rss_after kB; CPU after: $((t1 - t0)) ticks in 2 s"
+[ "$base" -gt 0 ] || fail "no stream before the flood"
+percent=$((100 * under / base))
+log "  flood: $sent initiations at ${rate%.*}/s (target $FLOOD_RATE/s), $received reached B ($((100 * received / (sent > 0 ? sent : 1))) %); $cookies cookie replies; stream $base -> $under Mbit/s ($percent %, must keep > $FLOOD_MIN_PERCENT %); RSS $rss_before -> $rss_after kB; CPU after: $((t1 - t0)) ticks in 2 s"
 stats "$IF_B" | grep -E '^drop_(cookie_sent|rate_limited|handshake_queue_full|invalid_mac1|handshake_decrypt)=' | sed 's/^/    /' >&2
+# The flood was what it claims: the generator kept close to the target rate, and B saw it.
+[ "${rate%.*}" -ge $((FLOOD_RATE * 9 / 10)) ] ||
+  fail "the generator reached only ${rate%.*}/s of the $FLOOD_RATE/s asked for"
+[ "$received" -ge $((sent * 9 / 10)) ] || fail "only $received of $sent initiations reached B"
+[ "$received" -ge $((FLOOD_RATE * FLOOD_SECONDS * 9 / 10)) ] ||
+  fail "B received $received initiations in ${FLOOD_SECONDS}s, less than 90 % of $FLOOD_RATE/s"
 [ "$cookies" -gt 0 ] || fail "no cookie reply under the flood: cookies did not engage"
 [ $((rss_after - rss_before)) -lt 20480 ] || fail "B's RSS grew by $((rss_after - rss_before)) kB"
 [ $((t1 - t0)) -le 10 ] || fail "B still busy after the flood ($((t1 - t0)) ticks in 2 s)"
-[ "$under" -gt $((base / 4)) ] || fail "the stream collapsed under the flood ($base -> $under Mbit/s)"
+[ "$percent" -gt "$FLOOD_MIN_PERCENT" ] ||
+  fail "the stream kept only $percent % under the flood ($base -> $under Mbit/s; > $FLOOD_MIN_PERCENT % needed)"
 ping_ok "$NS_A" 198.19.0.2 2 || fail "the session broke under the flood"
 kill "$(cat "$LOG_DIR/iperf.pid")"
 teardown
