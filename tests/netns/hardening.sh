@@ -201,6 +201,8 @@ scan_pid() {
 # The scanner finds a key where there is one (A's private key in hex, as the UAPI has it).
 TUNDRA_PLANTED=$(sed -n 2p "$PATTERNS") sleep 60 &
 planted=$!
+# (Until the exec, /proc/PID/environ is the forked shell's, without the variable.)
+wait_for 50 grep -qx sleep "/proc/$planted/comm" || fail "the planted process did not start"
 scan_pid "$planted" || fail "the scanner missed a key planted in a process's environment"
 kill "$planted"
 wait "$planted" 2>/dev/null || true
