@@ -29,7 +29,7 @@ FLOOD_RATE=${FLOOD_RATE:-50000}
 FLOOD_SECONDS=6
 # The throughput the stream must keep under the flood, in percent of its rate before (see
 # docs/security.md for what was measured on the shared 2-core machine).
-FLOOD_MIN_PERCENT=${FLOOD_MIN_PERCENT:-25}
+FLOOD_MIN_PERCENT=${FLOOD_MIN_PERCENT:-30}
 
 # Drops on B's receive path (transmit-side reasons, such as no_route for the router
 # solicitations the kernel sends into the TUN, are left out; so is receive_buffer_full, the
