@@ -9,7 +9,11 @@
 //   private_key/preshared_key value nor a run of 16+ key characters from a line without '='
 //   or from the name part of a line (a key pasted without or as its name; a run of lowercase
 //   letters only is a name, which may be shown), unless the text is found elsewhere in the
-//   request;
+//   request. A secret the log contains is a leak when it flows there: with its letters and
+//   digits changed (same length and classes, two different changes, each to a text found
+//   nowhere in the request) the log of the changed request shows the changed text each time
+//   (a value that only happens to equal the log's own words, "eration private_key" beside
+//   "unknown operation private_key", is not one);
 // - round trip: a request that parses becomes a DeviceStatus whose FormatGet output, without
 //   its read-only lines, parses back to the same keys, port, fwmark, endpoints, keepalives and
 //   allowed IPs (so get and set agree on every value's text form).
@@ -207,6 +211,34 @@ void CheckRoundTrip(const device::DeviceUpdate& first) {
   }
 }
 
+// `s` with every letter moved k on in its class and every digit k on (mod 10).
+std::string Shifted(std::string_view s, int k) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = char('a' + (c - 'a' + k) % 26);
+    if (c >= 'A' && c <= 'Z') c = char('A' + (c - 'A' + k) % 26);
+    if (c >= '0' && c <= '9') c = char('0' + (c - '0' + k) % 10);
+  }
+  return out;
+}
+
+// Whether `secret` (found once in `request`) reaches the log.
+bool Leaks(std::string_view secret, std::string_view request, const std::string& log) {
+  if (log.find(secret) == std::string::npos) return false;
+  int tried = 0;
+  for (int k = 1; k < 26 && tried < 2; ++k) {
+    const std::string changed = Shifted(secret, k);
+    if (changed == secret || request.find(changed) != std::string_view::npos) continue;
+    ++tried;
+    std::string other(request);
+    other.replace(request.find(secret), secret.size(), changed);
+    const std::vector<std::string> lines = SplitLines(other);
+    const std::string again = LogOf(lines, uapi::ParseSet(lines));
+    if (again.find(changed) == std::string::npos) return false;  // it did not follow
+  }
+  return true;  // followed both changes (or nothing could be changed: count it)
+}
+
 }  // namespace
 }  // namespace tundra::fuzz
 
@@ -219,7 +251,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string log = fuzz::LogOf(lines, req);
   TUNDRA_CHECK(log.find("UAPI") != std::string::npos || lines.empty());  // the capture works
   for (std::string_view secret : fuzz::KeyMaterial(request, lines)) {
-    TUNDRA_CHECK(log.find(secret) == std::string::npos);
+    TUNDRA_CHECK(!fuzz::Leaks(secret, request, log));
   }
   if (req.error != 0) {
     TUNDRA_CHECK(fuzz::KnownErrno(req.error));
