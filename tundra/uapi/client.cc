@@ -149,8 +149,20 @@ Status AddTundraStatus(const std::string& path, device::DeviceStatus& status) {
   }
   Status s = ParsePeersReply(std::string_view(reply.data(), reply.size()), info);
   if (!s.ok()) return std::move(s).error().Wrap(path);
+  if (!info.transport.empty() && !transport::ParseTransportMode(info.transport, status.transport)) {
+    return MakeError(EPROTO,
+                     fmt::format("{}: transport={}: not udp, tcp or auto", path, info.transport));
+  }
+  if (!info.transport.empty()) status.tcp_listen_port = info.tcp_listen_port;
   for (size_t i = 0; i < status.peers.size(); ++i) {
-    if (info.peers[i].tundra) status.peers[i].shaping = info.peers[i].tundra->shaping;
+    if (!info.peers[i].tundra) continue;
+    const PeerTundraInfo& t = *info.peers[i].tundra;
+    status.peers[i].shaping = t.shaping;
+    if (!t.transport.empty() &&
+        !transport::ParseTransportMode(t.transport, status.peers[i].transport_mode)) {
+      return MakeError(
+          EPROTO, fmt::format("{}: peer transport={}: not udp, tcp or auto", path, t.transport));
+    }
   }
   return OkStatus();
 }

@@ -34,8 +34,9 @@ Result<SecretString> Exchange(const std::string& path, std::string_view request)
 
 // get=1 -> the parsed reply (ParseGet, protocol.h).
 Result<device::DeviceStatus> GetDevice(const std::string& path);
-// Adds what a tundra daemon reports beyond get=1 (tundra_peers=1: each peer's shaping) to
-// `status` (from GetDevice). A daemon without tundra_peers=1 changes nothing.
+// Adds what a tundra daemon reports beyond get=1 (tundra_peers=1: the interface's transport and
+// TCP listener port, each peer's transport mode and shaping) to `status` (from GetDevice). A
+// daemon without tundra_peers=1 changes nothing.
 Status AddTundraStatus(const std::string& path, device::DeviceStatus& status);
 // set=1 (FormatSet) -> OK, or an error naming the errno= the daemon answered.
 Status SetDevice(const std::string& path, const device::DeviceUpdate& update);

@@ -44,6 +44,14 @@ device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
     out.listen_port = file.listen_port;
   }
   if (file.fwmark && *file.fwmark != running.fwmark) out.fwmark = file.fwmark;
+  // Transport: a key left out of the file is the default (udp). The TCP port only when the file
+  // names one (the daemon reports the port in use, which without TcpPort is the listen port).
+  const transport::TransportMode transport =
+      file.transport.value_or(transport::TransportMode::kUdp);
+  if (transport != running.transport) out.transport = transport;
+  if (file.tcp_port && *file.tcp_port != 0 && *file.tcp_port != running.tcp_listen_port) {
+    out.tcp_port = file.tcp_port;
+  }
   for (const device::PeerStatus& r : running.peers) {
     const bool kept = std::any_of(file.peers.begin(), file.peers.end(),
                                   [&](const auto& p) { return p.public_key == r.public_key; });
@@ -92,13 +100,20 @@ device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
       p.burst = shaping.burst;
       changed = true;
     }
+    // The peer's mode in effect: its own Transport, else the interface's.
+    const transport::TransportMode mode = want.transport.value_or(transport);
+    if (mode != have->transport_mode) {
+      p.transport = mode;
+      changed = true;
+    }
     if (changed) out.peers.push_back(std::move(p));
   }
   return out;
 }
 
 bool IsEmpty(const device::DeviceUpdate& u) {
-  return !u.private_key && !u.listen_port && !u.fwmark && !u.replace_peers && u.peers.empty();
+  return !u.private_key && !u.listen_port && !u.fwmark && !u.transport && !u.tcp_port &&
+         !u.replace_peers && u.peers.empty();
 }
 
 SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceStatus& running,

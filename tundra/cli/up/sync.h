@@ -17,9 +17,11 @@ namespace tundra::cli::up {
 // The update that turns `running` into what `file` (config::ToDeviceUpdate) describes, as
 // `wg syncconf` but smaller: a device key only when it differs, `remove` for each running peer
 // the file does not have, a new peer in full, and for an existing peer only the fields that
-// differ (preshared key, endpoint, keepalive, shaping; its allowed IPs replaced only when the
-// set differs; `running` carries shaping from uapi::AddTundraStatus). A peer that matches is not
-// mentioned at all. Nothing to change: an update with no keys and no peers.
+// differ (preshared key, endpoint, keepalive, shaping, transport mode; its allowed IPs replaced
+// only when the set differs; `running` carries shaping and transports from
+// uapi::AddTundraStatus). The interface's transport too, and its TcpPort when the file has one. A
+// peer that matches is not mentioned at all. Nothing to change: an update with no keys and no
+// peers.
 device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
                                 const device::DeviceUpdate& file);
 

@@ -36,8 +36,13 @@ device::DeviceStatus RunningAs(const std::string& text) {
   s.private_key = u.private_key;
   s.listen_port = u.listen_port.value_or(0);
   s.fwmark = u.fwmark.value_or(0);
+  s.transport = u.transport.value_or(transport::TransportMode::kUdp);
+  if (u.tcp_port || s.transport != transport::TransportMode::kUdp) {
+    s.tcp_listen_port = u.tcp_port.value_or(0) != 0 ? *u.tcp_port : s.listen_port;
+  }
   for (const auto& p : u.peers) {
     device::PeerStatus ps;
+    ps.transport_mode = p.transport.value_or(s.transport);
     ps.public_key = p.public_key;
     if (p.preshared_key) ps.preshared_key = *p.preshared_key;
     ps.endpoint = p.endpoint;
@@ -149,6 +154,38 @@ TEST(SyncUpdateTest, ShapingChangesAreSentAndRemovedSpeedIsCleared) {
   EXPECT_EQ(u.peers[0].speed, (device::Speed{0, 0}));
   EXPECT_EQ(u.peers[0].burst, 0u);
   EXPECT_EQ(Text(u), "set=1\npublic_key=" + Hex(kPub2) + "\ntundra_speed=0:0\ntundra_burst=0\n\n");
+}
+
+TEST(SyncUpdateTest, TransportChangesAreSent) {
+  auto with = [](const std::string& interface_lines, const std::string& peer2_lines) {
+    std::string t = kBase;
+    t.insert(t.find("[Peer]"), interface_lines);
+    return t + peer2_lines;
+  };
+  // Unchanged files with transports send nothing.
+  for (const std::string& f : {with("Transport = auto\n", ""), with("", "Transport = tcp\n"),
+                               with("Transport = tcp\nTcpPort = 51830\n", "Transport = udp\n")}) {
+    EXPECT_TRUE(IsEmpty(SyncUpdate(RunningAs(f), Update(f)))) << f;
+  }
+  // The interface's default to tcp: it, and every peer that has no Transport of its own.
+  const std::string tcp = with("Transport = tcp\n", "Transport = udp\n");
+  device::DeviceUpdate u = SyncUpdate(RunningAs(kBase), Update(tcp));
+  EXPECT_EQ(u.transport, transport::TransportMode::kTcp);
+  ASSERT_EQ(u.peers.size(), 1u);
+  EXPECT_EQ(u.peers[0].public_key, *crypto::KeyFromBase64(kPub1));
+  EXPECT_EQ(u.peers[0].transport, transport::TransportMode::kTcp);
+  // Transport removed from the file: back to udp, for the interface and for peer 1.
+  u = SyncUpdate(RunningAs(tcp), Update(kBase));
+  EXPECT_EQ(u.transport, transport::TransportMode::kUdp);
+  ASSERT_EQ(u.peers.size(), 1u);
+  EXPECT_EQ(u.peers[0].transport, transport::TransportMode::kUdp);
+  // One peer's own Transport, and a new TcpPort.
+  u = SyncUpdate(RunningAs(kBase), Update(with("TcpPort = 51830\n", "Transport = auto\n")));
+  EXPECT_FALSE(u.transport);
+  EXPECT_EQ(u.tcp_port, 51830);
+  ASSERT_EQ(u.peers.size(), 1u);
+  EXPECT_EQ(u.peers[0].public_key, *crypto::KeyFromBase64(kPub2));
+  EXPECT_EQ(u.peers[0].transport, transport::TransportMode::kAuto);
 }
 
 TEST(SavedConfigTest, RunningStateWithTheFilesSettings) {
