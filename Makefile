@@ -68,11 +68,12 @@ lab-bench: build
 	@../shared/lab/bench $(BENCH_FLAGS) wireguard-go-modern tundra=$(CURDIR)/scripts/bench-peer wireguard-go
 
 # Google Benchmark micro-benchmarks (AEAD per packet, allowed-IPs lookup at 100k prefixes,
-# handshake, replay window), CPU time, medians of MICROBENCH_REPS: docs/performance.md.
+# handshake, replay window, GSO split / GRO coalesce), CPU time, medians of MICROBENCH_REPS:
+# docs/performance.md.
 MICROBENCH_REPS ?= 5
 microbench: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target microbench
-	@for b in tundra/crypto/aead_bench tundra/routing/allowed_ips_bench tundra/proto/proto_bench; do \
+	@for b in tundra/crypto/aead_bench tundra/routing/allowed_ips_bench tundra/proto/proto_bench tundra/tun/offload_bench; do \
 	  [ -x $(BUILD_DIR)/$$b ] || { echo "microbench: $$b not built (libbenchmark-dev missing?)" >&2; exit 1; }; \
 	  $(BUILD_DIR)/$$b --benchmark_repetitions=$(MICROBENCH_REPS) --benchmark_report_aggregates_only=true || exit 1; \
 	done
