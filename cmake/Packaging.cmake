@@ -38,5 +38,7 @@ set(CPACK_STRIP_FILES ON)
 # wireguard-tools, which tundra works with but does not need to run.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "wireguard-tools")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "iproute2, resolvconf | openresolv")
+# resolvconf (Debian's writes below /run, which tundra@.service may write; openresolv writes
+# /etc/resolv.conf, which ProtectSystem=strict keeps read-only).
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "iproute2, resolvconf")
 include(CPack)

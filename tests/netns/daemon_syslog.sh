@@ -39,6 +39,7 @@ with open(sys.argv[1], "ab", buffering=0) as out:
         pass
 PY
 LISTENER=$!
+trap 'kill $LISTENER 2> /dev/null' EXIT
 for _ in $(seq 50); do [ -e "$OUT.ready" ] && break; sleep 0.1; done
 ip netns exec "$NS" "$BIN" --log-level info "$IFN" 2> "$DIR/bg-stderr.log"
 for _ in $(seq 50); do grep -q "device $IFN up" "$OUT" 2> /dev/null && break; sleep 0.1; done
@@ -47,8 +48,9 @@ for _ in $(seq 50); do grep -q "shutting down" "$OUT" 2> /dev/null && break; sle
 # The foreground: stderr, nothing to syslog.
 : > "$OUT.fg-mark"
 timeout 3 ip netns exec "$NS" "$BIN" -f --log-level info "${IFN}f" 2> "$DIR/fg-stderr.log" || true
-# tundra up: its daemon stays in the foreground (of up's making) and logs to syslog.
-LOG_LEVEL=info ip netns exec "$NS" "$BIN" up "$DIR/${IFN}u.conf" 2> "$DIR/up.log"
+# tundra up (no LOG_LEVEL, --log-level info): its daemon stays in the foreground (of up's
+# making) and logs to syslog.
+ip netns exec "$NS" "$BIN" up --log-level info "$DIR/${IFN}u.conf" 2> "$DIR/up.log"
 for _ in $(seq 50); do grep -q "device ${IFN}u up" "$OUT" 2> /dev/null && break; sleep 0.1; done
 ip netns exec "$NS" "$BIN" down "${IFN}u" 2>> "$DIR/up.log"
 kill "$LISTENER" 2> /dev/null || true

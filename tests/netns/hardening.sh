@@ -201,6 +201,7 @@ scan_pid() {
 # The scanner finds a key where there is one (A's private key in hex, as the UAPI has it).
 TUNDRA_PLANTED=$(sed -n 2p "$PATTERNS") sleep 60 &
 planted=$!
+CLEANUP_HOOKS+=("kill $planted 2>/dev/null")
 # (Until the exec, /proc/PID/environ is the forked shell's, without the variable.)
 wait_for 50 grep -qx sleep "/proc/$planted/comm" || fail "the planted process did not start"
 scan_pid "$planted" || fail "the scanner missed a key planted in a process's environment"

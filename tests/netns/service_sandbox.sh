@@ -65,7 +65,7 @@ sandboxed() {
   unshare -m --propagation private bash -s "$ns" "$CONF" "$BSET" "$UMASK" "$@" <<'INNER'
 set -euo pipefail
 ns=$1 conf=$2 bset=$3 mask=$4; shift 4
-mount -o remount,bind,ro /
+mount -o remount,bind,ro /  # (only / itself: submounts such as a tmpfs /tmp keep their flags)
 for p in /run "$conf"; do mount --rbind "$p" "$p"; mount -o remount,bind,rw "$p"; done
 if touch /usr/.tundra-sandbox-probe 2>/dev/null; then
   rm -f /usr/.tundra-sandbox-probe; echo "the root file system is writable" >&2; exit 99
@@ -101,6 +101,11 @@ print(" ".join(n for i, n in enumerate(names) if bnd & ~allowed & (1 << i)))
 PY
 )
 [ -z "$extra" ] || fail "the daemon's bounding set has capabilities the unit does not: $extra"
+# What it keeps after the drop: CAP_NET_ADMIN (bit 12) only, nothing to pass on to an exec.
+for set in CapEff:0000000000001000 CapPrm:0000000000001000 CapInh:0000000000000000 CapAmb:0000000000000000; do
+  [ "$(status "$DAEMON" "${set%%:*}")" = "${set#*:}" ] ||
+    fail "the daemon's ${set%%:*} is $(status "$DAEMON" "${set%%:*}"), not ${set#*:}"
+done
 [ "$(in_ns "$NS_A" cat "/sys/class/net/$IF_A/mtu")" = 1320 ] ||
   fail "automatic MTU $(in_ns "$NS_A" cat "/sys/class/net/$IF_A/mtu"), not 1400 - 80"
 ping_ok "$NS_A" 198.19.0.2 3 || fail "A -> B through the sandboxed tunnel"

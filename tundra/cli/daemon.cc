@@ -315,7 +315,8 @@ int RunDaemonProcess(const DaemonOptions& options) {
   uapi::Server server(std::move(*listener), socket_path, *device);
   unlink_socket.Cancel();  // Server::Stop unlinks it from now on (or the janitor)
   if (Status s = server.Start(); !s.ok()) return fail(s.error());
-  if (options.syslog) SetLogSink(&SyslogLogSink());
+  // LOG_LEVEL set: stderr stays, as for a background daemon (wireguard-go's contract).
+  if (options.syslog && std::getenv("LOG_LEVEL") == nullptr) SetLogSink(&SyslogLogSink());
   TUNDRA_LOG(kInfo, "device {} up: UDP port {}, UAPI {}", name, device->GetStatus().listen_port,
              socket_path);
   ready.Report("0");

@@ -25,8 +25,8 @@ int RunOp(CommandArgs args, const char* name, const char* usage, const char* sum
 }  // namespace
 
 int RunUp(CommandArgs args) {
-  return RunOp(
-      args, "up", "CONFIG|NAME",
+  ArgParser p(
+      "tundra up", "[--log-level LEVEL] CONFIG|NAME",
       "Bring up the tunnel of a config file, as wg-quick up: CONFIG is a path (IFNAME.conf),\n"
       "NAME is looked up as /etc/tundra/NAME.conf, then /etc/wireguard/NAME.conf. Starts\n"
       "`tundra daemon IFNAME`, runs PreUp, applies keys and peers over the UAPI socket, adds\n"
@@ -34,8 +34,18 @@ int RunUp(CommandArgs args) {
       "80), DNS (resolvconf), the routes of AllowedIPs (a default route with fwmark and\n"
       "policy rules, as wg-quick), PostUp. What it did is kept in /run/tundra/IFNAME.state\n"
       "for `tundra down`; a failed step undoes all before it. Endpoint host names are\n"
-      "resolved again after 2 minutes without a handshake (docs/config.md).",
-      up::Up);
+      "resolved again after 2 minutes without a handshake (docs/config.md). The daemon\n"
+      "logs to syslog (the journal under systemd), at LEVEL when given.");
+  p.Option("log-level", "LEVEL", "the daemon's: silent, error, warn, info, verbose or debug");
+  auto parsed = p.Parse(args, 1, 1);
+  if (!parsed.ok()) return ReportError(parsed.error(), kExitUsage);
+  if (parsed->help_requested()) {
+    fmt::print("{}", p.Usage());
+    return kExitOk;
+  }
+  Status s = up::Up(parsed->positional()[0], parsed->Get("log-level").value_or(""));
+  if (!s.ok()) return ReportError(s.error());
+  return kExitOk;
 }
 
 int RunDown(CommandArgs args) {

@@ -173,8 +173,9 @@ std::string DnsInput(const config::InterfaceConfig& in) {
 
 class Upper {
  public:
-  Upper(netlink::NetlinkSocket& nl, config::TunnelConfig& config, UpState& state)
-      : nl_(nl), config_(config), state_(state) {}
+  Upper(netlink::NetlinkSocket& nl, config::TunnelConfig& config, UpState& state,
+        const std::string& log_level)
+      : nl_(nl), config_(config), state_(state), log_level_(log_level) {}
 
   Status Run();
 
@@ -188,6 +189,7 @@ class Upper {
   netlink::NetlinkSocket& nl_;
   config::TunnelConfig& config_;
   UpState& state_;
+  const std::string log_level_;
   int ifindex_ = 0;
 };
 
@@ -197,7 +199,9 @@ Status Upper::Run() {
   TUNDRA_RETURN_IF_ERROR(Save());
 
   Step(fmt::format("tundra daemon -f --syslog {} (start-up errors: {})", ifname, LogPath(ifname)));
-  TUNDRA_ASSIGN_OR_RETURN(state_.daemon, StartDaemon(ifname, DaemonArgs(config_)));
+  std::vector<std::string> args = DaemonArgs(config_);
+  if (!log_level_.empty()) args.insert(args.end(), {"--log-level", log_level_});
+  TUNDRA_ASSIGN_OR_RETURN(state_.daemon, StartDaemon(ifname, std::move(args)));
   TUNDRA_RETURN_IF_ERROR(Save());
   TUNDRA_ASSIGN_OR_RETURN(ifindex_, netlink::LinkIndex(nl_, ifname));
 
@@ -416,7 +420,7 @@ Status Teardown(netlink::NetlinkSocket& nl, UpState& state) {
     for (int sig : {0, SIGTERM, SIGKILL}) {
       if (sig != 0 && IsRunning(state.daemon)) {
         Warn(fmt::format("daemon pid {} still runs: signal {}", state.daemon.pid, sig));
-        if (::kill(state.daemon.pid, sig) != 0) {
+        if (::kill(state.daemon.pid, sig) != 0 && errno != ESRCH) {  // ESRCH: it just exited
           note(ErrnoError(fmt::format("signal {} to daemon pid {}", sig, state.daemon.pid)));
           break;
         }
@@ -453,7 +457,7 @@ Status Teardown(netlink::NetlinkSocket& nl, UpState& state) {
   return OkStatus();
 }
 
-Status Up(const std::string& arg) {
+Status Up(const std::string& arg, const std::string& log_level) {
   TUNDRA_ASSIGN_OR_RETURN(ConfigLocation loc, LocateConfig(arg, FileExists));
   TUNDRA_ASSIGN_OR_RETURN(config::TunnelConfig config, config::LoadConfig(loc.path));
   TUNDRA_ASSIGN_OR_RETURN(netlink::NetlinkSocket nl, netlink::NetlinkSocket::Open());
@@ -470,7 +474,7 @@ Status Up(const std::string& arg) {
   char* real = ::realpath(loc.path.c_str(), nullptr);
   state.config_path = real != nullptr ? real : loc.path;
   std::free(real);
-  Status s = Upper(nl, config, state).Run();
+  Status s = Upper(nl, config, state, log_level).Run();
   if (s.ok()) return s;
   Warn(fmt::format("up {} failed; undoing what was done", loc.ifname));
   (void)Teardown(nl, state);

@@ -16,13 +16,14 @@ inline constexpr std::chrono::milliseconds kDaemonExitWait{5000};
 // The daemon has this long to serve its UAPI socket after it was started.
 inline constexpr std::chrono::milliseconds kDaemonStartWait{10000};
 
-// CONFIG|NAME (plan.h LocateConfig): starts `tundra daemon -f IFNAME` in its own session (its
-// log: /run/tundra/IFNAME.log), runs PreUp, applies the
+// CONFIG|NAME (plan.h LocateConfig): starts `tundra daemon -f --syslog IFNAME` in its own
+// session (start-up errors: /run/tundra/IFNAME.log), runs PreUp, applies the
 // keys and peers over UAPI (set=1), adds the addresses, sets the MTU and brings the link up,
 // DNS, routes and rules, PostUp; starts the endpoint re-resolver when an Endpoint is a host
 // name. What it did is kept in /run/tundra/IFNAME.state; a failed step undoes everything
 // before it.
-Status Up(const std::string& arg);
+// `log_level` ("" = the daemon's default) is passed on as its --log-level.
+Status Up(const std::string& arg, const std::string& log_level = "");
 // NAME or CONFIG: PreDown, SaveConfig, then undoes what the state file names (also when the
 // daemon is gone), PostDown.
 Status Down(const std::string& arg);
