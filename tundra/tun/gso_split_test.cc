@@ -12,20 +12,8 @@ namespace {
 
 using testing::BuildPacket;
 using testing::ChecksumsValid;
+using testing::KernelHeader;
 using testing::PacketSpec;
-
-// The header the kernel hands over with a super-packet built from `spec`.
-VirtioNetHdr KernelHeader(const PacketSpec& spec, uint16_t gso_size) {
-  VirtioNetHdr h;
-  h.flags = kVirtioNetHdrFNeedsCsum;
-  h.gso_type =
-      spec.tcp ? (spec.v6 ? kVirtioNetHdrGsoTcpV6 : kVirtioNetHdrGsoTcpV4) : kVirtioNetHdrGsoUdpL4;
-  h.csum_start = spec.v6 ? 40 : 20;
-  h.csum_offset = spec.tcp ? 16 : 6;
-  h.hdr_len = uint16_t(h.csum_start + (spec.tcp ? 20 + spec.tcp_options.size() : 8));
-  h.gso_size = gso_size;
-  return h;
-}
 
 std::vector<std::vector<uint8_t>> Split(const VirtioNetHdr& h, std::vector<uint8_t> packet) {
   auto gso = ParseGsoSuperPacket(h, packet);

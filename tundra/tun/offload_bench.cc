@@ -19,6 +19,7 @@ namespace tundra::tun {
 namespace {
 
 using testing::BuildPacket;
+using testing::KernelHeader;
 using testing::PacketSpec;
 
 constexpr uint16_t kSegmentPayload = 1368;  // MSS over a 1420-byte tunnel MTU, IPv4 + timestamps
@@ -30,18 +31,6 @@ PacketSpec Spec(bool v6, bool tcp, size_t payload) {
   spec.payload = payload;
   if (tcp) spec.tcp_options.assign(12, 1);  // NOP-sized stand-in for the timestamp option
   return spec;
-}
-
-VirtioNetHdr KernelHeader(const PacketSpec& spec, uint16_t gso_size) {
-  VirtioNetHdr h;
-  h.flags = kVirtioNetHdrFNeedsCsum;
-  h.gso_type =
-      spec.tcp ? (spec.v6 ? kVirtioNetHdrGsoTcpV6 : kVirtioNetHdrGsoTcpV4) : kVirtioNetHdrGsoUdpL4;
-  h.csum_start = spec.v6 ? 40 : 20;
-  h.csum_offset = spec.tcp ? 16 : 6;
-  h.hdr_len = uint16_t(h.csum_start + (spec.tcp ? 20 + spec.tcp_options.size() : 8));
-  h.gso_size = gso_size;
-  return h;
 }
 
 // One super-packet of 47 full segments (64,296 bytes of payload, what fits in 64 KiB) split

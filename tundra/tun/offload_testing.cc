@@ -4,6 +4,18 @@
 
 namespace tundra::tun::testing {
 
+VirtioNetHdr KernelHeader(const PacketSpec& spec, uint16_t gso_size) {
+  VirtioNetHdr h;
+  h.flags = kVirtioNetHdrFNeedsCsum;
+  h.gso_type =
+      spec.tcp ? (spec.v6 ? kVirtioNetHdrGsoTcpV6 : kVirtioNetHdrGsoTcpV4) : kVirtioNetHdrGsoUdpL4;
+  h.csum_start = spec.v6 ? 40 : 20;
+  h.csum_offset = spec.tcp ? 16 : 6;
+  h.hdr_len = uint16_t(h.csum_start + (spec.tcp ? 20 + spec.tcp_options.size() : 8));
+  h.gso_size = gso_size;
+  return h;
+}
+
 std::vector<uint8_t> BuildPacket(const PacketSpec& s) {
   const size_t ip_len = s.v6 ? 40 : 20;
   const size_t l4_hdr = s.tcp ? 20 + s.tcp_options.size() : 8;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tundra/base/bytes.h"
+#include "tundra/tun/vnet_hdr.h"
 
 namespace tundra::tun::testing {
 
@@ -29,6 +30,9 @@ struct PacketSpec {
 
 // A complete packet with correct lengths and checksums.
 std::vector<uint8_t> BuildPacket(const PacketSpec& spec);
+// The virtio_net_hdr the kernel hands over with a TSO/USO super-packet built from `spec`
+// (NEEDS_CSUM, its gso_type, csum_start/offset, hdr_len) and segments of `gso_size` bytes.
+VirtioNetHdr KernelHeader(const PacketSpec& spec, uint16_t gso_size);
 // True when the IPv4 header checksum (or, for IPv6, nothing) and the TCP/UDP checksum verify.
 bool ChecksumsValid(ByteSpan packet);
 
