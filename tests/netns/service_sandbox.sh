@@ -8,7 +8,8 @@
 # The underlay's MTU is 1400, so the automatic MTU must be 1320. The tunnel runs as
 # User = nobody; pings cross it both ways, `save` rewrites the file, `down` of a stuck (stopped)
 # daemon, which it must signal although that is no longer root (CAP_KILL), leaves nothing
-# behind. A capability the daemon needs and the unit lacks (CAP_NET_BROADCAST was one) fails
+# behind, and PostDown runs then; without CAP_KILL `down` fails, keeps the state and does not
+# run PostDown. A capability the daemon needs and the unit lacks (CAP_NET_BROADCAST was one) fails
 # `up` here.
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -52,6 +53,7 @@ PrivateKeyFile = a.key
 Address = 198.19.0.1/24, fd19::1/64
 ListenPort = 51820
 User = nobody
+PostDown = touch $CONF/postdown-ran
 
 [Peer]
 PublicKey = $(cat "$CONF/b.pub")
@@ -118,8 +120,22 @@ sandboxed "$NS_A" "$TUNDRA_BIN" save "$IF_A" > "$LOG_DIR/save.log" 2>&1 ||
   fail "tundra save inside the sandbox: $(cat "$LOG_DIR/save.log")"
 grep -q "^PersistentKeepalive = 17" "$CONF/$IF_A.conf" || fail "save did not write the keepalive: $(cat "$CONF/$IF_A.conf")"
 
-log "3. down inside the sandbox, of a stuck daemon (SIGSTOP: it cannot see its interface go)"
+log "3. down of a stuck daemon (SIGSTOP: it cannot see its interface go) without CAP_KILL fails and keeps the state"
+grep -q "^PostDown = " "$CONF/$IF_A.conf" || fail "save dropped the PostDown hook: $(cat "$CONF/$IF_A.conf")"
 kill -STOP "$DAEMON"
+FULL_BSET=$BSET
+BSET=${FULL_BSET/,+kill/}
+[ "$BSET" != "$FULL_BSET" ] || fail "the unit's bounding set has no CAP_KILL to take away"
+if sandboxed "$NS_A" "$TUNDRA_BIN" down "$IF_A" > "$LOG_DIR/down-nokill.log" 2>&1; then
+  fail "down without CAP_KILL succeeded although the daemon cannot be signalled: $(cat "$LOG_DIR/down-nokill.log")"
+fi
+grep -q "still runs.*; state kept" "$LOG_DIR/down-nokill.log" || fail "down without CAP_KILL: $(cat "$LOG_DIR/down-nokill.log")"
+kill -0 "$DAEMON" 2>/dev/null || fail "the daemon is gone although down could not signal it"
+[ -e "/run/tundra/$IF_A.state" ] || fail "the state file is gone although the daemon runs"
+[ ! -e "$CONF/postdown-ran" ] || fail "PostDown ran although the tunnel is not down"
+BSET=$FULL_BSET
+
+log "4. down inside the sandbox (with CAP_KILL), of the same stuck daemon"
 sandboxed "$NS_A" "$TUNDRA_BIN" down "$IF_A" > "$LOG_DIR/down.log" 2>&1 ||
   fail "tundra down inside the sandbox: $(cat "$LOG_DIR/down.log")"
 for _ in $(seq 50); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.1; done
@@ -127,4 +143,5 @@ for _ in $(seq 50); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.1; done
 ! ip -n "$NS_A" link show "$IF_A" >/dev/null 2>&1 || fail "$IF_A is left"
 [ ! -e "/run/tundra/$IF_A.state" ] || fail "the state file is left"
 [ ! -e "/var/run/wireguard/$IF_A.sock" ] || fail "the UAPI socket is left"
+[ -e "$CONF/postdown-ran" ] || fail "PostDown did not run: $(cat "$LOG_DIR/down.log")"
 log "PASS"

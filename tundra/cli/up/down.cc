@@ -83,7 +83,10 @@ Status Down(const std::string& arg) {
                      state.daemon.pid));
   }
   Status torn = Teardown(nl, state);
-  if (config.ok()) {
+  if (state.daemon.pid != 0 && IsRunning(state.daemon)) {
+    // Not down: the state stays for a later `down`, which runs the hooks then.
+    Warn(fmt::format("{} is not down: PostDown not run", ifname));
+  } else if (config.ok()) {
     if (Status s = RunHooks("PostDown", config->interface.post_down, ifname); !s.ok()) {
       return std::move(s).error().Wrap(fmt::format("down {}", ifname));
     }

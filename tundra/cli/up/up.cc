@@ -447,9 +447,11 @@ Status Teardown(netlink::NetlinkSocket& nl, UpState& state) {
   }
   if (IsRunning(state.daemon)) {
     // Keep the state: a later `down` (with the privilege to signal it) finds the daemon.
-    note(MakeError(EBUSY, fmt::format("daemon pid {} still runs; state kept in {}",
-                                      state.daemon.pid, StatePath(state.ifname))));
-    return *first;
+    // Why it could not be stopped (a failed signal) is part of the message.
+    return MakeError(EBUSY,
+                     fmt::format("daemon pid {} still runs{}; state kept in {}", state.daemon.pid,
+                                 first ? " (" + first->message() + ")" : std::string(),
+                                 StatePath(state.ifname)));
   }
   if (state.daemon.pid != 0) ::unlink(LogPath(state.ifname).c_str());
   note(RemoveState(state.ifname));
