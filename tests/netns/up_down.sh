@@ -7,7 +7,8 @@
 #      down leaves no device, address, route, rule, socket, state file or process.
 #   2. the default route (0.0.0.0/0 and ::/0): fwmark, `not fwmark` and
 #      `suppress_prefixlength 0` rules in both families, the tunnel works and the underlay
-#      stays reachable; then kill -9 of the daemon and down still removes everything.
+#      stays reachable; then kill -9 of the daemon: up again replaces what it left, and after
+#      another kill -9 down still removes everything.
 #   3. a failing PreUp, and a failing PostUp after the routes and rules: up fails and nothing
 #      is left.
 #   4. an Endpoint host name (a private /etc/hosts in a mount namespace) that moves to another
@@ -162,9 +163,21 @@ log "default route: rules, fwmark, tunnel and underlay ok"
 pid=$(daemon_pid "$IF_A")
 kill -9 "$pid"
 wait_for 50 sh -c "! ip -n $NS_A link show $IF_A" || fail "the interface outlived kill -9"
+# up again: what the killed daemon left (state, rules) goes first, then the tunnel comes up.
+up "$NS_A" "$IF_A" || fail "up after kill -9: $(cat "$LOG_DIR/up-$IF_A.log")"
+grep -q "which is gone: removing what it left first" "$LOG_DIR/up-$IF_A.log" ||
+  fail "up after kill -9 did not say it removed the stale state: $(cat "$LOG_DIR/up-$IF_A.log")"
+for fam in -4 -6; do
+  n=$(ip -n "$NS_A" $fam rule show | grep -c 'not from all fwmark 0xca6c lookup 51820' || true)
+  [ "$n" = 1 ] || fail "$fam: $n 'not fwmark' rules after up over a stale state"
+done
+ping_ok "$NS_A" 198.19.0.2 || fail "ping after up over a stale state"
+pid2=$(daemon_pid "$IF_A")
+kill -9 "$pid2"
+wait_for 50 sh -c "! ip -n $NS_A link show $IF_A" || fail "the interface outlived kill -9"
 down "$NS_A" "$IF_A" || fail "down after kill -9: $(cat "$LOG_DIR/down-$IF_A.log")"
-assert_clean "$NS_A" "$IF_A" "$pid"
-log "kill -9 + down: nothing left"
+assert_clean "$NS_A" "$IF_A" "$pid" "$pid2"
+log "kill -9 + up: stale state replaced; kill -9 + down: nothing left"
 
 # ---- 3. failing PreUp / PostUp roll back ----
 write_conf a "$IF_A" "198.19.0.2/32" "198.18.0.2:51820" "PreUp = false

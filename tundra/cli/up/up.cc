@@ -464,8 +464,21 @@ Status Up(const std::string& arg, const std::string& log_level) {
   TUNDRA_ASSIGN_OR_RETURN(config::TunnelConfig config, config::LoadConfig(loc.path));
   TUNDRA_ASSIGN_OR_RETURN(netlink::NetlinkSocket nl, netlink::NetlinkSocket::Open());
   if (FileExists(StatePath(loc.ifname))) {
-    return MakeError(EEXIST, fmt::format("{} is already up ({} exists; tundra down {} first)",
-                                         loc.ifname, StatePath(loc.ifname), loc.ifname));
+    // What a daemon that is gone (kill -9, a crash) left behind is removed, as `down` would;
+    // a tunnel whose daemon runs, or whose interface exists, is up.
+    auto old = ReadState(loc.ifname);
+    if (!old.ok() || old->daemon.pid == 0 || IsRunning(old->daemon) ||
+        netlink::GetLink(nl, loc.ifname).ok()) {
+      return MakeError(EEXIST, fmt::format("{} is already up ({} exists; tundra down {} first)",
+                                           loc.ifname, StatePath(loc.ifname), loc.ifname));
+    }
+    Warn(
+        fmt::format("{} was left by daemon pid {}, which is gone: removing what it left first "
+                    "(its PreDown/PostDown hooks do not run)",
+                    StatePath(loc.ifname), old->daemon.pid));
+    if (Status s = Teardown(nl, *old); !s.ok()) {
+      return std::move(s).error().Wrap(fmt::format("up {}: the stale state", loc.ifname));
+    }
   }
   if (netlink::GetLink(nl, loc.ifname).ok()) {
     return MakeError(EEXIST, fmt::format("{} already exists", loc.ifname));
@@ -479,7 +492,7 @@ Status Up(const std::string& arg, const std::string& log_level) {
   Status s = Upper(nl, config, state, log_level).Run();
   if (s.ok()) return s;
   Warn(fmt::format("up {} failed; undoing what was done", loc.ifname));
-  (void)Teardown(nl, state);
+  if (Status undo = Teardown(nl, state); !undo.ok()) Warn(undo.error().message());
   return std::move(s).error().Wrap(fmt::format("up {}", loc.ifname));
 }
 
