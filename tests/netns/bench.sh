@@ -25,10 +25,7 @@ systems=(tundra wireguard-go)
 [ "${BENCH_VETH:-1}" = 1 ] && systems+=(veth)
 [ -n "$TUNDRA_PEER2" ] && systems+=(peer2)
 umask 077
-for h in a b; do
-  "$TUNDRA_BIN" genkey > "$LOG_DIR/$h.key"
-  "$TUNDRA_BIN" pubkey < "$LOG_DIR/$h.key" > "$LOG_DIR/$h.pub"
-done
+make_keys "$LOG_DIR" a b
 
 # setup SYSTEM INDEX: namespaces NSA_<i>/NSB_<i>, the tunnel 198.19.0.1 <-> 198.19.0.2 in them.
 declare -A NSA NSB DST DAEMONS RSS_IDLE

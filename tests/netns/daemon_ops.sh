@@ -32,8 +32,7 @@ make_two_hosts
 IF_A=$(ifname opa) IF_B=$(ifname opb)
 CLEANUP_HOOKS+=("ip -n $NS_A link del $IF_A 2>/dev/null; ip -n $NS_B link del $IF_B 2>/dev/null")
 umask 077
-"$TUNDRA_BIN" genkey > "$LOG_DIR/a.key"; "$TUNDRA_BIN" pubkey < "$LOG_DIR/a.key" > "$LOG_DIR/a.pub"
-"$TUNDRA_BIN" genkey > "$LOG_DIR/b.key"; "$TUNDRA_BIN" pubkey < "$LOG_DIR/b.key" > "$LOG_DIR/b.pub"
+make_keys "$LOG_DIR" a b
 PUB_A=$(cat "$LOG_DIR/a.pub") PUB_B=$(cat "$LOG_DIR/b.pub")
 
 # An unknown user: refused before anything is created.

@@ -172,10 +172,7 @@ IF_A=$(ifname sa) IF_B=$(ifname sb)
 CONF=$LOG_DIR/conf
 mkdir -m 700 "$CONF"
 umask 077
-for h in a b; do
-  "$TUNDRA_BIN" genkey > "$CONF/$h.key"
-  "$TUNDRA_BIN" pubkey < "$CONF/$h.key" > "$CONF/$h.pub"
-done
+make_keys "$CONF" a b
 "$TUNDRA_BIN" genpsk > "$CONF/psk"
 # Every secret in base64 and in hex (as the UAPI carries it), and the first 24 characters of
 # each form (a truncated or wrapped key); grep -i, so upper-case hex counts too.

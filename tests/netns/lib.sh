@@ -83,6 +83,28 @@ make_host_pair() {
 # Two hosts A and B (NS_A, NS_B) joined by the veth va <-> vb.
 make_two_hosts() { make_host_pair NS_A NS_B; }
 
+# add_third_host VAR: a host C (its namespace name in VAR) joined to host A (NS_A) by the veth
+# vac <-> vc: 198.18.1.1/24 <-> 198.18.1.2/24.
+add_third_host() {
+  new_ns "$1" c
+  local _c=${!1}
+  ip link add vac netns "$NS_A" type veth peer name vc netns "$_c"
+  ip -n "$NS_A" addr add 198.18.1.1/24 dev vac
+  ip -n "$_c" addr add 198.18.1.2/24 dev vc
+  ip -n "$NS_A" link set vac up
+  ip -n "$_c" link set vc up
+}
+
+# make_keys DIR NAME...: a private key DIR/NAME.key (mode 0600) and its public key DIR/NAME.pub
+# for each NAME.
+make_keys() {
+  local dir=$1 h; shift
+  for h in "$@"; do
+    (umask 077; "$TUNDRA_BIN" genkey > "$dir/$h.key") || fail "genkey $dir/$h.key"
+    "$TUNDRA_BIN" pubkey < "$dir/$h.key" > "$dir/$h.pub" || fail "pubkey $dir/$h.key"
+  done
+}
+
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # A unique interface name (<= 15 bytes): PREFIX + run id.

@@ -37,10 +37,7 @@ IF_A=$(ifname sba) IF_B=$(ifname sbb)
 CONF=$LOG_DIR/conf  # stands in for /etc/tundra
 mkdir -m 700 "$CONF"
 umask 077
-for h in a b; do
-  "$TUNDRA_BIN" genkey > "$CONF/$h.key"
-  "$TUNDRA_BIN" pubkey < "$CONF/$h.key" > "$CONF/$h.pub"
-done
+make_keys "$CONF" a b
 cleanup_tunnel() {
   [ -f "/run/tundra/$IF_A.state" ] && in_ns "$NS_A" "$TUNDRA_BIN" down "$IF_A" >/dev/null 2>&1
   ip -n "$NS_A" link del "$IF_A" 2>/dev/null

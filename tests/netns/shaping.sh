@@ -22,21 +22,13 @@ SECONDS_PER_RUN=${SHAPING_SECONDS:-8}
 LEN=1300  # UDP payload; + 28 bytes of UDP and IPv4 header = the inner IP packet (< MTU 1420)
 
 make_two_hosts
-new_ns NS_C c
-ip link add vac netns "$NS_A" type veth peer name vc netns "$NS_C"
-ip -n "$NS_A" addr add 198.18.1.1/24 dev vac
-ip -n "$NS_C" addr add 198.18.1.2/24 dev vc
-ip -n "$NS_A" link set vac up
-ip -n "$NS_C" link set vc up
+add_third_host NS_C
 
 IF_A=$(ifname sha) IF_B=$(ifname shb) IF_C=$(ifname shc)
 CONF=$LOG_DIR/conf
 mkdir -m 700 "$CONF"
 umask 077
-for h in a b c; do
-  "$TUNDRA_BIN" genkey > "$CONF/$h.key"
-  "$TUNDRA_BIN" pubkey < "$CONF/$h.key" > "$CONF/$h.pub"
-done
+make_keys "$CONF" a b c
 cleanup_hub() {
   [ -f "/run/tundra/$IF_A.state" ] && in_ns "$NS_A" "$TUNDRA_BIN" down "$IF_A" >/dev/null 2>&1
   rm -f "/run/tundra/$IF_A.state"

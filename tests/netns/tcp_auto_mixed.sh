@@ -15,10 +15,7 @@ command -v iperf3 >/dev/null || fail "iperf3 is not installed"
 
 make_two_hosts
 umask 077
-for h in a b c; do
-  "$TUNDRA_BIN" genkey > "$LOG_DIR/$h.key"
-  "$TUNDRA_BIN" pubkey < "$LOG_DIR/$h.key" > "$LOG_DIR/$h.pub"
-done
+make_keys "$LOG_DIR" a b c
 
 log "1. auto: UDP blocked -> TCP, UDP unblocked -> back to UDP"
 IF_A=$(ifname auta) IF_B=$(ifname autb)
@@ -56,12 +53,7 @@ ip -n "$NS_A" link del "$IF_A"
 ip -n "$NS_B" link del "$IF_B"
 
 log "2. mixed: tundra peer over TCP and wireguard-go peer over UDP on one tundra interface"
-new_ns NS_C c
-ip link add vac netns "$NS_A" type veth peer name vc netns "$NS_C"
-ip -n "$NS_A" addr add 198.18.1.1/24 dev vac
-ip -n "$NS_C" addr add 198.18.1.2/24 dev vc
-ip -n "$NS_A" link set vac up
-ip -n "$NS_C" link set vc up
+add_third_host NS_C
 IF_A=$(ifname mixa) IF_B=$(ifname mixb) IF_C=$(ifname mixc)
 start_impl "$NS_A" tundra "$IF_A"
 start_impl "$NS_B" tundra "$IF_B"

@@ -13,10 +13,7 @@ ROUNDS=${ROUNDS:-5} SECONDS_PER_ROUND=${ROUND_SECONDS:-5}
 make_two_hosts
 IF_A=$(ifname tbna) IF_B=$(ifname tbnb)
 umask 077
-for h in a b; do
-  "$TUNDRA_BIN" genkey > "$LOG_DIR/$h.key"
-  "$TUNDRA_BIN" pubkey < "$LOG_DIR/$h.key" > "$LOG_DIR/$h.pub"
-done
+make_keys "$LOG_DIR" a b
 start_impl "$NS_A" tundra "$IF_A"
 start_impl "$NS_B" tundra "$IF_B"
 wg set "$IF_A" listen-port 51820 private-key "$LOG_DIR/a.key" \

@@ -14,10 +14,7 @@ BYTES=${TCP_TRANSFER_BYTES:-200000000}
 make_two_hosts
 IF_A=$(ifname tcpa) IF_B=$(ifname tcpb)
 umask 077
-for h in a b; do
-  "$TUNDRA_BIN" genkey > "$LOG_DIR/$h.key"
-  "$TUNDRA_BIN" pubkey < "$LOG_DIR/$h.key" > "$LOG_DIR/$h.pub"
-done
+make_keys "$LOG_DIR" a b
 
 # A listens (interface transport tcp: TCP on its ListenPort); B dials A over TCP.
 configure_a() {

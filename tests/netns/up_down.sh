@@ -28,10 +28,7 @@ CONF=$LOG_DIR/conf
 mkdir -m 700 "$CONF"
 HOOKS=$LOG_DIR/hooks.out
 umask 077
-for h in a b; do
-  "$TUNDRA_BIN" genkey > "$CONF/$h.key"
-  "$TUNDRA_BIN" pubkey < "$CONF/$h.key" > "$CONF/$h.pub"
-done
+make_keys "$CONF" a b
 PUB_A=$(cat "$CONF/a.pub") PUB_B=$(cat "$CONF/b.pub")
 
 cleanup_tunnels() {
