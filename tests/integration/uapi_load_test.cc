@@ -15,12 +15,15 @@
 
 #include "pair_fixture.h"
 #include "tundra/uapi/server.h"
+#include "tundra/uapi/test_client.h"
 
 namespace tundra {
 namespace {
 
 using testing::milliseconds;
 using Clock = std::chrono::steady_clock;
+using uapi::testing::ReadReply;
+using uapi::testing::SendAll;
 
 class UapiLoadTest : public testing::PairTest {
  protected:
@@ -43,42 +46,7 @@ class UapiLoadTest : public testing::PairTest {
                                              *s.dev, options);
     ASSERT_TRUE(server_->Start().ok());
   }
-  UniqueFd Connect() {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::string path = uapi::SocketPath("tl0", dir_);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    return fd;
-  }
-  // Sends all of `data` unless a wait for room exceeds `timeout`; false then or on an error.
-  static bool SendAll(int fd, std::string_view data, milliseconds timeout = milliseconds(5000)) {
-    while (!data.empty()) {
-      pollfd p = {fd, POLLOUT, 0};
-      if (::poll(&p, 1, int(timeout.count())) <= 0) return false;
-      const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && errno == EAGAIN) continue;
-      if (n <= 0) return false;
-      data.remove_prefix(size_t(n));
-    }
-    return true;
-  }
-  // The bytes up to and including the first blank line, or all until EOF or `timeout`.
-  static std::string ReadReply(int fd, milliseconds timeout = milliseconds(5000)) {
-    std::string out;
-    const auto deadline = Clock::now() + timeout;
-    while (out.find("\n\n") == std::string::npos) {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      pollfd p = {fd, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, int(left.count())) <= 0) break;
-      char buf[4096];
-      const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      out.append(buf, size_t(n));
-    }
-    return out;
-  }
+  UniqueFd Connect() { return uapi::testing::ConnectUnix(uapi::SocketPath("tl0", dir_)); }
   std::string Request(std::string_view request) {
     UniqueFd fd = Connect();
     if (!SendAll(fd.get(), request)) return "(send failed)";

@@ -18,6 +18,7 @@
 #include "tundra/base/log.h"
 #include "tundra/transport/fake_bind.h"
 #include "tundra/tun/fake_tun.h"
+#include "tundra/uapi/test_client.h"
 
 // Every block freed on a thread that set t_watch is searched for the patterns first: key hex
 // found there was freed without being wiped.
@@ -59,6 +60,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
+using testing::ReadReply;
 
 const std::string kPrivHex = "389c0e5a7b21d4c86e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e60";
 const std::string kPskHex = "c0ffee5eed1e55e7b00b5ca1ab1e0ddba11fee1dead5ca1ab1ecafebabe01234";
@@ -90,30 +92,7 @@ class ServerTest : public ::testing::Test {
         std::make_unique<Server>(std::move(*listener), SocketPath("tu0", dir_), *device_, options);
     ASSERT_TRUE(server_->Start().ok());
   }
-  UniqueFd Connect() {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::string path = SocketPath("tu0", dir_);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    return fd;
-  }
-  // The bytes up to and including the first blank line, or all until EOF or `timeout`.
-  static std::string ReadReply(int fd, milliseconds timeout = milliseconds(5000)) {
-    std::string out;
-    const auto deadline = Clock::now() + timeout;
-    while (out.find("\n\n") == std::string::npos) {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      pollfd p = {fd, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, int(left.count())) <= 0) break;
-      char buf[4096];
-      const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      out.append(buf, size_t(n));
-    }
-    return out;
-  }
+  UniqueFd Connect() { return testing::ConnectUnix(SocketPath("tu0", dir_)); }
   // True when the server closed `fd` (after any reply) within `timeout`.
   static bool ClosedWithin(int fd, milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
