@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR ?= OFF
 
-.PHONY: all deps configure build test unit sanitize demo bench lab-bench microbench fuzz format clean install deb package-test
+.PHONY: all deps configure build test unit sanitize demo bench flood-bench lab-bench microbench fuzz format clean install deb package-test
 
 all: build
 
@@ -60,6 +60,13 @@ BENCH_SECONDS ?= 5
 bench: build
 	@TUNDRA_BIN=$(CURDIR)/$(BUILD_DIR)/tundra/cli/tundra ROUNDS=$(BENCH_ROUNDS) \
 	  ROUND_SECONDS=$(BENCH_SECONDS) tests/netns/bench.sh
+
+# How much of its throughput a session keeps while its peer is flooded with handshake
+# initiations (50,000/s by default): BENCH_ROUNDS interleaved rounds (root; tests/netns/flood_bench.sh).
+flood-bench: build
+	@TUNDRA_BIN=$(CURDIR)/$(BUILD_DIR)/tundra/cli/tundra ROUNDS=$(BENCH_ROUNDS) \
+	  ROUND_SECONDS=$(BENCH_SECONDS) HANDSHAKE_FLOOD=$(CURDIR)/$(BUILD_DIR)/tests/netns/handshake_flood \
+	  tests/netns/flood_bench.sh
 
 # The same comparison in the lab beside the clone (../shared/lab: also OpenVPN, tinc, VTun).
 BENCH_FLAGS ?= -t 5 -r 3

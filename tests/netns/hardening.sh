@@ -106,17 +106,8 @@ teardown
 log "FLOOD: initiations with a valid mac1 from many sources while a stream runs"
 setup tundra tundra 4 no
 ping_ok "$NS_A" 198.19.0.2 2 || fail "first ping"
-# A third host C on a second link to B, with 32 source addresses.
-new_ns NS_C c
-ip link add vc netns "$NS_C" type veth peer name vbc netns "$NS_B"
-ip -n "$NS_B" addr add 198.18.2.1/24 dev vbc
-ip -n "$NS_B" link set vbc up
-ip -n "$NS_C" link set vc up
-for i in $(seq 10 41); do ip -n "$NS_C" addr add "198.18.2.$i/24" dev vc; done
-daemon_pid=""
-for pid in $(ip netns pids "$NS_B"); do
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tundra ] && daemon_pid=$pid
-done
+add_flood_host
+daemon_pid=$(daemon_in "$NS_B")
 [ -n "$daemon_pid" ] || fail "B's daemon not found"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status"; }
 # Secrets never reach a core file: the daemon sets both core size limits to 0.
@@ -132,9 +123,8 @@ rss_before=$(rss)
 cookies_before=$(stat_of "$IF_B" drop_cookie_sent)
 drops_before=$(drop_total "$IF_B")
 kernel_before=$(rcvbuf_errors "$NS_B")
-in_ns "$NS_C" "$HANDSHAKE_FLOOD" "$(cat "$LOG_DIR/b.pub")" 198.18.2.1:51821 198.18.2. 10 32 \
-  "$FLOOD_RATE" "$FLOOD_SECONDS" > "$LOG_DIR/flood.out" &
-flood=$!
+start_flood "$FLOOD_RATE" "$FLOOD_SECONDS" > "$LOG_DIR/flood.out"
+flood=$FLOOD_PID
 sleep 1
 under=$(mbps 4)
 wait $flood || fail "the flood generator failed"

@@ -68,3 +68,31 @@ teardown() {
 # Fields of `wg show IF dump` for the single peer: handshake rx tx
 peer_dump() { wg show "$1" dump | awk 'NR == 2 {print $5, $6, $7}'; }
 
+# add_flood_host: a third host C (NS_C) on a second link to B, 198.18.2.1 at B, with the 32
+# source addresses 198.18.2.10-41 for start_flood.
+add_flood_host() {
+  new_ns NS_C c
+  ip link add vc netns "$NS_C" type veth peer name vbc netns "$NS_B"
+  ip -n "$NS_B" addr add 198.18.2.1/24 dev vbc
+  ip -n "$NS_B" link set vbc up
+  ip -n "$NS_C" link set vc up
+  local i
+  for i in $(seq 10 41); do ip -n "$NS_C" addr add "198.18.2.$i/24" dev vc; done
+}
+
+# start_flood RATE SECONDS: in the background, initiations with a valid mac1 for B's key
+# ($LOG_DIR/b.pub) from C's 32 addresses at B's port 51821 (HANDSHAKE_FLOOD, sendmmsg, paced);
+# its pid in FLOOD_PID, its output ("SENT RATE") on stdout.
+start_flood() {
+  in_ns "$NS_C" "$HANDSHAKE_FLOOD" "$(cat "$LOG_DIR/b.pub")" 198.18.2.1:51821 198.18.2. 10 32 \
+    "$1" "$2" &
+  FLOOD_PID=$!
+}
+
+# daemon_in NS: the pid of the tundra daemon in NS.
+daemon_in() {
+  local pid
+  for pid in $(ip netns pids "$1"); do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tundra ] && { echo "$pid"; return; }
+  done
+}
