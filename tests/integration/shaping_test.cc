@@ -69,6 +69,8 @@ TEST_F(ShapingTest, InboundSpeedDropsAfterDecryption) {
   StartBoth();
   ASSERT_TRUE(Ping(a_, b_, 1));
   Apply(b_, {"public_key=" + ToHex(a_.pub), "tundra_speed=80:0", "tundra_burst=10000"});
+  // A counts a message once its send returned, which can be after B wrote the packet out.
+  ASSERT_TRUE(WaitFor([&] { return Peer(a_).counters.tx_packets >= 1; }));
   const uint64_t sent_before = Peer(a_).counters.tx_packets;
   EXPECT_EQ(Send(30, 100), 10u);
   EXPECT_EQ(Peer(a_).counters.tx_packets - sent_before, 30u);  // A sent them all

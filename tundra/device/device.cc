@@ -139,8 +139,11 @@ Status Device::Apply(const DeviceUpdate& update) {
       }
       for (const PeerUpdate& p : update.peers) {
         auto it = peers_.find(p.public_key);
-        const bool had_keepalive =
-            it != peers_.end() && it->second->timers.persistent_keepalive() != 0;
+        bool had_keepalive = false;
+        if (it != peers_.end()) {
+          std::lock_guard lock(it->second->mu);  // the timers belong to the peer's lock
+          had_keepalive = it->second->timers.persistent_keepalive() != 0;
+        }
         const size_t routes = it != peers_.end() && (p.remove || p.replace_allowed_ips)
                                   ? allowed_ips_.CountForPeer(it->second.get())
                                   : 0;
