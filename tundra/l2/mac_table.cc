@@ -28,6 +28,12 @@ size_t BucketCount(size_t capacity) {
 
 int64_t Ns(TimePoint t) { return t.time_since_epoch().count(); }
 
+// Checked before anything is allocated for them.
+const MacTableOptions& Checked(const MacTableOptions& options) {
+  TUNDRA_CHECK(ValidateMacTableOptions(options).has_value());
+  return options;
+}
+
 constexpr int64_t kRefreshNs =
     std::chrono::duration_cast<std::chrono::nanoseconds>(kMacRefreshInterval).count();
 
@@ -48,12 +54,11 @@ Status ValidateMacTableOptions(const MacTableOptions& options) {
 }
 
 MacTable::MacTable(const MacTableOptions& options)
-    : options_(options),
+    : options_(Checked(options)),
       expiry_ns_(options.expiry.count()),
       bucket_mask_(BucketCount(options.capacity) - 1),
       buckets_(bucket_mask_ + 1, kNil),
       nodes_(options.capacity) {
-  TUNDRA_CHECK(ValidateMacTableOptions(options).has_value());
   for (size_t i = 0; i < nodes_.size(); ++i) {
     nodes_[i].lru_next = i + 1 < nodes_.size() ? uint32_t(i + 1) : kNil;
   }
