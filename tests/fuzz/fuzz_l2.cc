@@ -50,7 +50,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   constexpr PeerKey kIngress = 3;
   // Prelude: the frame's own addresses learned on various ports, so known unicast is reached.
   Frame f;
-  TUNDRA_CHECK(ParseFrame(m.frame, f, max_frame) == DropReason::kNone);
+  if (const DropReason pr = ParseFrame(m.frame, f, max_frame); pr != DropReason::kNone) {
+    // ReadMessage checks the length only; a VLAN tag cut off is ParseFrame's (and so Decide's).
+    TUNDRA_CHECK(pr == DropReason::kFrameTooShort);
+    TUNDRA_CHECK(sw.Decide(m.frame, Ingress::Peer(kIngress, m.relayed), nullptr, kNow) ==
+                 Decision::Drop(pr));
+    return 0;
+  }
   TUNDRA_CHECK(f.header_size <= f.bytes.size() && f.tag_count <= kMaxVlanTags);
   const Port ports[4] = {Port::Tap(), Port::Peer(kIngress), Port::Peer(4), Port::Peer(5)};
   (void)sw.table().Learn(f.dst, ports[(control >> 2) & 3], kNow, true);

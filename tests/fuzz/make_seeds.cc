@@ -265,6 +265,8 @@ void L2() {
   Write("l2", "too_short", msg(0, eth(kA, kB, {}, 12), false));
   Write("l2", "too_much_padding", msg(0, eth(kA, kB, arp, 42), false, 16));
   Write("l2", "oversize", msg(0, eth(kA, kB, ip4, 1422), false));
+  // Found by the fuzzer: a length ReadMessage accepts around a VLAN tag that is cut off.
+  Write("l2", "vlan_tag_cut_off", msg(0, eth(kA, kB, {0x91, 0x00, 0x00}, 17), true));
   std::vector<uint8_t> ip = {0, 0x45, 0x00, 0x00, 0x1c};
   ip.resize(ip.size() + 24, 0);
   Write("l2", "ip_packet", ip);
