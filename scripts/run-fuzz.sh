@@ -11,7 +11,7 @@ build=${1:?usage: run-fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 seconds=${2:?usage: run-fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(handshake data uapi pi_header vnet netlink decompress config tcp_frame)
+[ ${#targets[@]} -gt 0 ] || targets=(handshake data uapi pi_header vnet netlink decompress config tcp_frame l2)
 jobs=${JOBS:-2}
 cxx=${FUZZ_CXX:-clang++-14}
 cc=${FUZZ_CC:-clang-14}

@@ -9,6 +9,7 @@
 
 #include "tests/fuzz/fuzz_fixture.h"
 #include "tundra/compress/codec.h"
+#include "tundra/l2/frame.h"
 #include "tundra/proto/keypair.h"
 #include "tundra/transport/tcp_frame.h"
 #include "tundra/tun/offload_testing.h"
@@ -230,6 +231,47 @@ void TcpFrame() {
   Write("tcp_frame", "truncated", cut);
 }
 
+// fuzz_l2: a control byte (bit 0 hub, bit 1 Forward, bits 2-3 where the destination is learned,
+// bit 4 AllowedMACs 02:../8), then a peer's plaintext: L2 messages of each kind, good and bad.
+void L2() {
+  auto eth = [](uint64_t dst, uint64_t src, std::vector<uint8_t> type, size_t size) {
+    std::vector<uint8_t> f(12);
+    l2::MacAddress::FromU64(dst).ToBytes(f.data());
+    l2::MacAddress::FromU64(src).ToBytes(f.data() + 6);
+    f.insert(f.end(), type.begin(), type.end());
+    if (f.size() < size) f.resize(size, 0);
+    f.resize(size);
+    return f;
+  };
+  auto msg = [](uint8_t control, const std::vector<uint8_t>& frame, bool relayed, int pad = -1) {
+    std::vector<uint8_t> m = {control, relayed ? l2::kMarkerRelayed : l2::kMarkerFrame,
+                              uint8_t(frame.size() >> 8), uint8_t(frame.size())};
+    m.insert(m.end(), frame.begin(), frame.end());
+    const size_t body = m.size() - 1;
+    m.resize(m.size() + (pad >= 0 ? size_t(pad) : (16 - body % 16) % 16), 0);
+    return m;
+  };
+  constexpr uint64_t kA = 0x02000000000a, kB = 0x02000000000b, kBcast = 0xffffffffffff;
+  const std::vector<uint8_t> arp = {0x08, 0x06}, ip4 = {0x08, 0x00};
+  Write("l2", "arp_broadcast", msg(0, eth(kBcast, kB, arp, 42), false));
+  Write("l2", "unicast_forward", msg(2 | (2 << 2), eth(kA, kB, ip4, 60), false));
+  Write("l2", "relayed_hub", msg(3, eth(kA, kB, arp, 42), true));
+  Write("l2", "vlan_qinq",
+        msg(2, eth(kBcast, kB, {0x88, 0xa8, 0, 0x64, 0x81, 0, 0, 0xc8, 0x86, 0xdd}, 80), false));
+  Write("l2", "allowed_macs_spoof", msg(0x10, eth(kA, 0x520000000001, arp, 42), false));
+  std::vector<uint8_t> bad = {0, l2::kMarkerFrame, 0x00, 0x40};
+  bad.resize(bad.size() + 20, 0);
+  Write("l2", "bad_length", bad);
+  Write("l2", "too_short", msg(0, eth(kA, kB, {}, 12), false));
+  Write("l2", "too_much_padding", msg(0, eth(kA, kB, arp, 42), false, 16));
+  Write("l2", "oversize", msg(0, eth(kA, kB, ip4, 1422), false));
+  // Found by the fuzzer: a length ReadMessage accepts around a VLAN tag that is cut off.
+  Write("l2", "vlan_tag_cut_off", msg(0, eth(kA, kB, {0x91, 0x00, 0x00}, 17), true));
+  std::vector<uint8_t> ip = {0, 0x45, 0x00, 0x00, 0x1c};
+  ip.resize(ip.size() + 24, 0);
+  Write("l2", "ip_packet", ip);
+}
+
 }  // namespace
 }  // namespace tundra::fuzz
 
@@ -245,6 +287,7 @@ int main(int argc, char** argv) {
   tundra::fuzz::Vnet();
   tundra::fuzz::Decompress();
   tundra::fuzz::TcpFrame();
+  tundra::fuzz::L2();
   std::printf("seeds written to %s\n", argv[1]);
   return 0;
 }
