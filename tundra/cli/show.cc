@@ -127,10 +127,17 @@ std::string PeerTundraJson(const uapi::PeerInfo& p) {
       "{{\"transport\": {}, \"transport_in_use\": {}, \"rx_packets\": {}, "
       "\"tx_packets\": {}, \"handshakes\": {}, \"handshake_initiations\": {}, "
       "\"dropped\": {}, \"speed_in_kbit\": {}, \"speed_out_kbit\": {}, \"burst\": {}, "
-      "\"shaped_in\": {}, \"shaped_out\": {}}}",
+      "\"shaped_in\": {}, \"shaped_out\": {}, \"compression\": {}, \"compression_active\": {}, "
+      "\"compress_tx_packets\": {}, \"compress_tx_compressed\": {}, \"compress_tx_before\": {}, "
+      "\"compress_tx_after\": {}, \"compress_rx_packets\": {}, \"compress_rx_before\": {}, "
+      "\"compress_rx_after\": {}}}",
       JsonOrNull(p.tundra->transport), JsonOrNull(p.tundra->transport_in_use), c.rx_packets,
       c.tx_packets, c.handshakes, c.initiations_sent, c.dropped, s.speed.in_kbit, s.speed.out_kbit,
-      s.burst, c.shaped_in, c.shaped_out);
+      s.burst, c.shaped_in, c.shaped_out,
+      JsonString(compress::FormatSetting(p.tundra->compression)),
+      p.tundra->compression_active ? "true" : "false", c.compress_tx_packets,
+      c.compress_tx_compressed, c.compress_tx_before, c.compress_tx_after, c.compress_rx_packets,
+      c.compress_rx_before, c.compress_rx_after);
 }
 
 std::string JsonObject(const CounterList& list, const std::string& indent) {
@@ -347,6 +354,17 @@ std::string FormatShowText(const std::vector<ShownInterface>& interfaces, int64_
                              s.burst == 0 ? std::string("default") : Bytes(s.burst), c.shaped_in,
                              c.shaped_out);
         }
+        if (p.tundra->compression.enabled() || c.compress_tx_packets != 0 ||
+            c.compress_rx_packets != 0) {
+          out += fmt::format(
+              "  compression: {} ({}); sent {} as {} ({} of {} packets compressed), received "
+              "{} as {} ({} packets)\n",
+              compress::FormatSetting(p.tundra->compression),
+              p.tundra->compression_active ? "in use" : "waiting for the peer's hello",
+              Bytes(c.compress_tx_before), Bytes(c.compress_tx_after), c.compress_tx_compressed,
+              c.compress_tx_packets, Bytes(c.compress_rx_before), Bytes(c.compress_rx_after),
+              c.compress_rx_packets);
+        }
       }
     }
   }
@@ -471,6 +489,18 @@ std::string FormatShowPrometheus(const std::vector<ShownInterface>& interfaces) 
   tundra_peer("tundra_peer_speed_out_kbits", "gauge",
               "The peer's outbound Speed in kbit/s (0: unlimited).",
               [](Tundra t) { return uint64_t(t.shaping.speed.out_kbit); });
+  tundra_peer("tundra_peer_compress_sent_before_bytes_total", "counter",
+              "Bytes of packets to the peer offered to compression (docs/compression.md).",
+              [](Tundra t) { return t.counters.compress_tx_before; });
+  tundra_peer("tundra_peer_compress_sent_after_bytes_total", "counter",
+              "The same packets' bytes as sent (compressed or as they were).",
+              [](Tundra t) { return t.counters.compress_tx_after; });
+  tundra_peer("tundra_peer_compress_received_before_bytes_total", "counter",
+              "Bytes of compressed packets received from the peer.",
+              [](Tundra t) { return t.counters.compress_rx_before; });
+  tundra_peer("tundra_peer_compress_received_after_bytes_total", "counter",
+              "The same packets' bytes decompressed.",
+              [](Tundra t) { return t.counters.compress_rx_after; });
   tundra_peer("tundra_peer_transport_tcp", "gauge",
               "1 while the peer's endpoint is a TCP connection, 0 on UDP.",
               [](Tundra t) { return uint64_t(t.transport_in_use == "tcp"); });

@@ -30,13 +30,22 @@ std::vector<ShownInterface> Sample() {
       uapi::PeerTundraInfo{.transport = "auto",
                            .transport_in_use = "tcp",
                            .shaping = {.speed = {.in_kbit = 10000, .out_kbit = 0}, .burst = 0},
+                           .compression = {},
+                           .compression_active = false,
                            .counters = {.rx_packets = 40,
                                         .tx_packets = 41,
                                         .handshakes = 2,
                                         .initiations_sent = 3,
                                         .dropped = 7,
                                         .shaped_in = 5,
-                                        .shaped_out = 0}};
+                                        .shaped_out = 0,
+                                        .compress_tx_packets = 0,
+                                        .compress_tx_compressed = 0,
+                                        .compress_tx_before = 0,
+                                        .compress_tx_after = 0,
+                                        .compress_rx_packets = 0,
+                                        .compress_rx_before = 0,
+                                        .compress_rx_after = 0}};
   a.info.peers.push_back(p);
   a.info.transport = "auto";
   a.info.tcp_listen_port = 51820;

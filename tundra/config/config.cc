@@ -303,6 +303,20 @@ class Parser {
     return OkStatus();
   }
 
+  Status CompressionKey(const IniLine& line, const KeySpec& spec, std::string_view value,
+                        std::optional<compress::Setting>& out) {
+    std::string lower(value);
+    for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    auto setting = compress::ParseSetting(lower);
+    if (!setting.ok()) {
+      return Fail(line, spec.name,
+                  fmt::format("{} is not lz4, zstd, zstd:LEVEL ({}-{}) or none", Shown(value),
+                              compress::kMinZstdLevel, compress::kMaxZstdLevel));
+    }
+    out = *setting;
+    return OkStatus();
+  }
+
   Status InterfaceKey(const IniLine& line, const KeySpec& spec, std::string_view value) {
     InterfaceConfig& c = config_.interface;
     switch (spec.id) {
@@ -385,6 +399,8 @@ class Parser {
         return SpeedKey(line, spec, value, c.speed);
       case KeyId::kBurst:
         return BurstKey(line, spec, value, c.burst);
+      case KeyId::kCompression:
+        return CompressionKey(line, spec, value, c.compression);
       case KeyId::kTcpPort: {
         TUNDRA_ASSIGN_OR_RETURN(c.tcp_port, Number<uint16_t>(line, spec, value, "a port 0-65535"));
         return OkStatus();
@@ -484,6 +500,8 @@ class Parser {
         return SpeedKey(line, spec, value, p.speed);
       case KeyId::kBurst:
         return BurstKey(line, spec, value, p.burst);
+      case KeyId::kCompression:
+        return CompressionKey(line, spec, value, p.compression);
       default:
         break;
     }
@@ -580,6 +598,7 @@ Result<device::DeviceUpdate> ToDeviceUpdate(const TunnelConfig& config,
     peer.transport = p.transport;
     peer.speed = p.speed ? p.speed : c.speed;
     peer.burst = p.burst ? p.burst : c.burst;
+    peer.compression = p.compression ? p.compression : c.compression;
     peer.replace_allowed_ips = true;
     for (const routing::IpPrefix& prefix : p.allowed_ips) {
       peer.allowed_ips.push_back(device::AllowedIpChange{prefix, false});

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tundra/base/result.h"
+#include "tundra/compress/codec.h"
 #include "tundra/config/ini.h"
 #include "tundra/crypto/secret.h"
 #include "tundra/device/update.h"
@@ -58,6 +59,7 @@ struct InterfaceConfig {
   std::optional<uint16_t> tcp_port;                   // the TCP listener's port
   std::optional<device::Speed> speed;                 // the peers' default (docs/shaping.md)
   std::optional<uint32_t> burst;
+  std::optional<compress::Setting> compression;  // the peers' default
 };
 
 struct PeerConfig {
@@ -72,6 +74,7 @@ struct PeerConfig {
   std::optional<transport::TransportMode> transport;
   std::optional<device::Speed> speed;  // unset: [Interface]'s
   std::optional<uint32_t> burst;
+  std::optional<compress::Setting> compression;  // unset: [Interface]'s (docs/compression.md)
 };
 
 struct TunnelConfig {

@@ -473,6 +473,34 @@ TEST(ConfigTest, ShapingKeysReachTheDeviceUpdate) {
             "wg0.conf:6: [Peer] Speed: given twice (also at line 5)");
 }
 
+TEST(ConfigTest, CompressionKeyReachesTheDeviceUpdate) {
+  const std::string text = kIface + "Compression = zstd:5\n" + kPeer + "Compression = LZ4\n" +
+                           "[Peer]\nPublicKey = " + kPublic3 + "\n";
+  auto config = Parse(text);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->interface.compression, (compress::Setting{compress::Algorithm::kZstd, 5}));
+  auto u = ToDeviceUpdate(*config);
+  ASSERT_TRUE(u.ok());
+  ASSERT_EQ(u->peers.size(), 2u);
+  EXPECT_EQ(u->peers[0].compression, (compress::Setting{compress::Algorithm::kLz4, 0}));
+  // The interface's default.
+  EXPECT_EQ(u->peers[1].compression, (compress::Setting{compress::Algorithm::kZstd, 5}));
+  auto none = Parse(kIface + kPeer + "Compression = none\n");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->peers[0].compression, compress::Setting{});
+  auto zstd = Parse(kIface + kPeer + "Compression = zstd\n");
+  ASSERT_TRUE(zstd.ok());
+  EXPECT_EQ(zstd->peers[0].compression,
+            (compress::Setting{compress::Algorithm::kZstd, compress::kDefaultZstdLevel}));
+  EXPECT_EQ(ErrorOf(kIface + kPeer + "Compression = gzip\n"),
+            "wg0.conf:5: [Peer] Compression: 'gzip' is not lz4, zstd, zstd:LEVEL (1-19) or none");
+  EXPECT_EQ(ErrorOf(kIface + kPeer + "Compression = zstd:20\n"),
+            "wg0.conf:5: [Peer] Compression: 'zstd:20' is not lz4, zstd, zstd:LEVEL (1-19) or "
+            "none");
+  EXPECT_EQ(ErrorOf(kIface + kPeer + "Compression = lz4\nCompression = lz4\n"),
+            "wg0.conf:6: [Peer] Compression: given twice (also at line 5)");
+}
+
 TEST(KeysTest, EveryKeyIsInOneSectionAtLeastAndHandled) {
   for (const KeySpec& k : AllKeys()) {
     EXPECT_TRUE(k.in_interface || k.in_peer) << k.name;

@@ -56,8 +56,9 @@ constexpr KeySpec kKeys[] = {
     {KeyId::kSpeed, "Speed", kIf, kPeer, KeyKind::kTundra, kOnce,
      "shaping: IN:OUT (or one rate for both) in kbit/s, 0 = unlimited; in [Interface] the "
      "peers' default (docs/shaping.md)"},
-    {KeyId::kCompression, "Compression", kIf, kPeer, KeyKind::kUnsupported, kOnce,
-     "payload compression"},
+    {KeyId::kCompression, "Compression", kIf, kPeer, KeyKind::kTundra, kOnce,
+     "lz4, zstd[:LEVEL] (1-19) or none, only when both ends set it; in [Interface] the peers' "
+     "default (docs/compression.md)"},
     {KeyId::kBurst, "Burst", kIf, kPeer, KeyKind::kTundra, kOnce,
      "shaping bucket size in bytes (default: 200 ms at the rate, at least 64 KiB)"},
     {KeyId::kForward, "Forward", kIf, kNoPeer, KeyKind::kUnsupported, kOnce,

@@ -49,6 +49,17 @@ struct PeerCounterValues {
   uint64_t dropped = 0;           // packets dropped for this peer, any reason
   uint64_t shaped_in = 0;         // of them: over the inbound Speed (shaped_in)
   uint64_t shaped_out = 0;        // of them: over the outbound Speed (shaped_out)
+  // Compression (docs/compression.md). Sent: every packet offered to the codec (the session's
+  // hellos agreed), its bytes before and after (equal when it went as it was), and how many
+  // went compressed. Received: every compressed packet decompressed, its bytes before
+  // (framed) and after (the IP packet).
+  uint64_t compress_tx_packets = 0;     // offered to the codec
+  uint64_t compress_tx_compressed = 0;  // of them: sent compressed
+  uint64_t compress_tx_before = 0;      // bytes
+  uint64_t compress_tx_after = 0;       // bytes
+  uint64_t compress_rx_packets = 0;     // decompressed
+  uint64_t compress_rx_before = 0;      // bytes
+  uint64_t compress_rx_after = 0;       // bytes
 };
 
 class PeerCounters {
@@ -60,6 +71,18 @@ class PeerCounters {
   void AddDropped(uint64_t n) { dropped_.fetch_add(n, std::memory_order_relaxed); }
   void AddShapedIn(uint64_t n) { shaped_in_.fetch_add(n, std::memory_order_relaxed); }
   void AddShapedOut(uint64_t n) { shaped_out_.fetch_add(n, std::memory_order_relaxed); }
+  // One batch's compression on the send path, one packet's on the receive path.
+  void AddCompressTx(uint64_t packets, uint64_t compressed, uint64_t before, uint64_t after) {
+    compress_tx_packets_.fetch_add(packets, std::memory_order_relaxed);
+    compress_tx_compressed_.fetch_add(compressed, std::memory_order_relaxed);
+    compress_tx_before_.fetch_add(before, std::memory_order_relaxed);
+    compress_tx_after_.fetch_add(after, std::memory_order_relaxed);
+  }
+  void AddCompressRx(uint64_t before, uint64_t after) {
+    compress_rx_packets_.fetch_add(1, std::memory_order_relaxed);
+    compress_rx_before_.fetch_add(before, std::memory_order_relaxed);
+    compress_rx_after_.fetch_add(after, std::memory_order_relaxed);
+  }
   PeerCounterValues Read() const {
     PeerCounterValues v;
     v.rx_packets = rx_packets_.load(std::memory_order_relaxed);
@@ -69,6 +92,13 @@ class PeerCounters {
     v.dropped = dropped_.load(std::memory_order_relaxed);
     v.shaped_in = shaped_in_.load(std::memory_order_relaxed);
     v.shaped_out = shaped_out_.load(std::memory_order_relaxed);
+    v.compress_tx_packets = compress_tx_packets_.load(std::memory_order_relaxed);
+    v.compress_tx_compressed = compress_tx_compressed_.load(std::memory_order_relaxed);
+    v.compress_tx_before = compress_tx_before_.load(std::memory_order_relaxed);
+    v.compress_tx_after = compress_tx_after_.load(std::memory_order_relaxed);
+    v.compress_rx_packets = compress_rx_packets_.load(std::memory_order_relaxed);
+    v.compress_rx_before = compress_rx_before_.load(std::memory_order_relaxed);
+    v.compress_rx_after = compress_rx_after_.load(std::memory_order_relaxed);
     return v;
   }
 
@@ -80,6 +110,13 @@ class PeerCounters {
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> shaped_in_{0};
   std::atomic<uint64_t> shaped_out_{0};
+  std::atomic<uint64_t> compress_tx_packets_{0};
+  std::atomic<uint64_t> compress_tx_compressed_{0};
+  std::atomic<uint64_t> compress_tx_before_{0};
+  std::atomic<uint64_t> compress_tx_after_{0};
+  std::atomic<uint64_t> compress_rx_packets_{0};
+  std::atomic<uint64_t> compress_rx_before_{0};
+  std::atomic<uint64_t> compress_rx_after_{0};
 };
 
 }  // namespace tundra::device

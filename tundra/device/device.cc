@@ -275,6 +275,7 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
     if (u.persistent_keepalive) peer->timers.set_persistent_keepalive(*u.persistent_keepalive);
     if (u.speed || u.burst) ApplyShaping(*peer, u);
   }
+  if (u.compression) ApplyCompressionLocked(peer, *u.compression);
   if (u.endpoint) SetConfiguredEndpointLocked(*peer, *u.endpoint);
   if (u.replace_allowed_ips) allowed_ips_.RemoveByPeer(peer.get());
   for (const AllowedIpChange& c : u.allowed_ips) {
@@ -441,6 +442,13 @@ void Device::ApplyShaping(Peer& peer, const PeerUpdate& u) {
   peer.shape_out.Configure(s.speed.out_kbit * kBytesPerSecPerKbit, s.burst);
 }
 
+void Device::ApplyCompressionLocked(const PeerPtr& peer, const compress::Setting& setting) {
+  const uint32_t packed = PackSetting(setting);
+  if (peer->compression.exchange(packed, std::memory_order_relaxed) == packed) return;
+  // The hellos of the sessions so far said the old setting: start new ones.
+  if (peer->keypairs.current() || peer->keypairs.next()) ClearSessions(peer, false);
+}
+
 DeviceStatus Device::GetStatus() const {
   DeviceStatus s;
   // apply_mu_ first: no writer can then be waiting on config_mu_, so holding it shared across
@@ -476,6 +484,12 @@ DeviceStatus Device::GetStatus() const {
     p.tx_bytes = peer->tx_bytes.load();
     p.counters = peer->counters.Read();
     p.shaping = peer->shaping;
+    p.compression = UnpackSetting(peer->compression.load(std::memory_order_relaxed));
+    if (p.compression.enabled()) {
+      const proto::KeypairPtr current = peer->keypairs.current();
+      p.compression_active = current && (current->remote_decompresses.load() &
+                                         compress::HelloBit(p.compression.algorithm)) != 0;
+    }
     p.allowed_ips = allowed_ips_.EntriesForPeer(peer.get());
     s.peers.push_back(std::move(p));
   }

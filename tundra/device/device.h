@@ -33,6 +33,7 @@
 #include "tundra/base/rw_mutex.h"
 #include "tundra/base/unique_fd.h"
 #include "tundra/crypto/secure_memory.h"
+#include "tundra/device/compression.h"
 #include "tundra/device/counters.h"
 #include "tundra/device/peer.h"
 #include "tundra/device/peer_event.h"
@@ -223,6 +224,21 @@ class Device {
   void CountSendFailure(const Error& error, size_t n, Peer* peer = nullptr);
   // Sets the peer's Speed/Burst from `u` (config_mu_ held exclusively).
   static void ApplyShaping(Peer& peer, const PeerUpdate& u);
+  // --- compression (compression.cc; docs/compression.md) ---
+  // Before a batch is sealed for a peer with compression (`packed`, Peer::compression): sends
+  // our hello under `keypair` if it has not carried one yet, and returns the thread's codec
+  // when the other end's hello in this session agreed (else null: send as they are).
+  compress::Codec* StartCompression(const PeerPtr& peer, const proto::KeypairPtr& keypair,
+                                    const transport::Endpoint& to, uint32_t packed, TimePoint now);
+  // An authenticated plaintext that is not an IP packet: a hello (recorded on the keypair),
+  // a compressed packet (decompressed into `inflate`; true and `out` = headroom + packet),
+  // or anything else (counted as dropped). False: nothing for the TUN.
+  bool ReceiveNotIp(const PeerPtr& peer, const proto::KeypairPtr& keypair, ByteSpan plain,
+                    InflateBuffers& inflate, MutableByteSpan& out);
+  // Sets the peer's Compression (config_mu_ held exclusively); a change on a running peer
+  // clears its sessions, as the hellos are per session.
+  void ApplyCompressionLocked(const PeerPtr& peer, const compress::Setting& setting);
+
   // Counts `n` packets dropped for `reason` that were the peer's (PeerCounterValues::dropped,
   // and shaped_in/shaped_out for the shaping reasons).
   void CountPeerDrop(Peer& peer, proto::DropReason reason, uint64_t n = 1) {
@@ -236,9 +252,14 @@ class Device {
   void UdpLoop();
   // Caller holds config_mu_ and bind_mu_ shared. `to_tun` is scratch space (no allocation per
   // batch once it has grown).
-  void ReceiveBatch(std::span<transport::RecvPacket> packets, std::vector<MutableByteSpan>& to_tun);
-  // Returns the length of the inner packet to hand to the TUN, or 0 (consumed/dropped).
-  size_t ConsumeData(transport::RecvPacket& packet, TimePoint now);
+  // `inflate` holds the batch's decompressed packets.
+  void ReceiveBatch(std::span<transport::RecvPacket> packets, std::vector<MutableByteSpan>& to_tun,
+                    InflateBuffers& inflate);
+  // Returns what to hand to the TUN (kDataHeaderSize of headroom, then the inner packet: in
+  // the datagram's buffer, or in `inflate` when it came compressed), or an empty span
+  // (consumed/dropped).
+  MutableByteSpan ConsumeData(transport::RecvPacket& packet, TimePoint now,
+                              InflateBuffers& inflate);
   void EnqueueHandshake(const transport::RecvPacket& packet);
   // Adds what the bind lost since `seen` (a full socket buffer, truncation) to the drops.
   void CountReceiveLosses(transport::Bind::ReceiveLosses& seen);

@@ -95,6 +95,10 @@ class Peer : public std::enable_shared_from_this<Peer> {
   TokenBucket shape_in;
   TokenBucket shape_out;
 
+  // Compression (docs/compression.md): the setting, written under Device::config_mu_ and read
+  // lock-free by the data threads (PackSetting, compression.h; 0 = none: one branch).
+  std::atomic<uint32_t> compression{0};
+
   proto::Keypairs keypairs;
   std::atomic<uint64_t> rx_bytes{0};
   std::atomic<uint64_t> tx_bytes{0};

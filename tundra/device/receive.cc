@@ -34,6 +34,7 @@ void Device::UdpLoop() {
   std::vector<transport::RecvPacket> packets(std::max(tun_->BatchSize(), bind_->BatchSize()));
   std::vector<MutableByteSpan> to_tun;
   to_tun.reserve(packets.size());
+  InflateBuffers inflate;
   transport::Bind::ReceiveLosses losses_seen = bind_->receive_losses();
   uint64_t generation = ~uint64_t{0};
   UniqueFd epoll_fd;
@@ -86,7 +87,7 @@ void Device::UdpLoop() {
         }
         if (*got == 0) continue;
         more |= *got == packets.size();
-        ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got), to_tun);
+        ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got), to_tun, inflate);
       }
       CountReceiveLosses(losses_seen);
     }
@@ -105,9 +106,10 @@ void Device::CountReceiveLosses(transport::Bind::ReceiveLosses& seen) {
 }
 
 void Device::ReceiveBatch(std::span<transport::RecvPacket> packets,
-                          std::vector<MutableByteSpan>& to_tun) {
+                          std::vector<MutableByteSpan>& to_tun, InflateBuffers& inflate) {
   const TimePoint now = clock_.Now();
   to_tun.clear();
+  inflate.Reset();
   for (transport::RecvPacket& packet : packets) {
     proto::MessageType type;
     proto::DropReason r = proto::Classify(packet.data, type);
@@ -119,8 +121,8 @@ void Device::ReceiveBatch(std::span<transport::RecvPacket> packets,
       EnqueueHandshake(packet);
       continue;
     }
-    const size_t inner = ConsumeData(packet, now);
-    if (inner != 0) to_tun.emplace_back(packet.data.data(), proto::kDataHeaderSize + inner);
+    const MutableByteSpan inner = ConsumeData(packet, now, inflate);
+    if (!inner.empty()) to_tun.push_back(inner);
   }
   if (to_tun.empty()) return;
   auto written = WriteTun(to_tun);
@@ -132,37 +134,40 @@ void Device::ReceiveBatch(std::span<transport::RecvPacket> packets,
   }
 }
 
-size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
+MutableByteSpan Device::ConsumeData(transport::RecvPacket& packet, TimePoint now,
+                                    InflateBuffers& inflate) {
   // Caller holds config_mu_ shared (for the allowed-IPs source check).
   MutableByteSpan msg = packet.data;
   auto entry = indices_.Lookup(proto::DataReceiverIndex(msg.data()));
   if (!entry || !entry->keypair) {
     drops_.Add(proto::DropReason::kUnknownIndex);
     InitiateForUnknownIndexLocked(packet.from);
-    return 0;
+    return {};
   }
   const proto::KeypairPtr& keypair = entry->keypair;
   const PeerPtr& peer = entry->peer;
   if (!keypair->CanReceive(now)) {
     CountPeerDrop(*peer, proto::DropReason::kKeyExpired);
-    return 0;
+    return {};
   }
   const uint64_t counter = proto::DataCounter(msg.data());
   if (counter >= proto::kRejectAfterMessages) {
     CountPeerDrop(*peer, proto::DropReason::kCounterLimit);
-    return 0;
+    return {};
   }
   if (!proto::OpenDataMessage(*keypair, msg)) {
     CountPeerDrop(*peer, proto::DropReason::kInvalidAeadTag);
-    return 0;
+    return {};
   }
   // Only now, authenticated, may the counter move the window.
   if (!keypair->ValidateCounter(counter)) {
     CountPeerDrop(*peer, proto::DropReason::kReplayed);
-    return 0;
+    return {};
   }
-  const size_t plain_len = msg.size() - proto::kDataOverhead;
+  size_t plain_len = msg.size() - proto::kDataOverhead;
   const uint8_t* plain = msg.data() + proto::kDataHeaderSize;
+  // A compression hello is no data (for the timers, as a keepalive is not).
+  const bool is_data = plain_len != 0 && plain[0] != compress::kMarkerHello;
 
   proto::Keypairs::Evicted evicted;
   bool confirmed = false;
@@ -172,7 +177,7 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
     std::lock_guard lock(peer->mu);
     if (peer->removed) {
       drops_.Add(proto::DropReason::kPeerRemoved);
-      return 0;
+      return {};
     }
     // Roaming: the endpoint follows the latest authenticated packet (with its sticky source,
     // or the TCP connection it came on).
@@ -196,7 +201,7 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
     }
     peer->timers.OnAnyAuthenticatedPacketReceived(now);
     peer->timers.OnAnyAuthenticatedPacketTraversal(now);
-    if (plain_len != 0) peer->timers.OnDataReceived(now);
+    if (is_data) peer->timers.OnDataReceived(now);
     ScheduleTimersLocked(peer);
   }
   if (bind_connection) bind_->MarkAuthenticated(packet.from);  // bind_mu_ held shared
@@ -212,28 +217,39 @@ size_t Device::ConsumeData(transport::RecvPacket& packet, TimePoint now) {
   peer->counters.AddRxPackets(1);
   if (plain_len == 0) {  // keepalive
     peer->rx_bytes.fetch_add(msg.size(), std::memory_order_relaxed);
-    return 0;
+    return {};
+  }
+  // Not an IP packet: compression's (docs/compression.md), or invalid. An IP packet's first
+  // nibble is 4 or 6; anything else is rare (only peers with Compression send it).
+  MutableByteSpan out(msg.data(), msg.size());
+  if (const uint8_t version = plain[0] >> 4; version != 4 && version != 6) [[unlikely]] {
+    if (!ReceiveNotIp(peer, keypair, ByteSpan(plain, plain_len), inflate, out)) {
+      if (!is_data) peer->rx_bytes.fetch_add(msg.size(), std::memory_order_relaxed);  // a hello
+      return {};
+    }
+    plain = out.data() + proto::kDataHeaderSize;
+    plain_len = out.size() - proto::kDataHeaderSize;
   }
   const uint8_t* src = nullptr;
   bool v6 = false;
   const size_t inner = InnerPacketLength(plain, plain_len, src, v6);
   if (inner == 0) {
     CountPeerDrop(*peer, proto::DropReason::kInvalidPacket);
-    return 0;
+    return {};
   }
   Peer* routed = v6 ? allowed_ips_.LookupV6(src) : allowed_ips_.LookupV4(src);
   if (routed != peer.get()) {
     CountPeerDrop(*peer, proto::DropReason::kSourceNotAllowed);
     TUNDRA_LOG_RATELIMITED(kDebug, "{}: packet from peer {} has a source outside its allowed IPs",
                            options_.name, peer->id());
-    return 0;
+    return {};
   }
   peer->rx_bytes.fetch_add(msg.size(), std::memory_order_relaxed);
   if (!peer->shape_in.Take(inner, now.time_since_epoch().count())) {
     CountPeerDrop(*peer, proto::DropReason::kShapedIn);
-    return 0;
+    return {};
   }
-  return inner;
+  return out.first(proto::kDataHeaderSize + inner);
 }
 
 void Device::InitiateForUnknownIndexLocked(const transport::Endpoint& from) {

@@ -196,13 +196,28 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
     out = big_out.data();
   }
   const size_t mtu = size_t(mtu_.load(std::memory_order_relaxed));
+  // Compression (docs/compression.md): a peer without it pays this one branch per batch.
+  compress::Codec* codec = nullptr;
+  if (const uint32_t packed = peer->compression.load(std::memory_order_relaxed); packed != 0) {
+    codec = StartCompression(peer, keypair, to, packed, now);
+  }
+  uint64_t offered = 0, compressed = 0, before = 0, after = 0;
   size_t sent = 0;
   uint64_t bytes = 0;
   bool data_sent = false;
   for (; sent < bufs.size(); ++sent) {
     uint64_t counter;
     if (!keypair->ReserveSendCounter(now, counter)) break;
-    const size_t len = lens[sent];
+    size_t len = lens[sent];
+    if (codec != nullptr && len != 0) {
+      // After the TUN's super-packets were split: one packet at a time, in place.
+      const size_t framed = CompressInPlace(*codec, bufs[sent], kHeadroom, len);
+      ++offered;
+      compressed += framed != len;
+      before += len;
+      after += framed;
+      len = framed;
+    }
     const size_t total =
         proto::SealDataMessage(*keypair, counter, bufs[sent], len, proto::PaddedLength(len, mtu));
     out[sent] = ByteSpan(bufs[sent].data(), total);
@@ -210,6 +225,7 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
     data_sent |= len != 0;
   }
   if (sent == 0) return 0;
+  if (offered != 0) peer->counters.AddCompressTx(offered, compressed, before, after);
   Status s = SendDatagrams(std::span<const ByteSpan>(out, sent), to);
   if (!s.ok()) {
     CountSendFailure(s.error(), sent, peer.get());

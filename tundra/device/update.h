@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tundra/base/clock.h"
+#include "tundra/compress/codec.h"
 #include "tundra/crypto/secret.h"
 #include "tundra/device/counters.h"
 #include "tundra/device/shaping.h"
@@ -36,6 +37,8 @@ struct PeerUpdate {
   std::optional<transport::TransportMode> transport;
   std::optional<Speed> speed;     // tundra_speed=IN:OUT
   std::optional<uint32_t> burst;  // tundra_burst=BYTES
+  // tundra_compression=lz4|zstd[:LEVEL]|none (docs/compression.md)
+  std::optional<compress::Setting> compression;
   bool replace_allowed_ips = false;
   std::vector<AllowedIpChange> allowed_ips;
 };
@@ -64,8 +67,11 @@ struct PeerStatus {
   std::vector<routing::IpPrefix> allowed_ips;
   transport::TransportMode transport_mode = transport::TransportMode::kUdp;  // effective
   transport::Transport transport_in_use = transport::Transport::kUdp;        // the endpoint's
-  WallTime transport_since{};  // when transport_in_use last changed ({0,0}: never set)
-  Shaping shaping;             // tundra_peers=1
+  WallTime transport_since{};     // when transport_in_use last changed ({0,0}: never set)
+  Shaping shaping;                // tundra_peers=1
+  compress::Setting compression;  // tundra_peers=1
+  // The current session's hello from the other end agreed: packets to it are compressed.
+  bool compression_active = false;
   PeerCounterValues counters;  // tundra's own (tundra_peers=1)
 };
 

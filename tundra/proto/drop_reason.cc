@@ -70,6 +70,16 @@ const char* DropReasonName(DropReason reason) {
       return "truncated";
     case DropReason::kShapedIn:
       return "shaped_in";
+    case DropReason::kDecompressTruncated:
+      return "decompress_truncated";
+    case DropReason::kDecompressUnknown:
+      return "decompress_unknown";
+    case DropReason::kDecompressNotEnabled:
+      return "decompress_not_enabled";
+    case DropReason::kDecompressBomb:
+      return "decompress_bomb";
+    case DropReason::kDecompressCorrupt:
+      return "decompress_corrupt";
     case DropReason::kPeerRemoved:
       return "peer_removed";
     case DropReason::kShapedOut:

@@ -37,6 +37,12 @@ enum class DropReason : uint8_t {
   kReceiveBufferFull,  // the kernel dropped it: our socket's receive buffer was full (SO_RXQ_OVFL)
   kTruncated,          // larger than the receive buffer (MSG_TRUNC)
   kShapedIn,           // over the peer's inbound Speed (docs/shaping.md)
+  // Compressed packets (docs/compression.md), after decryption.
+  kDecompressTruncated,   // the length field says more than the plaintext holds
+  kDecompressUnknown,     // a compression marker this build does not know
+  kDecompressNotEnabled,  // compressed with an algorithm this end did not configure for the peer
+  kDecompressBomb,        // would decompress beyond the interface's largest packet
+  kDecompressCorrupt,     // the codec rejected the bytes
   // Transmit.
   kNoRoute,          // no peer's allowed IPs cover the destination
   kNoEndpoint,       // the peer has no known endpoint

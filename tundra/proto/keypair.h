@@ -45,6 +45,11 @@ struct Keypair {
   std::atomic<uint64_t> send_counter{0};
   std::atomic<bool> sending_valid{true};
   std::atomic<bool> receiving_valid{true};
+  // Opt-in compression (docs/compression.md), kept by the device per session: the algorithms
+  // the other end's hello in this session said it decompresses (0: none arrived), and whether
+  // our own hello went out under this keypair.
+  std::atomic<uint8_t> remote_decompresses{0};
+  std::atomic<bool> hello_sent{false};
 
   std::mutex replay_mu;
   ReplayWindow replay;  // guarded by replay_mu

@@ -158,6 +158,8 @@ Status AddTundraStatus(const std::string& path, device::DeviceStatus& status) {
     if (!info.peers[i].tundra) continue;
     const PeerTundraInfo& t = *info.peers[i].tundra;
     status.peers[i].shaping = t.shaping;
+    status.peers[i].compression = t.compression;
+    status.peers[i].compression_active = t.compression_active;
     if (!t.transport.empty() &&
         !transport::ParseTransportMode(t.transport, status.peers[i].transport_mode)) {
       return MakeError(
@@ -284,7 +286,15 @@ Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
                             : key == "dropped"               ? &peer->counters.dropped
                             : key == "shaped_in"             ? &peer->counters.shaped_in
                             : key == "shaped_out"            ? &peer->counters.shaped_out
-                                                             : nullptr;
+                            : key == "compress_tx_packets"   ? &peer->counters.compress_tx_packets
+                            : key == "compress_tx_compressed"
+                                ? &peer->counters.compress_tx_compressed
+                            : key == "compress_tx_before"  ? &peer->counters.compress_tx_before
+                            : key == "compress_tx_after"   ? &peer->counters.compress_tx_after
+                            : key == "compress_rx_packets" ? &peer->counters.compress_rx_packets
+                            : key == "compress_rx_before"  ? &peer->counters.compress_rx_before
+                            : key == "compress_rx_after"   ? &peer->counters.compress_rx_after
+                                                           : nullptr;
         if (counter != nullptr) return ParseNumber(value, *counter) ? OkStatus() : BadValue(n, key);
         if (key == "transport") peer->transport = std::string(value);
         if (key == "transport_in_use") peer->transport_in_use = std::string(value);
@@ -293,6 +303,12 @@ Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
         }
         if (key == "burst" && !device::ParseBurst(value, peer->shaping.burst)) {
           return BadValue(n, key);
+        }
+        if (key == "compression_active") peer->compression_active = value == "1";
+        if (key == "compression") {
+          auto setting = compress::ParseSetting(value);
+          if (!setting.ok()) return BadValue(n, key);
+          peer->compression = *setting;
         }
         return OkStatus();
       });

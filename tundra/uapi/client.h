@@ -46,9 +46,11 @@ Result<pid_t> ServerPid(const std::string& path);
 
 // What a tundra daemon adds per peer (tundra_peers=1).
 struct PeerTundraInfo {
-  std::string transport;         // the mode in effect: udp, tcp or auto
-  std::string transport_in_use;  // udp or tcp: what the peer's endpoint uses now
-  device::Shaping shaping;       // Speed/Burst (docs/shaping.md)
+  std::string transport;            // the mode in effect: udp, tcp or auto
+  std::string transport_in_use;     // udp or tcp: what the peer's endpoint uses now
+  device::Shaping shaping;          // Speed/Burst (docs/shaping.md)
+  compress::Setting compression;    // Compression (docs/compression.md)
+  bool compression_active = false;  // the other end's hello agreed in the current session
   device::PeerCounterValues counters;
 };
 

@@ -150,6 +150,13 @@ void SetParser::PeerLine(std::string_view key, std::string_view value) {
       return BadValue(key, fmt::format("bytes 0-{}", device::kMaxBurstBytes));
     }
     peer.burst = b;
+  } else if (key == "tundra_compression") {  // tundra extension (docs/compression.md)
+    auto setting = compress::ParseSetting(value);
+    if (!setting.ok()) {
+      return BadValue(key, fmt::format("lz4, zstd, zstd:LEVEL ({}-{}) or none",
+                                       compress::kMinZstdLevel, compress::kMaxZstdLevel));
+    }
+    peer.compression = *setting;
   } else if (key == "protocol_version") {
     if (value != "1") return BadValue(key, "1");
   } else {
@@ -223,6 +230,9 @@ SecretString FormatSet(const device::DeviceUpdate& u) {
       line(fmt::format("tundra_transport={}\n", transport::TransportModeName(*p.transport)));
     if (p.speed) line(fmt::format("tundra_speed={}\n", device::SpeedText(*p.speed)));
     if (p.burst) line(fmt::format("tundra_burst={}\n", *p.burst));
+    if (p.compression) {
+      line(fmt::format("tundra_compression={}\n", compress::FormatSetting(*p.compression)));
+    }
     if (p.replace_allowed_ips) out += "replace_allowed_ips=true\n";
     for (const device::AllowedIpChange& a : p.allowed_ips) {
       line(fmt::format("allowed_ip={}{}\n", a.remove ? "-" : "", a.prefix.ToString()));
@@ -323,6 +333,13 @@ std::string FormatPeers(const device::DeviceStatus& s) {
     out +=
         fmt::format("speed={}\nburst={}\nshaped_in={}\nshaped_out={}\n",
                     device::SpeedText(p.shaping.speed), p.shaping.burst, c.shaped_in, c.shaped_out);
+    out += fmt::format(
+        "compression={}\ncompression_active={}\ncompress_tx_packets={}\ncompress_tx_compressed={}\n"
+        "compress_tx_before={}\ncompress_tx_after={}\ncompress_rx_packets={}\n"
+        "compress_rx_before={}\ncompress_rx_after={}\n",
+        compress::FormatSetting(p.compression), int(p.compression_active), c.compress_tx_packets,
+        c.compress_tx_compressed, c.compress_tx_before, c.compress_tx_after, c.compress_rx_packets,
+        c.compress_rx_before, c.compress_rx_after);
   }
   out += "errno=0\n\n";
   return out;

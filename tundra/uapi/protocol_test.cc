@@ -289,6 +289,24 @@ TEST(UapiParseTest, ShapingKeys) {
   EXPECT_EQ(Parse({"tundra_speed=1"}).error, kErrnoInvalid);
 }
 
+TEST(UapiParseTest, CompressionKey) {
+  auto r = Parse({"public_key=" + kKey2, "tundra_compression=lz4", "public_key=" + kKey1,
+                  "tundra_compression=zstd:9"});
+  ASSERT_EQ(r.error, 0) << r.error_detail;
+  ASSERT_EQ(r.update.peers.size(), 2u);
+  EXPECT_EQ(r.update.peers[0].compression, (compress::Setting{compress::Algorithm::kLz4, 0}));
+  EXPECT_EQ(r.update.peers[1].compression, (compress::Setting{compress::Algorithm::kZstd, 9}));
+  EXPECT_EQ(Parse({"public_key=" + kKey2, "tundra_compression=none"}).update.peers[0].compression,
+            compress::Setting{});
+  for (const std::string bad : {"tundra_compression=gzip", "tundra_compression=zstd:20",
+                                "tundra_compression=zstd:0", "tundra_compression="}) {
+    auto e = Parse({"public_key=" + kKey2, bad});
+    EXPECT_EQ(e.error, kErrnoInvalid) << bad;
+    EXPECT_NE(e.error_detail.find("tundra_compression"), std::string::npos) << e.error_detail;
+  }
+  EXPECT_EQ(Parse({"tundra_compression=lz4"}).error, kErrnoInvalid);  // a peer key
+}
+
 TEST(UapiFormatTest, TransportsReplyAndGetStaysStandard) {
   device::DeviceStatus s;
   s.listen_port = 51820;
@@ -309,6 +327,8 @@ TEST(UapiFormatTest, TransportsReplyAndGetStaysStandard) {
                 .shaped_in = 2,
                 .shaped_out = 1};
   p.shaping = {.speed = {.in_kbit = 10000, .out_kbit = 0}, .burst = 4096};
+  p.compression = {compress::Algorithm::kLz4, 0};
+  p.compression_active = true;
   s.peers.push_back(p);
   EXPECT_EQ(FormatPeers(s), "transport=auto\ntcp_listen_port=51820\npublic_key=02" +
                                 std::string(62, '0') +
@@ -317,7 +337,11 @@ TEST(UapiFormatTest, TransportsReplyAndGetStaysStandard) {
                                 "rx_packets=11\ntx_packets=12\nhandshakes=3\n"
                                 "handshake_initiations=4\ndropped=5\n"
                                 "speed=10000:0\nburst=4096\nshaped_in=2\nshaped_out=1\n"
-                                "errno=0\n\n");
+                                "compression=lz4\ncompression_active=1\n"
+                                "compress_tx_packets=0\ncompress_tx_compressed=0\n"
+                                "compress_tx_before=0\ncompress_tx_after=0\n"
+                                "compress_rx_packets=0\ncompress_rx_before=0\n"
+                                "compress_rx_after=0\nerrno=0\n\n");
   // get=1 has no extension keys; a TCP endpoint prints as its address.
   const std::string get(std::string_view(FormatGet(s)));
   EXPECT_EQ(get.find("transport"), std::string::npos);

@@ -100,6 +100,11 @@ device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
       p.burst = shaping.burst;
       changed = true;
     }
+    const compress::Setting compression = want.compression.value_or(compress::Setting{});
+    if (compression != have->compression) {
+      p.compression = compression;
+      changed = true;
+    }
     // The peer's mode in effect: its own Transport, else the interface's.
     const transport::TransportMode mode = want.transport.value_or(transport);
     if (mode != have->transport_mode) {
@@ -195,6 +200,7 @@ SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceS
     const device::Shaping& s = p.shaping;
     if (s.speed != device::Speed{}) line("Speed", device::SpeedText(s.speed));
     if (s.burst != 0) line("Burst", std::to_string(s.burst));
+    if (p.compression.enabled()) line("Compression", compress::FormatSetting(p.compression));
   }
   return out;
 }

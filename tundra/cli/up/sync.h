@@ -17,8 +17,8 @@ namespace tundra::cli::up {
 // The update that turns `running` into what `file` (config::ToDeviceUpdate) describes, as
 // `wg syncconf` but smaller: a device key only when it differs, `remove` for each running peer
 // the file does not have, a new peer in full, and for an existing peer only the fields that
-// differ (preshared key, endpoint, keepalive, shaping, transport mode; its allowed IPs replaced
-// only when the set differs; `running` carries shaping and transports from
+// differ (preshared key, endpoint, keepalive, shaping, compression, transport mode; its allowed IPs
+// replaced only when the set differs; `running` carries shaping and transports from
 // uapi::AddTundraStatus). The interface's transport too, and its TcpPort when the file has one. A
 // peer that matches is not mentioned at all. Nothing to change: an update with no keys and no
 // peers.
@@ -32,7 +32,8 @@ bool IsEmpty(const device::DeviceUpdate& update);
 // settings with the interface's current addresses, the running device's keys, listen port and
 // peers. Kept from the file: PrivateKeyFile/PresharedKeyFile (instead of the key), host-name
 // endpoints (instead of the address they resolved to), DNS, MTU, Table, FwMark, hooks,
-// SaveConfig, User, PeerUp/PeerDown, Transport, TcpPort. Speed/Burst are the running peers'.
+// SaveConfig, User, PeerUp/PeerDown, Transport, TcpPort. Speed/Burst/Compression are the
+// running peers'.
 // Comments are not kept. Holds the private key unless the file used PrivateKeyFile.
 SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceStatus& running,
                          const std::vector<routing::IpPrefix>& addresses);
