@@ -13,9 +13,9 @@
 #   counters with the impairment's and the bridge goes on; `--loss-up 100` drops every frame
 #   one way (counted dropped_loss), none the other.
 #   Path MTU (`--mtu 1280 --mtu-reply icmp`, two TAPs): `ping -M do -s 1400` gets "Frag needed"
-#   (mtu = 1280) and IPv6 "Packet too big", both senders' route caches then say `mtu 1280`,
-#   and a TCP transfer the other way (a fresh route cache: its 1500-byte segments are answered)
-#   completes at the smaller MTU; with `--mtu 1280` alone the same ping gets no answer.
+#   (mtu = 1280) and IPv6 "Packet too big", and a TCP transfer the other way (from a fresh
+#   route cache: its 1500-byte segments are answered) completes at the smaller MTU; the
+#   senders' route caches then say `mtu 1280`; with `--mtu 1280` alone the ping gets no answer.
 # Needs TUNDRA_BIN. Root only (exit 77 otherwise, unless TUNDRA_NO_SKIP=1).
 set -euo pipefail
 
@@ -234,6 +234,17 @@ bridge_too_big() {
   grep -q "^impair $a->$b too_big_replies_sent 0$" "$TMP/bridge.drop.out" || fail "replies sent"
 
   start_impaired pmtu --mtu 1280 --mtu-reply icmp --seed 5
+  # TCP from ns2 to ns1 first, while neither has learned anything (a host that knows the path
+  # MTU advertises the smaller MSS): ns2's first full-size segments are too big, the
+  # frag-needed replies make it resegment, and the transfer completes.
+  ip -n "$NS2" route get "$net.1" | grep -q "mtu 1280" && fail "ns2 already knew the path MTU"
+  ip netns exec "$NS1" iperf3 -s -D -1 -I "$TMP/iperf.pid" >/dev/null
+  sleep 0.3
+  ip netns exec "$NS2" timeout 60 iperf3 -c "$net.1" -n 5M >"$TMP/bridge.pmtu.iperf" ||
+    fail "TCP over --mtu 1280 --mtu-reply icmp"
+  log "TCP 5 MB ns2 -> ns1: $(grep -m1 sender "$TMP/bridge.pmtu.iperf" | tr -s ' ')"
+  out=$(ip -n "$NS2" route get "$net.1")
+  grep -q "mtu 1280" <<<"$out" || fail "ns2's route cache did not learn mtu 1280: $out"
   ip -n "$NS1" addr add fd18:9::1/64 dev "$a" nodad
   ip -n "$NS2" addr add fd18:9::2/64 dev "$b" nodad
   ip netns exec "$NS1" ping -n -c 2 -w 5 "$net.2" >/dev/null || fail "small ping over --mtu 1280"
@@ -250,15 +261,6 @@ bridge_too_big() {
   out=$(ip -n "$NS1" -6 route get fd18:9::2)
   grep -q "mtu 1280" <<<"$out" || fail "ns1's IPv6 route cache did not learn mtu 1280: $out"
 
-  # TCP from ns2 to ns1: ns2 has learned nothing yet, so its first full-size segments are too
-  # big; the frag-needed replies make it resegment, and the transfer completes.
-  ip -n "$NS2" route get "$net.1" | grep -q "mtu 1280" && fail "ns2 already knew the path MTU"
-  ip netns exec "$NS1" iperf3 -s -D -1 -I "$TMP/iperf.pid" >/dev/null
-  sleep 0.3
-  ip netns exec "$NS2" timeout 60 iperf3 -c "$net.1" -n 5M >"$TMP/bridge.pmtu.iperf" ||
-    fail "TCP over --mtu 1280 --mtu-reply icmp"
-  out=$(ip -n "$NS2" route get "$net.1")
-  grep -q "mtu 1280" <<<"$out" || fail "ns2's route cache did not learn mtu 1280: $out"
   stop_impaired
   cat "$TMP/bridge.pmtu.out" >&2
   local replied
