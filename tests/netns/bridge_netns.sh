@@ -12,6 +12,10 @@
 #   (two crossings) is 100 ms +- 2 ms (median of 20), none below 100 ms; SIGUSR1 prints the
 #   counters with the impairment's and the bridge goes on; `--loss-up 100` drops every frame
 #   one way (counted dropped_loss), none the other.
+#   Path MTU (`--mtu 1280 --mtu-reply icmp`, two TAPs): `ping -M do -s 1400` gets "Frag needed"
+#   (mtu = 1280) and IPv6 "Packet too big", and a TCP transfer the other way (from a fresh
+#   route cache: its 1500-byte segments are answered) completes at the smaller MTU; the
+#   senders' route caches then say `mtu 1280`; with `--mtu 1280` alone the ping gets no answer.
 # Needs TUNDRA_BIN. Root only (exit 77 otherwise, unless TUNDRA_NO_SKIP=1).
 set -euo pipefail
 
@@ -217,3 +221,56 @@ PY
 }
 
 bridge_impaired
+
+# bridge_too_big: path MTU discovery across `--mtu 1280 --mtu-reply icmp` (TAP sides).
+bridge_too_big() {
+  local a=tbia b=tbib net=198.18.9 out
+  start_impaired drop --mtu 1280 --seed 5
+  ip netns exec "$NS1" ping -n -c 2 -w 5 "$net.2" >/dev/null || fail "small ping over --mtu 1280"
+  out=$(ip netns exec "$NS1" ping -n -M do -s 1400 -c 1 -w 2 "$net.2" 2>&1 || true)
+  ! grep -q "Frag needed" <<<"$out" || fail "--mtu alone answered: $out"
+  stop_impaired
+  grep -Eq "^impair $a->$b dropped_too_big [1-9]" "$TMP/bridge.drop.out" || fail "no too_big drop"
+  grep -q "^impair $a->$b too_big_replies_sent 0$" "$TMP/bridge.drop.out" || fail "replies sent"
+
+  start_impaired pmtu --mtu 1280 --mtu-reply icmp --seed 5
+  # TCP from ns2 to ns1 first, while neither has learned anything (a host that knows the path
+  # MTU advertises the smaller MSS): ns2's first full-size segments are too big, the
+  # frag-needed replies make it resegment, and the transfer completes.
+  ip -n "$NS2" route get "$net.1" | grep -q "mtu 1280" && fail "ns2 already knew the path MTU"
+  ip netns exec "$NS1" iperf3 -s -D -1 -I "$TMP/iperf.pid" >/dev/null
+  sleep 0.3
+  ip netns exec "$NS2" timeout 60 iperf3 -c "$net.1" -n 5M >"$TMP/bridge.pmtu.iperf" ||
+    fail "TCP over --mtu 1280 --mtu-reply icmp"
+  log "TCP 5 MB ns2 -> ns1: $(grep -m1 sender "$TMP/bridge.pmtu.iperf" | tr -s ' ')"
+  out=$(ip -n "$NS2" route get "$net.1")
+  grep -q "mtu 1280" <<<"$out" || fail "ns2's route cache did not learn mtu 1280: $out"
+  ip -n "$NS1" addr add fd18:9::1/64 dev "$a" nodad
+  ip -n "$NS2" addr add fd18:9::2/64 dev "$b" nodad
+  ip netns exec "$NS1" ping -n -c 2 -w 5 "$net.2" >/dev/null || fail "small ping over --mtu 1280"
+  out=$(ip netns exec "$NS1" ping -n -M do -s 1400 -c 1 -w 3 "$net.2" 2>&1 || true)
+  log "ping -M do -s 1400: $(grep -m1 -E 'Frag|mtu' <<<"$out" || echo "$out")"
+  grep -q "Frag needed.*mtu = 1280" <<<"$out" || fail "no frag-needed with mtu 1280: $out"
+  out=$(ip -n "$NS1" route get "$net.2")
+  grep -q "mtu 1280" <<<"$out" || fail "ns1's route cache did not learn mtu 1280: $out"
+  log "ip route get $net.2: $(tr -s ' \n' ' ' <<<"$out")"
+  ip netns exec "$NS1" ping -6 -n -c 2 -w 5 fd18:9::2 >/dev/null || fail "small IPv6 ping"
+  out=$(ip netns exec "$NS1" ping -6 -n -M do -s 1400 -c 1 -w 3 fd18:9::2 2>&1 || true)
+  log "ping -6 -M do -s 1400: $(grep -m1 -iE 'too big|mtu' <<<"$out" || echo "$out")"
+  grep -q "Packet too big: mtu=1280" <<<"$out" || fail "no packet too big with mtu 1280: $out"
+  out=$(ip -n "$NS1" -6 route get fd18:9::2)
+  grep -q "mtu 1280" <<<"$out" || fail "ns1's IPv6 route cache did not learn mtu 1280: $out"
+
+  stop_impaired
+  cat "$TMP/bridge.pmtu.out" >&2
+  local replied
+  replied=$(awk -v p="^impair $b->$a too_big_replies_sent" '$0 ~ p {print $4}' "$TMP/bridge.pmtu.out")
+  [ -n "$replied" ] && [ "$replied" -ge 1 ] || fail "$b -> $a: too_big_replies_sent '$replied'"
+  grep -Eq "^impair $a->$b too_big_replies_sent [2-9]" "$TMP/bridge.pmtu.out" ||
+    fail "$a -> $b: no IPv4 and IPv6 replies"
+  for ns in "$NSBR" "$NS1" "$NS2"; do
+    [ -z "$(ip netns pids "$ns")" ] || fail "processes left in $ns: $(ip netns pids "$ns")"
+  done
+}
+
+bridge_too_big

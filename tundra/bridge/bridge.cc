@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "tundra/base/syscall.h"
 #include "tundra/base/timer_fd.h"
+#include "tundra/tun/icmp.h"
+#include "tundra/tun/pi_header.h"
 
 namespace tundra::bridge {
 namespace {
@@ -57,8 +60,11 @@ Result<std::unique_ptr<Bridge>> Bridge::Create(tun::TunDevice& a, tun::TunDevice
   if (options.impair) {
     const impair::Link::Options link_options{.max_held = impair::kDefaultMaxHeld,
                                              .headroom = tun::kWriteHeadroom};
-    bridge->link_ab_.emplace(options.impair->a_to_b, options.impair->seed, link_options);
-    bridge->link_ba_.emplace(options.impair->b_to_a, options.impair->seed + 1, link_options);
+    impair::DirectionConfig a_to_b = options.impair->a_to_b, b_to_a = options.impair->b_to_a;
+    if (options.ethernet) a_to_b.link_header = b_to_a.link_header = tun::kEthernetHeaderSize;
+    bridge->link_ab_.emplace(a_to_b, options.impair->seed, link_options);
+    bridge->link_ba_.emplace(b_to_a, options.impair->seed + 1, link_options);
+    bridge->reply_.resize(tun::kWriteHeadroom + tun::kEthernetHeaderSize + tun::kMaxIcmpError);
     bridge->timer_fd_ = std::move(timer_fd);
   }
   return bridge;
@@ -93,14 +99,59 @@ Status Bridge::Forward(tun::TunDevice& from, tun::TunDevice& to, DirectionCounte
   counters.bytes.fetch_add(bytes, std::memory_order_relaxed);
   if (link != nullptr) {
     const TimePoint now = options_.clock->Now();
-    for (size_t i = 0; i < n; ++i)
-      link->Admit(now, bufs_[i].subspan(tun::kWriteHeadroom, sizes_[i]));
+    const bool replies = link->model().config().too_big_reply.has_value();
+    for (size_t i = 0; i < n; ++i) {
+      const MutableByteSpan frame = bufs_[i].subspan(tun::kWriteHeadroom, sizes_[i]);
+      impair::Decision d;
+      link->Admit(now, frame, 0, &d);
+      if (replies && d.drop == impair::DropReason::kTooBig) {
+        TUNDRA_RETURN_IF_ERROR(AnswerTooBig(from, *link, frame, now));
+      }
+    }
     return OkStatus();
   }
   TUNDRA_ASSIGN_OR_RETURN(const size_t written,
                           to.Write(std::span(out_).first(n), tun::kWriteHeadroom));
   counters.forwarded.fetch_add(written, std::memory_order_relaxed);
   counters.dropped.fetch_add(n - written, std::memory_order_relaxed);
+  return OkStatus();
+}
+
+Status Bridge::AnswerTooBig(tun::TunDevice& from, impair::Link& link, ByteSpan frame,
+                            TimePoint now) {
+  impair::Impairment& model = link.model();
+  ByteSpan packet = frame;
+  size_t l2 = 0;
+  if (options_.ethernet) {
+    // Only an IP packet in a frame to a unicast MAC (the reply's source MAC) is answered.
+    const uint16_t type = tun::EtherTypeOfFrame(frame);
+    if ((type != tun::kEtherTypeIpv4 && type != tun::kEtherTypeIpv6) || (frame[0] & 0x01) != 0) {
+      model.CountTooBigUnanswerable();
+      return OkStatus();
+    }
+    l2 = tun::kEthernetHeaderSize;
+    packet = frame.subspan(l2);
+  }
+  uint8_t* out = reply_.data() + tun::kWriteHeadroom;
+  const size_t len =
+      tun::BuildTooBig(packet, model.config().mtu, MutableByteSpan(out + l2, tun::kMaxIcmpError));
+  if (len == 0) {
+    model.CountTooBigUnanswerable();
+    return OkStatus();
+  }
+  if (!model.AllowTooBigReply(now)) return OkStatus();
+  if (l2 != 0) {
+    constexpr size_t kMac = 6;
+    std::memcpy(out, frame.data() + kMac, kMac);              // to the sender
+    std::memcpy(out + kMac, frame.data(), kMac);              // from the MAC it sent to
+    std::memcpy(out + 2 * kMac, frame.data() + 2 * kMac, 2);  // the same EtherType
+  }
+  const MutableByteSpan one(reply_.data(), tun::kWriteHeadroom + l2 + len);
+  // A reply the kernel refuses is counted in the side's drops(), as any write.
+  TUNDRA_ASSIGN_OR_RETURN(
+      const size_t written,
+      from.Write(std::span<const MutableByteSpan>(&one, 1), tun::kWriteHeadroom));
+  (void)written;
   return OkStatus();
 }
 

@@ -10,7 +10,10 @@
 // With Options::impair, each direction crosses a simulated link (tundra/impair: loss, delay,
 // jitter, reorder, duplicate, corrupt, rate, MTU — the ns-3 TapBridge use): frames read are
 // admitted to that direction's impair::Link and written when their release time comes, a
-// timerfd in the same epoll set waking the loop at the earliest release.
+// timerfd in the same epoll set waking the loop at the earliest release. A direction with an
+// MTU and TooBigReply (`--mtu N --mtu-reply icmp`) answers a packet over N with an ICMP
+// fragmentation needed / ICMPv6 packet too big written back into the side it came from (inside
+// an Ethernet frame, MACs swapped, on TAP sides), rate-limited (impair::Impairment).
 //
 // Threading: Run()/RunOnce() on one thread; the counters may be read from any thread.
 // No allocation on the forwarding path: the batch buffers are allocated in Create(), and an
@@ -51,7 +54,9 @@ class Bridge {
     size_t batch_size = 32;
     size_t max_frame = tun::kMaxPacketSize;  // per-buffer capacity after the headroom
     std::optional<Impair> impair;            // none: frames are forwarded at once
-    const Clock* clock = &Clock::Real();     // the impairment's time
+    bool ethernet = false;  // TAP sides: frames start with an Ethernet header, which the
+                            // impairment's MTU does not count
+    const Clock* clock = &Clock::Real();  // the impairment's time
   };
 
   // `a`, `b` and `stop_fd` (borrowed) must outlive the bridge.
@@ -85,6 +90,8 @@ class Bridge {
   // Writes what `link` releases by now to `to`, then arms the timer at the next release.
   Status ReleaseDue(impair::Link& link, tun::TunDevice& to, DirectionCounters& counters);
   Status ArmTimer();
+  // Answers `frame` (read from `from`, dropped by `link` as too big) when the model allows.
+  Status AnswerTooBig(tun::TunDevice& from, impair::Link& link, ByteSpan frame, TimePoint now);
 
   tun::TunDevice& a_;
   tun::TunDevice& b_;
@@ -100,6 +107,7 @@ class Bridge {
   std::optional<impair::Link> link_ab_, link_ba_;  // with Options::impair
   UniqueFd timer_fd_;                              // with Options::impair
   std::vector<impair::Link::Buffer> due_;
+  std::vector<uint8_t> reply_;  // headroom + Ethernet header + an ICMP error
 };
 
 }  // namespace tundra::bridge

@@ -4,11 +4,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <thread>
 #include <vector>
 
 #include "tundra/base/fake_clock.h"
 #include "tundra/tun/fake_tun.h"
+#include "tundra/tun/vnet_hdr.h"
 
 namespace tundra::bridge {
 namespace {
@@ -223,6 +225,109 @@ TEST_F(BridgeTest, ImpairedReleaseWakesTheLoopOnItsOwn) {
   EXPECT_EQ(bridge->a_to_b().forwarded.load(), 1u);
   EXPECT_GE(waited, milliseconds(30));
   EXPECT_LT(waited, milliseconds(900)) << "woken by the 1 s epoll timeout, not the timer";
+}
+
+// An IPv4 UDP packet of `size` bytes from 198.19.0.1 to 198.19.0.2, DF set or not.
+std::vector<uint8_t> Ipv4(size_t size, bool df) {
+  std::vector<uint8_t> p(size, 0x5a);
+  p[0] = 0x45;
+  p[1] = 0;
+  StoreBe16(&p[2], uint16_t(size));
+  StoreBe16(&p[4], 7);
+  StoreBe16(&p[6], df ? 0x4000 : 0);
+  p[8] = 64;
+  p[9] = 17;
+  StoreBe16(&p[10], 0);
+  const uint8_t src[4] = {198, 19, 0, 1}, dst[4] = {198, 19, 0, 2};
+  std::memcpy(&p[12], src, 4);
+  std::memcpy(&p[16], dst, 4);
+  StoreBe16(&p[10], tun::Checksum(ByteSpan(p.data(), 20)));
+  return p;
+}
+
+Bridge::Options TooBigOptions(const FakeClock& clock, uint64_t burst) {
+  Bridge::Options options;
+  options.clock = &clock;
+  options.impair.emplace();
+  options.impair->a_to_b.mtu = 1280;
+  options.impair->a_to_b.too_big_reply = impair::TooBigReply{.per_second = 1000, .burst = burst};
+  return options;
+}
+
+// TUN sides: a packet over the MTU is dropped and answered into the side it came from with a
+// frag-needed carrying the MTU; one without DF, and one that fits, are not answered.
+TEST_F(BridgeTest, TooBigIsAnsweredIntoTheInputSide) {
+  FakeClock clock;
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get(), TooBigOptions(clock, 10)).value();
+  const auto big = Ipv4(1400, true), no_df = Ipv4(1400, false), fits = Ipv4(1280, true);
+  ASSERT_TRUE(a_->Inject(big));
+  ASSERT_TRUE(a_->Inject(no_df));
+  ASSERT_TRUE(a_->Inject(fits));
+  Drain(*bridge);
+  auto at_b = b_->TakeWritten();
+  ASSERT_EQ(at_b.size(), 1u);
+  EXPECT_EQ(at_b[0], fits);
+  auto at_a = a_->TakeWritten();
+  ASSERT_EQ(at_a.size(), 1u) << "one reply, to the DF packet only";
+  const auto& e = at_a[0];
+  ASSERT_EQ(e.size(), 576u);
+  EXPECT_EQ(e[20], 3);
+  EXPECT_EQ(e[21], 4);
+  EXPECT_EQ(LoadBe16(&e[26]), 1280);
+  EXPECT_EQ(std::memcmp(&e[16], &big[12], 4), 0) << "to the sender";
+  EXPECT_EQ(std::memcmp(&e[28], big.data(), 548), 0);
+  const impair::Counters& c = *bridge->a_to_b_impairment();
+  EXPECT_EQ(c.dropped[size_t(impair::DropReason::kTooBig)], 2u);
+  EXPECT_EQ(c.too_big_replied, 1u);
+  EXPECT_EQ(c.too_big_unanswerable, 1u);
+  EXPECT_EQ(c.too_big_rate_limited, 0u);
+  const std::string text = bridge->FormatCounters();
+  EXPECT_NE(text.find("impair tapa->tapb too_big_replies_sent 1\n"), std::string::npos) << text;
+}
+
+// TAP sides: the MTU does not count the Ethernet header, and the reply is a frame back to the
+// sender's MAC from the MAC it sent to; replies beyond the burst are rate-limited.
+TEST_F(BridgeTest, TooBigOnTapSidesIsAnEthernetFrameAndRateLimited) {
+  FakeClock clock;
+  Bridge::Options options = TooBigOptions(clock, 2);
+  options.ethernet = true;
+  auto bridge = Bridge::Create(*a_, *b_, stop_.get(), options).value();
+  auto frame = [](const std::vector<uint8_t>& ip) {
+    std::vector<uint8_t> f = {2, 0, 0, 0, 0, 0xbb, 2, 0, 0, 0, 0, 0xaa, 0x08, 0x00};
+    f.insert(f.end(), ip.begin(), ip.end());
+    return f;
+  };
+  const auto fits = frame(Ipv4(1280, true)), big = frame(Ipv4(1281, true));
+  ASSERT_TRUE(a_->Inject(fits));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(a_->Inject(big));
+  Drain(*bridge);
+  auto at_b = b_->TakeWritten();
+  ASSERT_EQ(at_b.size(), 1u) << "1294 bytes of frame fit an MTU of 1280";
+  auto at_a = a_->TakeWritten();
+  ASSERT_EQ(at_a.size(), 2u) << "a burst of 2, then rate-limited";
+  const auto& r = at_a[0];
+  ASSERT_EQ(r.size(), 14u + 576);
+  EXPECT_EQ(std::vector<uint8_t>(r.begin(), r.begin() + 14),
+            (std::vector<uint8_t>{2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 0xbb, 0x08, 0x00}));
+  EXPECT_EQ(r[14 + 20], 3);
+  EXPECT_EQ(r[14 + 21], 4);
+  EXPECT_EQ(tun::Checksum(ByteSpan(r).subspan(14 + 20)), 0);
+  EXPECT_EQ(std::memcmp(&r[14 + 28], big.data() + 14, 548), 0) << "quotes the IP packet";
+  EXPECT_EQ(bridge->a_to_b_impairment()->too_big_replied, 2u);
+  EXPECT_EQ(bridge->a_to_b_impairment()->too_big_rate_limited, 2u);
+  // A millisecond later the bucket has one reply again.
+  clock.Advance(milliseconds(1));
+  ASSERT_TRUE(a_->Inject(big));
+  Drain(*bridge);
+  EXPECT_EQ(a_->TakeWritten().size(), 1u);
+  // A frame to a group MAC is not answered (the reply would come from it).
+  auto broadcast = big;
+  std::fill(broadcast.begin(), broadcast.begin() + 6, 0xff);
+  clock.Advance(milliseconds(10));
+  ASSERT_TRUE(a_->Inject(broadcast));
+  Drain(*bridge);
+  EXPECT_TRUE(a_->TakeWritten().empty());
+  EXPECT_EQ(bridge->a_to_b_impairment()->too_big_unanswerable, 1u);
 }
 
 TEST_F(BridgeTest, WithoutImpairmentThereAreNoImpairmentCounters) {

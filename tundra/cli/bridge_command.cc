@@ -49,7 +49,11 @@ int RunBridge(CommandArgs args) {
               "sides use the kernel's TSO/USO offloads (super-packets split, then coalesced).\n"
               "The impairment options of `tundra impair` put a simulated link between the two\n"
               "(--NAME-up: IF1 -> IF2 only, --NAME-down: IF2 -> IF1); counters then include\n"
-              "the impairment's. SIGUSR1 prints the counters. See docs/impair.md.");
+              "the impairment's. With --mtu N --mtu-reply icmp, a packet over N (IP bytes, the\n"
+              "Ethernet header not counted) is answered with an ICMP fragmentation needed (IPv4\n"
+              "with DF; without DF it is only dropped) or ICMPv6 packet too big carrying N, so\n"
+              "path MTU discovery works across the bridge. SIGUSR1 prints the counters. See\n"
+              "docs/impair.md.");
   p.Option("mode", "MODE", "tap (default) or tun").Option("batch", "N", "frames per batch (32)");
   AddImpairOptions(p, "IF1 -> IF2", "IF2 -> IF1");
   auto parsed = p.Parse(args, 2, 2);
@@ -71,6 +75,7 @@ int RunBridge(CommandArgs args) {
     mode = *parsed_mode;
   }
   bridge::Bridge::Options options;
+  options.ethernet = mode == tun::TunMode::kTap;
   if (auto b = parsed->Get("batch")) {
     char* end = nullptr;
     const unsigned long n = std::strtoul(b->c_str(), &end, 10);

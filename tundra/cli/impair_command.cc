@@ -262,6 +262,13 @@ int RunImpair(CommandArgs args) {
   }
   auto options = ParseImpairOptions(*parsed);
   if (!options.ok()) return ReportError(options.error(), kExitUsage);
+  if (options->up.too_big_reply || options->down.too_big_reply) {
+    // The relay sees datagrams the kernel has already reassembled, and has no IP packet of the
+    // sender's to quote (docs/impair.md).
+    return ReportError(InvalidArgument("impair: --mtu-reply icmp is for `tundra bridge` (between "
+                                       "interfaces); the relay drops datagrams over --mtu"),
+                       kExitUsage);
+  }
   const uint64_t seed = options->seed ? *options->seed : RandomSeed();
   if (parsed->Has("tcp")) {
     if (Status st = CheckTcpImpairments(*options); !st.ok()) {

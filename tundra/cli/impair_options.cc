@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tundra/tun/icmp.h"
+
 namespace tundra::cli {
 namespace {
 
@@ -18,7 +20,7 @@ constexpr uint64_t kMaxRateKbit = 100'000'000;  // 100 Gbit/s
 constexpr uint64_t kMaxQueueBytes = uint64_t(1) << 30;
 constexpr double kNsPerMs = 1e6;
 
-enum class Kind { kPercent, kMs, kRate, kBytes, kMtu, kBurst, kFlag };
+enum class Kind { kPercent, kMs, kRate, kBytes, kMtu, kMtuReply, kBurst, kFlag };
 
 struct Spec {
   const char* name;
@@ -54,6 +56,9 @@ const Spec kSpecs[] = {
      [](DirectionConfig& c, double, uint64_t v) { c.queue_bytes = size_t(v); }},
     {"mtu", "N", "drop datagrams larger than N bytes (0 = no limit)", Kind::kMtu,
      [](DirectionConfig& c, double, uint64_t v) { c.mtu = size_t(v); }},
+    {"mtu-reply", "icmp|drop",
+     "over --mtu: drop (default), or icmp: drop and answer frag-needed / packet too big",
+     Kind::kMtuReply, nullptr},
 };
 
 Error Bad(const std::string& option, const std::string& value, const char* what) {
@@ -145,6 +150,16 @@ Status ApplyOne(const Spec& s, const std::string& option, const ParsedArgs& a, D
       s.apply(c, 0, v);
       return {};
     }
+    case Kind::kMtuReply:
+      if (value == "drop") {
+        c.too_big_reply.reset();
+      } else if (value == "icmp") {
+        // Rate-limited as a router's ICMP errors are (tundra/tun/icmp.h).
+        c.too_big_reply = impair::TooBigReply{tun::kIcmpErrorsPerSecond, tun::kIcmpErrorBurst};
+      } else {
+        return Bad(option, value, "is not icmp or drop");
+      }
+      return {};
     case Kind::kBurst: {
       TUNDRA_ASSIGN_OR_RETURN(impair::GilbertElliott ge, ParseBurst(option, value));
       c.burst = ge;
@@ -182,6 +197,12 @@ Result<ImpairOptions> ParseImpairOptions(const ParsedArgs& a) {
     TUNDRA_RETURN_IF_ERROR(ApplyOne(s, name + "-up", a, o.up));
     TUNDRA_RETURN_IF_ERROR(ApplyOne(s, name + "-down", a, o.down));
     o.any = o.any || a.Has(name) || a.Has(name + "-up") || a.Has(name + "-down");
+  }
+  const bool replies = o.up.too_big_reply || o.down.too_big_reply;
+  if (replies && !(o.up.too_big_reply && o.up.mtu > 0) &&
+      !(o.down.too_big_reply && o.down.mtu > 0)) {
+    return InvalidArgument(
+        "impair: --mtu-reply icmp answers packets over --mtu, and no --mtu is set for it");
   }
   if (auto seed = a.Get("seed")) {
     TUNDRA_ASSIGN_OR_RETURN(

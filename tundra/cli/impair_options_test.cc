@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tundra/tun/icmp.h"
+
 namespace tundra::cli {
 namespace {
 
@@ -46,6 +48,19 @@ TEST(ImpairOptionsTest, BothDirectionsThenPerDirectionOverrides) {
   EXPECT_FALSE(Parse({})->seed.has_value());
 }
 
+TEST(ImpairOptionsTest, MtuReply) {
+  auto o = Parse({"--mtu", "1280"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->up.too_big_reply.has_value()) << "--mtu alone only drops";
+  o = Parse({"--mtu", "1280", "--mtu-reply", "icmp", "--mtu-reply-down", "drop"});
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  ASSERT_TRUE(o->up.too_big_reply.has_value());
+  EXPECT_EQ(o->up.too_big_reply->per_second, tun::kIcmpErrorsPerSecond);
+  EXPECT_EQ(o->up.too_big_reply->burst, tun::kIcmpErrorBurst);
+  EXPECT_FALSE(o->down.too_big_reply.has_value());
+  EXPECT_TRUE(o->any);
+}
+
 TEST(ImpairOptionsTest, ErrorsNameTheOptionAndValue) {
   const struct {
     std::vector<std::string> args;
@@ -63,6 +78,12 @@ TEST(ImpairOptionsTest, ErrorsNameTheOptionAndValue) {
       {{"--burst-loss", "5,101"},
        "impair: --burst-loss '5,101' is not P,R[,LOSS_BAD[,LOSS_GOOD]] (percentages, 0..100)"},
       {{"--seed", "-1"}, "impair: --seed '-1' is not an unsigned 64-bit number"},
+      {{"--mtu", "1280", "--mtu-reply", "icmpv6"},
+       "impair: --mtu-reply 'icmpv6' is not icmp or drop"},
+      {{"--mtu-reply", "icmp"},
+       "impair: --mtu-reply icmp answers packets over --mtu, and no --mtu is set for it"},
+      {{"--mtu-down", "1280", "--mtu-reply-up", "icmp"},
+       "impair: --mtu-reply icmp answers packets over --mtu, and no --mtu is set for it"},
   };
   for (const auto& c : cases) {
     auto o = Parse(c.args);

@@ -214,7 +214,8 @@ class Device {
   void SendInitiation(const PeerPtr& peer, bool is_retry);
   void KeepKeyFreshSending(const PeerPtr& peer, const proto::Keypair& keypair, TimePoint now);
   // Answers `packet` (read from the TUN, undeliverable) with an ICMP destination unreachable
-  // written back into the TUN, at most kIcmpErrorsPerSecond (burst kIcmpErrorBurst).
+  // written back into the TUN, at most tun::kIcmpErrorsPerSecond (burst
+  // tun::kIcmpErrorBurst, tundra/tun/icmp.h).
   void SendUnreachable(ByteSpan packet);
   // Every TUN write goes through here: the udp and tun threads both write.
   Result<size_t> WriteTun(std::span<const MutableByteSpan> packets);

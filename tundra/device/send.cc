@@ -10,9 +10,9 @@
 #include "tundra/base/ip_header.h"
 #include "tundra/base/log.h"
 #include "tundra/device/device.h"
-#include "tundra/device/icmp.h"
 #include "tundra/proto/constants.h"
 #include "tundra/proto/tai64n.h"
+#include "tundra/tun/icmp.h"
 
 namespace tundra::device {
 namespace {
@@ -24,9 +24,6 @@ constexpr size_t kBufSize = kHeadroom + tun::kMaxPacketSize + kTailroom;
 // The data message header doubles as the TUN's write headroom: a packet decrypted in place is
 // handed to TunDevice::Write at offset kDataHeaderSize.
 static_assert(proto::kDataHeaderSize >= tun::kWriteHeadroom);
-// ICMP errors for undeliverable packets: Linux's default icmp_msgs_per_sec / icmp_msgs_burst.
-constexpr double kIcmpErrorsPerSecond = 1000;
-constexpr double kIcmpErrorBurst = 50;
 // How long a route check of a sticky source holds (the kernel re-routes on every change of
 // its routing table; we ask again at most this often per peer and source).
 constexpr Duration kRouteCheckInterval = std::chrono::seconds(1);
@@ -317,8 +314,9 @@ Result<size_t> Device::WriteTun(std::span<const MutableByteSpan> packets) {
 }
 
 void Device::SendUnreachable(ByteSpan packet) {
-  std::array<uint8_t, proto::kDataHeaderSize + kMaxIcmpError> buf;
-  const size_t len = BuildUnreachable(packet, MutableByteSpan(buf).subspan(proto::kDataHeaderSize));
+  std::array<uint8_t, proto::kDataHeaderSize + tun::kMaxIcmpError> buf;
+  const size_t len =
+      tun::BuildUnreachable(packet, MutableByteSpan(buf).subspan(proto::kDataHeaderSize));
   if (len == 0) return;
   {
     std::lock_guard lock(tun_write_mu_);
@@ -326,7 +324,8 @@ void Device::SendUnreachable(ByteSpan packet) {
     const double elapsed =
         icmp_refill_ ? std::chrono::duration<double>(now - *icmp_refill_).count() : 1e9;
     icmp_refill_ = now;
-    icmp_tokens_ = std::min(kIcmpErrorBurst, icmp_tokens_ + elapsed * kIcmpErrorsPerSecond);
+    icmp_tokens_ = std::min(double(tun::kIcmpErrorBurst),
+                            icmp_tokens_ + elapsed * double(tun::kIcmpErrorsPerSecond));
     if (icmp_tokens_ < 1) return;
     icmp_tokens_ -= 1;
     const MutableByteSpan one(buf.data(), proto::kDataHeaderSize + len);

@@ -45,6 +45,22 @@ Duration Impairment::TransmitTime(size_t bytes) const {
   return Duration(int64_t(uint64_t(bytes) * kNsPerKbitByte / config_.rate_kbit));
 }
 
+bool Impairment::AllowTooBigReply(TimePoint now) {
+  const uint64_t per_second = config_.too_big_reply ? config_.too_big_reply->per_second : 0;
+  if (per_second != 0) {
+    const Duration cost = Duration(std::chrono::seconds(1)) / int64_t(per_second);
+    const Duration tolerance = cost * int64_t(std::max<uint64_t>(config_.too_big_reply->burst, 1));
+    const TimePoint next = std::max(reply_tat_, now) + cost;
+    if (next - now > tolerance) {
+      ++counters_.too_big_rate_limited;
+      return false;
+    }
+    reply_tat_ = next;
+  }
+  ++counters_.too_big_replied;
+  return true;
+}
+
 size_t Impairment::QueuedBytes(TimePoint now) {
   while (!bottleneck_.empty() && bottleneck_.front().done <= now) {
     bottleneck_bytes_ -= bottleneck_.front().bytes;
@@ -72,7 +88,9 @@ Decision Impairment::Decide(TimePoint now, std::span<uint8_t> packet) {
     d.drop = r;
     return d;
   };
-  if (config_.mtu != 0 && packet.size() > config_.mtu) return drop(DropReason::kTooBig);
+  if (config_.mtu != 0 && packet.size() > config_.mtu + config_.link_header) {
+    return drop(DropReason::kTooBig);
+  }
   if (Chance(u_loss, config_.loss)) return drop(DropReason::kLoss);
   if (config_.burst.enabled()) {
     bad_ = bad_ ? !Chance(u_transition, config_.burst.r) : Chance(u_transition, config_.burst.p);
@@ -133,6 +151,9 @@ std::string FormatCounters(const Counters& c, std::string_view prefix) {
   s += fmt::format("{}duplicated {}\n{}corrupted {}\n{}reordered {}\n{}queue_high_water_bytes {}\n",
                    prefix, c.duplicated, prefix, c.corrupted, prefix, c.reordered, prefix,
                    c.queue_high_water);
+  s += fmt::format(
+      "{}too_big_replies_sent {}\n{}too_big_replies_rate_limited {}\n{}too_big_unanswerable {}\n",
+      prefix, c.too_big_replied, prefix, c.too_big_rate_limited, prefix, c.too_big_unanswerable);
   return s;
 }
 
@@ -144,8 +165,10 @@ std::string CountersJson(const Counters& c) {
   }
   return fmt::format(
       "{{\"received\":{},\"sent\":{},\"dropped\":{{{}}},\"duplicated\":{},\"corrupted\":{},"
-      "\"reordered\":{},\"queue_high_water_bytes\":{}}}",
-      c.received, c.sent, dropped, c.duplicated, c.corrupted, c.reordered, c.queue_high_water);
+      "\"reordered\":{},\"queue_high_water_bytes\":{},\"too_big_replies\":{{\"sent\":{},"
+      "\"rate_limited\":{},\"unanswerable\":{}}}}}",
+      c.received, c.sent, dropped, c.duplicated, c.corrupted, c.reordered, c.queue_high_water,
+      c.too_big_replied, c.too_big_rate_limited, c.too_big_unanswerable);
 }
 
 }  // namespace tundra::impair

@@ -12,10 +12,10 @@
 // input sequence gets the same decisions, and turning one impairment on does not shift the
 // decisions of another.
 //
-// Per packet, in order (docs/impair.md): MTU check (too_big), independent loss (loss),
-// Gilbert-Elliott burst loss (burst_loss), duplicate, corrupt (one bit), then per copy: the
-// rate bottleneck with its byte queue (queue_full on tail drop), then delay + jitter, or, for
-// a reordered packet, no delay.
+// Per packet, in order (docs/impair.md): MTU check (too_big; the shell may answer it), independent
+// loss (loss), Gilbert-Elliott burst loss (burst_loss), duplicate, corrupt (one bit), then per
+// copy: the rate bottleneck with its byte queue (queue_full on tail drop), then delay + jitter, or,
+// for a reordered packet, no delay.
 #pragma once
 
 #include <array>
@@ -48,6 +48,14 @@ struct GilbertElliott {
   bool enabled() const { return p > 0; }
 };
 
+// --mtu-reply icmp: the shell answers a too-big packet with an ICMP error (which it builds:
+// tundra/tun/icmp.h) at most `per_second` times a second, in bursts of at most `burst`
+// (RFC 1812 4.3.2.8, RFC 4443 2.4(f)); per_second 0 = no limit.
+struct TooBigReply {
+  uint64_t per_second = 0;
+  uint64_t burst = 1;
+};
+
 // One direction's impairments. Percentages are 0..100; zero turns an impairment off.
 struct DirectionConfig {
   double loss = 0;               // independent loss %
@@ -61,6 +69,9 @@ struct DirectionConfig {
   uint64_t rate_kbit = 0;        // bottleneck rate, kbit/s (1000 bit/s); 0 = unlimited
   size_t queue_bytes = kDefaultQueueBytes;  // bottleneck queue limit (tail drop)
   size_t mtu = 0;                           // larger datagrams are dropped; 0 = no limit
+  size_t link_header = 0;  // bytes in front of the packet that the MTU does not count (the
+                           // Ethernet header of a TAP frame)
+  std::optional<TooBigReply> too_big_reply;  // none: a too-big packet is only dropped
 };
 
 enum class DropReason : uint8_t { kLoss, kBurstLoss, kQueueFull, kTooBig };
@@ -75,6 +86,11 @@ struct Counters {
   uint64_t corrupted = 0;                        // packets with a bit flipped
   uint64_t reordered = 0;                        // packets sent without the delay
   uint64_t queue_high_water = 0;                 // most bytes ever in the bottleneck queue
+  // With TooBigReply, each too_big drop is one of: answered, rate limited, or unanswerable
+  // (not an IP packet, IPv4 without DF, an ICMP error, multicast: tundra/tun/icmp.h).
+  uint64_t too_big_replied = 0;
+  uint64_t too_big_rate_limited = 0;
+  uint64_t too_big_unanswerable = 0;
   uint64_t dropped_total() const;
 };
 
@@ -97,6 +113,11 @@ class Impairment {
   // The I/O shell reports each copy it released (sent), or dropped for its own reason.
   void OnReleased() { ++counters_.sent; }
   void CountDrop(DropReason r) { ++counters_.dropped[size_t(r)]; }
+  // With TooBigReply, for a too_big drop the shell could answer: true (counted replied) when
+  // the rate limit lets a reply go at `now`, false (counted rate_limited) otherwise.
+  bool AllowTooBigReply(TimePoint now);
+  // With TooBigReply, for a too_big drop that no reply may answer.
+  void CountTooBigUnanswerable() { ++counters_.too_big_unanswerable; }
 
   const Counters& counters() const { return counters_; }
   const DirectionConfig& config() const { return config_; }
@@ -121,6 +142,7 @@ class Impairment {
   };
   std::deque<InFlight> bottleneck_;  // FIFO, `done` non-decreasing
   size_t bottleneck_bytes_ = 0;
+  TimePoint reply_tat_{};  // too-big replies: when the bucket is full again (GCRA)
 };
 
 // Counters as text (one line per field, `prefix` before each) and as a JSON object.

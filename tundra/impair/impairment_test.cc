@@ -271,6 +271,56 @@ TEST(ImpairmentTest, MtuDropsLargerDatagrams) {
   EXPECT_EQ(imp.counters().dropped[size_t(DropReason::kTooBig)], 2u);
 }
 
+TEST(ImpairmentTest, MtuDoesNotCountTheLinkHeader) {
+  DirectionConfig c;
+  c.mtu = 1280;
+  c.link_header = 14;  // a TAP frame: the MTU is the IP packet's
+  Impairment imp(c, 1);
+  std::vector<uint8_t> fits(1294), big(1295);
+  EXPECT_EQ(imp.Decide(TimePoint(), fits).copies, 1u);
+  EXPECT_EQ(imp.Decide(TimePoint(), big).drop, DropReason::kTooBig);
+}
+
+// Too-big replies: a token bucket of `burst` replies refilled at `per_second`, on a fake clock.
+TEST(ImpairmentTest, TooBigRepliesAreRateLimited) {
+  DirectionConfig c;
+  c.mtu = 1280;
+  c.too_big_reply = TooBigReply{.per_second = 100, .burst = 5};
+  FakeClock clock;
+  Impairment imp(c, 1);
+  int allowed = 0;
+  for (int i = 0; i < 20; ++i) allowed += imp.AllowTooBigReply(clock.Now());
+  EXPECT_EQ(allowed, 5) << "a burst of 5 at one instant";
+  clock.Advance(milliseconds(9));
+  EXPECT_FALSE(imp.AllowTooBigReply(clock.Now())) << "one reply per 10 ms after the burst";
+  clock.Advance(milliseconds(1));
+  EXPECT_TRUE(imp.AllowTooBigReply(clock.Now()));
+  EXPECT_FALSE(imp.AllowTooBigReply(clock.Now()));
+  // A steady 1000 too-big packets a second for 2 s get 100 replies a second (+ the burst).
+  allowed = 0;
+  for (int i = 0; i < 2000; ++i) {
+    clock.Advance(milliseconds(1));
+    allowed += imp.AllowTooBigReply(clock.Now());
+  }
+  EXPECT_EQ(allowed, 200);
+  // Idle for a second: the bucket is full again, and holds no more than the burst.
+  clock.Advance(std::chrono::seconds(1));
+  allowed = 0;
+  for (int i = 0; i < 20; ++i) allowed += imp.AllowTooBigReply(clock.Now());
+  EXPECT_EQ(allowed, 5);
+  EXPECT_EQ(imp.counters().too_big_replied, 5u + 1 + 200 + 5);
+  EXPECT_EQ(imp.counters().too_big_rate_limited, 15u + 1 + 1 + 1800 + 15);
+  imp.CountTooBigUnanswerable();
+  EXPECT_EQ(imp.counters().too_big_unanswerable, 1u);
+}
+
+TEST(ImpairmentTest, TooBigRepliesWithoutLimit) {
+  DirectionConfig c;
+  c.too_big_reply = TooBigReply{.per_second = 0};
+  Impairment imp(c, 1);
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(imp.AllowTooBigReply(TimePoint()));
+}
+
 TEST(ImpairmentTest, JitterWithoutReorderingKeepsOrder) {
   for (bool reorders : {false, true}) {
     DirectionConfig c;
@@ -364,13 +414,21 @@ TEST(CountersTest, TextAndJson) {
   c.sent = 7;
   c.dropped[size_t(DropReason::kQueueFull)] = 3;
   c.queue_high_water = 4096;
+  c.too_big_replied = 5;
+  c.too_big_rate_limited = 2;
+  c.too_big_unanswerable = 1;
   const std::string text = FormatCounters(c, "up ");
+  EXPECT_NE(text.find("up too_big_replies_sent 5\nup too_big_replies_rate_limited 2\n"
+                      "up too_big_unanswerable 1\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("up dropped_queue_full 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("up queue_high_water_bytes 4096\n"), std::string::npos) << text;
   EXPECT_EQ(CountersJson(c),
             "{\"received\":10,\"sent\":7,\"dropped\":{\"loss\":0,\"burst_loss\":0,"
             "\"queue_full\":3,\"too_big\":0},\"duplicated\":0,\"corrupted\":0,\"reordered\":0,"
-            "\"queue_high_water_bytes\":4096}");
+            "\"queue_high_water_bytes\":4096,\"too_big_replies\":{\"sent\":5,\"rate_limited\":2,"
+            "\"unanswerable\":1}}");
 }
 
 }  // namespace

@@ -21,8 +21,9 @@ Link::Buffer Link::Take(std::span<const uint8_t> packet, uint64_t tag) {
   return b;
 }
 
-size_t Link::Admit(TimePoint now, std::span<uint8_t> packet, uint64_t tag) {
+size_t Link::Admit(TimePoint now, std::span<uint8_t> packet, uint64_t tag, Decision* decision) {
   const Decision d = model_.Decide(now, packet);
+  if (decision != nullptr) *decision = d;
   size_t held = 0;
   for (size_t i = 0; i < d.copies; ++i) {
     if (held_.size() >= options_.max_held) {

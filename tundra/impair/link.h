@@ -49,8 +49,10 @@ class Link {
   Link(const DirectionConfig& config, uint64_t seed, Options options);
 
   // Decides `packet`'s fate at `now` and holds its copies (the model may flip a bit of
-  // `packet` in place). Returns how many copies are held.
-  size_t Admit(TimePoint now, std::span<uint8_t> packet, uint64_t tag = 0);
+  // `packet` in place). Returns how many copies are held; the model's decision in `*decision`
+  // when given (e.g. to answer a too_big drop).
+  size_t Admit(TimePoint now, std::span<uint8_t> packet, uint64_t tag = 0,
+               Decision* decision = nullptr);
 
   // Moves up to `max` copies due at or before `now` into `out` (appended), earliest first.
   size_t PopDue(TimePoint now, std::vector<Buffer>& out, size_t max);
