@@ -16,8 +16,10 @@ cmake --build build-asan -j "$jobs"
 )
 
 # The suites whose code runs on several threads: the device's data/control threads over the
-# fake TUN and bind, the UAPI server (its connections and Stop), the bridge and the L2 MAC table.
-tsan_tests=(device_integration_test uapi_server_test bridge_test cli_hook_runner_test l2_test)
+# fake TUN and bind, the UAPI server (its connections and Stop), the bridge, the L2 MAC table and
+# the TCP transport (senders on several threads while its loop runs).
+tsan_tests=(device_integration_test uapi_server_test bridge_test cli_hook_runner_test l2_test
+  tcp_transport_test)
 cmake -S . -B build-tsan -DTUNDRA_SANITIZE=thread -DTUNDRA_WERROR="$werror" >/dev/null
 cmake --build build-tsan -j "$jobs" --target "${tsan_tests[@]}"
 (

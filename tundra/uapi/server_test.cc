@@ -146,7 +146,10 @@ TEST_F(ServerTest, SetGetAndStatsOverTheSocket) {
                        "\ntransport=udp\ntransport_in_use=udp\ntransport_since_sec=0\n"
                        "transport_since_nsec=0\nrx_packets=0\ntx_packets=0\nhandshakes=0\n"
                        "handshake_initiations=0\ndropped=0\nspeed=0:0\nburst=0\nshaped_in=0\n"
-                       "shaped_out=0\nerrno=0\n\n");
+                       "shaped_out=0\ncompression=none\ncompression_active=0\n"
+                       "compress_tx_packets=0\ncompress_tx_compressed=0\ncompress_tx_before=0\n"
+                       "compress_tx_after=0\ncompress_rx_packets=0\ncompress_rx_before=0\n"
+                       "compress_rx_after=0\nerrno=0\n\n");
   EXPECT_EQ(Request("tundra_transports=1\n\n"), peers);
 }
 
