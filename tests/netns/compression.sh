@@ -54,36 +54,6 @@ counter() {
   uapi "$1" "tundra_peers=1\n\n" |
     awk -F= -v k="$want" -v f="$3" '$1 == "public_key" {p = ($2 == k)} p && $1 == f {print $2}'
 }
-# text_transfer SRC_NS DST_NS DST_ADDR BYTES: BYTES of compressible text over one TCP
-# connection, sha256 compared on both ends.
-text_transfer() {
-  local src=$1 dst=$2 addr=$3 bytes=$4 port=5003
-  in_ns "$dst" python3 -c '
-import hashlib, socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); s.settimeout(60)
-c, _ = s.accept(); c.settimeout(60); h = hashlib.sha256(); n = 0
-while (b := c.recv(1 << 20)):
-    h.update(b); n += len(b)
-print(n, h.hexdigest())
-' "$addr" "$port" > "$LOG_DIR/text-rx.sum" &
-  local rx=$!
-  sleep 0.5
-  in_ns "$src" python3 -c '
-import hashlib, socket, sys
-total = int(sys.argv[3])
-block = "".join(f"{i:08d} tundra compression test: the same words again and again\n" for i in range(16384)).encode()
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60); h = hashlib.sha256(); sent = 0
-while sent < total:
-    chunk = block[: min(len(block), total - sent)]
-    s.sendall(chunk); h.update(chunk); sent += len(chunk)
-s.shutdown(socket.SHUT_WR); s.recv(1); s.close()
-print(sent, h.hexdigest())
-' "$addr" "$port" "$bytes" > "$LOG_DIR/text-tx.sum" || fail "text sender failed"
-  wait $rx || fail "text receiver failed"
-  [ "$(cat "$LOG_DIR/text-tx.sum")" = "$(cat "$LOG_DIR/text-rx.sum")" ] ||
-    fail "text transfer corrupted: sent $(cat "$LOG_DIR/text-tx.sum"), received $(cat "$LOG_DIR/text-rx.sum")"
-}
 active() { [ "$(counter "$1" "$2" compression_active)" = 1 ]; }
 
 log "1. B and A agree on lz4; wireguard-go C sends no hello"
@@ -101,7 +71,7 @@ log "2. 50 MB of text B -> A: byte-exact and smaller on the wire"
 tx_before0=$(counter "$IF_B" "$CONF/a.pub" compress_tx_before)
 tx_after0=$(counter "$IF_B" "$CONF/a.pub" compress_tx_after)
 rx_after0=$(counter "$IF_A" "$CONF/b.pub" compress_rx_after)
-text_transfer "$NS_B" "$NS_A" 198.19.0.1 $((50 * 1000 * 1000))
+TRANSFER_CONTENT=text sha_transfer "$NS_B" "$NS_A" 198.19.0.1 $((50 * 1000 * 1000)) > /dev/null
 before=$(($(counter "$IF_B" "$CONF/a.pub" compress_tx_before) - tx_before0))
 after=$(($(counter "$IF_B" "$CONF/a.pub" compress_tx_after) - tx_after0))
 rx_after=$(($(counter "$IF_A" "$CONF/b.pub" compress_rx_after) - rx_after0))

@@ -46,8 +46,9 @@ udp_dropped() {  # packets the rules dropped in NS
   in_ns "$1" nft list table inet tundra_block_udp | awk '/counter/ {for (i=1;i<=NF;i++) if ($i=="packets") s+=$(i+1)} END {print s+0}'
 }
 
-# sha_transfer SRC_NS DST_NS DST_ADDR BYTES: BYTES of varied content over one TCP connection,
-# sha256 compared on both ends; prints the Mbit/s.
+# sha_transfer SRC_NS DST_NS DST_ADDR BYTES [PORT]: BYTES of varied content over one TCP
+# connection, sha256 compared on both ends; prints the Mbit/s. The content: random bytes, or
+# compressible text (numbered repeated lines) when TRANSFER_CONTENT=text.
 sha_transfer() {
   local src=$1 dst=$2 addr=$3 bytes=$4 port=${5:-5001}
   in_ns "$dst" python3 - "$addr" "$port" > "$LOG_DIR/rx.sum" <<'PY' &
@@ -62,9 +63,11 @@ PY
   local rx=$!
   sleep 0.5
   local start; start=$(date +%s.%N)
-  in_ns "$src" python3 - "$addr" "$port" "$bytes" > "$LOG_DIR/tx.sum" <<'PY' || fail "sender failed"
+  in_ns "$src" python3 - "$addr" "$port" "$bytes" "${TRANSFER_CONTENT:-random}" > "$LOG_DIR/tx.sum" <<'PY' || fail "sender failed"
 import hashlib, random, socket, sys
 total = int(sys.argv[3]); rng = random.Random(7); block = rng.randbytes(1 << 20)
+if sys.argv[4] == "text":
+    block = "".join(f"{i:08d} tundra compression test: the same words again and again\n" for i in range(16384)).encode()
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60); h = hashlib.sha256(); sent = 0
 while sent < total:
     chunk = block[: min(len(block), total - sent)]
