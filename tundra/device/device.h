@@ -38,6 +38,7 @@
 #include "tundra/device/peer.h"
 #include "tundra/device/peer_event.h"
 #include "tundra/device/update.h"
+#include "tundra/l2/mac_table.h"
 #include "tundra/proto/constants.h"
 #include "tundra/proto/cookie.h"
 #include "tundra/proto/index_table.h"
@@ -72,6 +73,11 @@ struct DeviceOptions {
   // held) when a peer goes up or down (peer_event.h). It must only queue the event: not
   // block, not call into the Device.
   std::function<void(const PeerEvent&)> on_peer_event;
+  // TAP mode (docs/l2.md), fixed for the device's life: `tun` is a TAP (no PI, no vnet header)
+  // and the data messages carry L2 messages (0x20/0x21) switched by an l2::Switch. `mtu` is
+  // then the TAP's MTU; the tunnel MTU (padding limit) is mtu + l2::kTapOverhead.
+  bool tap = false;
+  l2::MacTableOptions mac_table;  // TAP mode: MACTableSize, MACExpiry (the device seeds the hash)
 };
 
 class Device {

@@ -4,6 +4,7 @@
 // applied).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -14,6 +15,10 @@
 #include "tundra/crypto/secret.h"
 #include "tundra/device/counters.h"
 #include "tundra/device/shaping.h"
+#include "tundra/l2/allowed_macs.h"
+#include "tundra/l2/drop_reason.h"
+#include "tundra/l2/mac_table.h"
+#include "tundra/l2/switch.h"
 #include "tundra/routing/ip_prefix.h"
 #include "tundra/transport/endpoint.h"
 #include "tundra/transport/tcp_policy.h"
@@ -41,6 +46,10 @@ struct PeerUpdate {
   std::optional<compress::Setting> compression;
   bool replace_allowed_ips = false;
   std::vector<AllowedIpChange> allowed_ips;
+  // TAP mode (docs/l2.md): `tundra_replace_allowed_macs=true`, `tundra_allowed_mac=MAC[/LEN]`
+  // (repeated; the entries accumulate as allowed IPs do). Refused (EINVAL) on a TUN-mode device.
+  bool replace_allowed_macs = false;
+  std::vector<l2::MacPrefix> allowed_macs;
 };
 
 struct DeviceUpdate {
@@ -52,6 +61,11 @@ struct DeviceUpdate {
   // or a TCP port was set.
   std::optional<transport::TransportMode> transport;
   std::optional<uint16_t> tcp_port;
+  // TAP mode (docs/l2.md), refused (EINVAL) on a TUN-mode device: `tundra_switch=switch|hub`,
+  // `tundra_forward=true|false`. Mode (TUN or TAP) and the MAC table's size and expiry are
+  // fixed when the device is made (DeviceOptions::tap, ::mac_table).
+  std::optional<l2::Mode> switch_mode;
+  std::optional<bool> forward;
   bool replace_peers = false;
   std::vector<PeerUpdate> peers;
 };
@@ -73,6 +87,11 @@ struct PeerStatus {
   // The current session's hello from the other end agreed: packets to it are compressed.
   bool compression_active = false;
   PeerCounterValues counters;  // tundra's own (tundra_peers=1)
+  // TAP mode (tundra_peers=1): the peer's AllowedMACs, the MACs learned behind it, and the
+  // frames from it dropped by reason (indexed by l2::DropReason; all zero in TUN mode).
+  std::vector<l2::MacPrefix> allowed_macs;
+  size_t mac_entries = 0;
+  std::array<uint64_t, l2::kDropReasonCount> l2_drops{};
 };
 
 struct DeviceStatus {
@@ -82,6 +101,13 @@ struct DeviceStatus {
   uint32_t fwmark = 0;
   transport::TransportMode transport = transport::TransportMode::kUdp;
   uint16_t tcp_listen_port = 0;  // 0: no TCP listener
+  // TAP mode (docs/l2.md); the rest of this block is meaningful only when `tap`.
+  bool tap = false;
+  l2::Mode switch_mode = l2::Mode::kSwitch;
+  bool forward = false;
+  size_t mac_capacity = 0;  // MACTableSize
+  Duration mac_expiry{};    // MACExpiry
+  l2::MacTableStats mac_stats;
   std::vector<PeerStatus> peers;
 };
 
