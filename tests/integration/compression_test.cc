@@ -3,6 +3,8 @@
 // ones go as they are, nothing is compressed unless both ends configure it, and a fake peer
 // (a handshake made with the proto layer, then crafted plaintexts sealed under its session)
 // shows that a decompression bomb and every malformed frame are counted drops.
+#include "tundra/device/compression.h"
+
 #include <gtest/gtest.h>
 #include <lz4.h>
 
@@ -284,22 +286,40 @@ TEST_F(FakePeerTest, CompressedPacketFromAPeerIsDecompressedAndSourceChecked) {
                         proto::DropReason::kSourceNotAllowed));
 }
 
-TEST_F(FakePeerTest, DecompressionBombIsACountedDrop) {
+TEST_F(FakePeerTest, DecompressionIsBoundedByTheLargestPacketNotTheMtu) {
   ASSERT_NO_FATAL_FAILURE(Handshake());
-  // A 60,000-byte packet of zeros: a few hundred bytes as lz4, far beyond B's 1420-byte MTU.
+  // A 60,000-byte packet (a peer with a larger MTU may send one; B would take it uncompressed
+  // too): a few hundred bytes as lz4, delivered.
   std::vector<uint8_t> big = Udp4(kFInner, 4000, b_.inner4, 5000, std::vector<uint8_t>(59972));
   ASSERT_EQ(big.size(), 60000u);
   const auto frame = Lz4Frame(big);
   ASSERT_LT(frame.size(), 400u);
-  EXPECT_TRUE(DroppedAs(frame, proto::DropReason::kDecompressBomb));
-  EXPECT_EQ(Peer(b_).counters.compress_rx_packets, 0u);
-  EXPECT_GE(Peer(b_).counters.dropped, 1u);
-  // Just over the bound is a bomb too; exactly the MTU passes.
-  auto over = Udp4(kFInner, 4000, b_.inner4, 5000, std::vector<uint8_t>(1421 - 28));
-  EXPECT_TRUE(DroppedAs(Lz4Frame(over), proto::DropReason::kDecompressBomb));
-  auto fits = Udp4(kFInner, 4000, b_.inner4, 5000, std::vector<uint8_t>(1420 - 28));
-  Send(Lz4Frame(fits));
-  ASSERT_TRUE(WaitFor([&] { return !b_.tun->TakeWritten().empty(); })) << DropSummary(b_);
+  Send(frame);
+  std::vector<std::vector<uint8_t>> got;
+  ASSERT_TRUE(WaitFor([&] {
+    for (auto& w : b_.tun->TakeWritten()) got.push_back(std::move(w));
+    return !got.empty();
+  })) << DropSummary(b_);
+  EXPECT_EQ(got[0], big);
+  // Beyond the largest packet (kMaxDecompressed, 65535) is a counted drop, never a bigger
+  // buffer; exactly the largest decompresses (and then fails the IP check: no 65535-byte
+  // packet of zeros is an IP packet).
+  EXPECT_TRUE(DroppedAs(Lz4Frame(std::vector<uint8_t>(device::kMaxDecompressed + 1)),
+                        proto::DropReason::kDecompressBomb));
+  EXPECT_TRUE(
+      DroppedAs(Lz4Frame(std::vector<uint8_t>(1 << 20)), proto::DropReason::kDecompressBomb));
+  EXPECT_TRUE(DroppedAs(Lz4Frame(std::vector<uint8_t>(device::kMaxDecompressed)),
+                        proto::DropReason::kInvalidPacket));
+  EXPECT_EQ(Peer(b_).counters.compress_rx_packets, 2u);
+  EXPECT_GE(Peer(b_).counters.dropped, 3u);
+  // A batch of several large ones is carved from the receive path's chunks.
+  for (int i = 0; i < 8; ++i) Send(frame);
+  got.clear();
+  ASSERT_TRUE(WaitFor([&] {
+    for (auto& w : b_.tun->TakeWritten()) got.push_back(std::move(w));
+    return got.size() == 8;
+  })) << DropSummary(b_);
+  for (const auto& g : got) EXPECT_EQ(g, big);
 }
 
 TEST_F(FakePeerTest, MalformedFramesAreCountedByReason) {
@@ -329,6 +349,19 @@ TEST_F(FakePeerTest, MalformedFramesAreCountedByReason) {
   ASSERT_TRUE(WaitFor([&] { return !b_.tun->TakeWritten().empty(); })) << DropSummary(b_);
 }
 
+TEST_F(FakePeerTest, CompressedFramesWithoutCompressionConfiguredAreCountedByReason) {
+  Apply(b_, {"public_key=" + ToHex(f_.public_key), "tundra_compression=none"});
+  ASSERT_NO_FATAL_FAILURE(Handshake());
+  const auto frame = Lz4Frame(Udp4(kFInner, 4000, b_.inner4, 5000, Compressible(1000)));
+  EXPECT_TRUE(DroppedAs(frame, proto::DropReason::kDecompressNotEnabled));
+  auto zstd = frame;
+  zstd[0] = compress::kMarkerZstd;
+  EXPECT_TRUE(DroppedAs(zstd, proto::DropReason::kDecompressNotEnabled));
+  auto unknown = frame;
+  unknown[0] = 0x17;  // no build knows it: unknown, configured or not
+  EXPECT_TRUE(DroppedAs(unknown, proto::DropReason::kDecompressUnknown));
+}
+
 TEST_F(FakePeerTest, HelloIsAnsweredWithAHello) {
   ASSERT_NO_FATAL_FAILURE(Handshake());
   auto hello = std::make_shared<std::pair<std::mutex, std::vector<uint8_t>>>();
@@ -339,7 +372,7 @@ TEST_F(FakePeerTest, HelloIsAnsweredWithAHello) {
     }
     return !to.ToString().starts_with(kF);
   });
-  Send({compress::kMarkerHello, compress::kHelloLz4});
+  Send({compress::kMarkerHello, compress::kHelloLz4 | compress::kHelloWantAnswer});
   ASSERT_TRUE(WaitFor([&] { return Peer(b_).compression_active; }));
   ASSERT_TRUE(WaitFor([&] {
     std::lock_guard lock(hello->first);
@@ -352,10 +385,29 @@ TEST_F(FakePeerTest, HelloIsAnsweredWithAHello) {
   }
   ASSERT_TRUE(proto::OpenDataMessage(*keypair_, msg));
   EXPECT_EQ(msg[proto::kDataHeaderSize], compress::kMarkerHello);
-  EXPECT_EQ(msg[proto::kDataHeaderSize + 1], compress::kHelloLz4);
+  // Ours, with "I have yours", asking for an answer (F has not said it has ours).
+  EXPECT_EQ(msg[proto::kDataHeaderSize + 1],
+            compress::kHelloLz4 | compress::kHelloAck | compress::kHelloWantAnswer);
   // B now compresses to F.
   b_.tun->Inject(Udp4(b_.inner4, 5000, kFInner, 4000, Compressible(1000)));
   EXPECT_TRUE(WaitFor([&] { return Peer(b_).counters.compress_tx_compressed == 1; }));
+}
+
+TEST_F(FakePeerTest, AHelloThatAsksForNoAnswerGetsNone) {
+  ASSERT_NO_FATAL_FAILURE(Handshake());
+  auto hellos = std::make_shared<std::atomic<int>>(0);
+  net_.set_filter([hellos](const transport::Endpoint&, const transport::Endpoint& to, ByteSpan d) {
+    if (to.ToString().starts_with(kF) && TypeOf(d) == 4 && d.size() == 48) ++*hellos;
+    return !to.ToString().starts_with(kF);
+  });
+  // F says it has B's hello and does not ask for one: B records F's algorithms, stops sending
+  // its own, and has nothing to answer.
+  Send({compress::kMarkerHello, compress::kHelloLz4 | compress::kHelloAck});
+  ASSERT_TRUE(WaitFor([&] { return Peer(b_).compression_active; }));
+  b_.tun->Inject(Udp4(b_.inner4, 5000, kFInner, 4000, Compressible(1000)));
+  EXPECT_TRUE(WaitFor([&] { return Peer(b_).counters.compress_tx_compressed == 1; }));
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(hellos->load(), 0);
 }
 
 }  // namespace

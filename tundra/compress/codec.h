@@ -40,6 +40,11 @@ inline constexpr size_t kHeaderSize = 3;  // marker + 2-byte length
 inline constexpr size_t kHelloSize = 2;   // marker + bitmask
 inline constexpr uint8_t kHelloLz4 = 1 << 0;
 inline constexpr uint8_t kHelloZstd = 1 << 1;
+inline constexpr uint8_t kHelloAlgorithms = kHelloLz4 | kHelloZstd;
+// Delivery of the hello (docs/compression.md, "The hello"): "I have your hello in this
+// session" and "I do not know that you have mine: answer".
+inline constexpr uint8_t kHelloWantAnswer = 1 << 6;
+inline constexpr uint8_t kHelloAck = 1 << 7;
 inline constexpr int kDefaultZstdLevel = 1;
 inline constexpr int kMinZstdLevel = 1;
 inline constexpr int kMaxZstdLevel = 19;

@@ -8,6 +8,7 @@
 // IP check reads anyway).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "tundra/base/bytes.h"
 #include "tundra/compress/codec.h"
 #include "tundra/proto/drop_reason.h"
+#include "tundra/tun/tun_device.h"
 
 namespace tundra::device {
 
@@ -31,24 +33,43 @@ inline compress::Setting UnpackSetting(uint32_t packed) {
 // it cannot be created (out of memory): packets are then sent as they are.
 compress::Codec* ThreadCodec(const compress::Setting& setting);
 
+// The hello's delivery (docs/compression.md, "The hello"): resent at most this often until the
+// other end's hello says it has ours, and at most this many times per session in all.
+inline constexpr std::chrono::seconds kHelloResendInterval{1};
+inline constexpr uint32_t kMaxHellosPerSession = 6;
+// The decompression bound: the largest packet a peer may send (a TUN packet's limit), whatever
+// this end's MTU.
+inline constexpr size_t kMaxDecompressed = tun::kMaxPacketSize;
+// The receive path's buffers for decompressed packets are carved from chunks of this size.
+inline constexpr size_t kInflateChunkSize = 256 * 1024;
+
 // Compresses the packet at buf[header, header + len) in place when the framed result is
-// smaller; returns the length to seal (len when it goes as it is).
-size_t CompressInPlace(compress::Codec& codec, MutableByteSpan buf, size_t header, size_t len);
+// smaller on the wire (after WireGuard's padding to 16, up to `mtu`); returns the length to
+// seal (len when it goes as it is).
+size_t CompressInPlace(compress::Codec& codec, MutableByteSpan buf, size_t header, size_t len,
+                       size_t mtu);
 
 // The drop a failed decompression counts as.
 proto::DropReason DropReasonFor(compress::DecodeError e);
 
 // Where the udp thread decompresses a batch's packets: `header` bytes of room (the TUN's
-// write headroom) then the bound. Buffers are reused batch after batch.
+// write headroom) then the bound. A packet takes only what it used of the bound (Commit), so a
+// batch of small packets shares one chunk; chunks are reused batch after batch.
 class InflateBuffers {
  public:
-  void Reset() { used_ = 0; }
+  void Reset() {
+    used_ = 0;
+    offset_ = 0;
+  }
   // A buffer of header + bound bytes, valid until the next Reset.
   MutableByteSpan Next(size_t header, size_t bound);
+  // The last Next's buffer keeps its first `used` bytes; the rest is free for the next one.
+  void Commit(size_t used);
 
  private:
-  std::vector<std::vector<uint8_t>> bufs_;
-  size_t used_ = 0;
+  std::vector<std::vector<uint8_t>> chunks_;
+  size_t used_ = 0;    // the chunk in use
+  size_t offset_ = 0;  // its first free byte
 };
 
 }  // namespace tundra::device

@@ -444,8 +444,12 @@ void Device::ApplyShaping(Peer& peer, const PeerUpdate& u) {
 
 void Device::ApplyCompressionLocked(const PeerPtr& peer, const compress::Setting& setting) {
   const uint32_t packed = PackSetting(setting);
-  if (peer->compression.exchange(packed, std::memory_order_relaxed) == packed) return;
-  // The hellos of the sessions so far said the old setting: start new ones.
+  const uint32_t old = peer->compression.exchange(packed, std::memory_order_relaxed);
+  // The hellos of the sessions so far said the old algorithm: start new ones. A zstd level is
+  // this end's business only (any level decompresses), so a level change keeps the sessions.
+  if (compress::HelloBit(UnpackSetting(old).algorithm) == compress::HelloBit(setting.algorithm)) {
+    return;
+  }
   if (peer->keypairs.current() || peer->keypairs.next()) ClearSessions(peer, false);
 }
 

@@ -233,17 +233,23 @@ class Device {
   static void ApplyShaping(Peer& peer, const PeerUpdate& u);
   // --- compression (compression.cc; docs/compression.md) ---
   // Before a batch is sealed for a peer with compression (`packed`, Peer::compression): sends
-  // our hello under `keypair` if it has not carried one yet, and returns the thread's codec
+  // our hello under `keypair` when it is due (MaybeSendHello), and returns the thread's codec
   // when the other end's hello in this session agreed (else null: send as they are).
   compress::Codec* StartCompression(const PeerPtr& peer, const proto::KeypairPtr& keypair,
                                     const transport::Endpoint& to, uint32_t packed, TimePoint now);
+  // Sends our hello (docs/compression.md, "The hello") when the other end asked for an answer,
+  // or when it has not said it has ours and a resend is due; within kMaxHellosPerSession.
+  void MaybeSendHello(const PeerPtr& peer, const proto::KeypairPtr& keypair,
+                      const transport::Endpoint& to, const compress::Setting& setting,
+                      TimePoint now);
   // An authenticated plaintext that is not an IP packet: a hello (recorded on the keypair),
   // a compressed packet (decompressed into `inflate`; true and `out` = headroom + packet),
   // or anything else (counted as dropped). False: nothing for the TUN.
   bool ReceiveNotIp(const PeerPtr& peer, const proto::KeypairPtr& keypair, ByteSpan plain,
                     InflateBuffers& inflate, MutableByteSpan& out);
-  // Sets the peer's Compression (config_mu_ held exclusively); a change on a running peer
-  // clears its sessions, as the hellos are per session.
+  // Sets the peer's Compression (config_mu_ held exclusively); a change of the algorithm on a
+  // running peer clears its sessions, as the hellos are per session (a zstd level change does
+  // not: the hello does not carry the level).
   void ApplyCompressionLocked(const PeerPtr& peer, const compress::Setting& setting);
 
   // Counts `n` packets dropped for `reason` that were the peer's (PeerCounterValues::dropped,

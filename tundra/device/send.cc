@@ -208,7 +208,7 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
     size_t len = lens[sent];
     if (codec != nullptr && len != 0) {
       // After the TUN's super-packets were split: one packet at a time, in place.
-      const size_t framed = CompressInPlace(*codec, bufs[sent], kHeadroom, len);
+      const size_t framed = CompressInPlace(*codec, bufs[sent], kHeadroom, len, mtu);
       ++offered;
       compressed += framed != len;
       before += len;

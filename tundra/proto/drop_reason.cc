@@ -80,6 +80,8 @@ const char* DropReasonName(DropReason reason) {
       return "decompress_bomb";
     case DropReason::kDecompressCorrupt:
       return "decompress_corrupt";
+    case DropReason::kDecompressNoCodec:
+      return "decompress_no_codec";
     case DropReason::kPeerRemoved:
       return "peer_removed";
     case DropReason::kShapedOut:

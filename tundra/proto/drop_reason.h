@@ -41,8 +41,9 @@ enum class DropReason : uint8_t {
   kDecompressTruncated,   // the length field says more than the plaintext holds
   kDecompressUnknown,     // a compression marker this build does not know
   kDecompressNotEnabled,  // compressed with an algorithm this end did not configure for the peer
-  kDecompressBomb,        // would decompress beyond the interface's largest packet
+  kDecompressBomb,        // would decompress beyond the largest packet (64 KiB - 1)
   kDecompressCorrupt,     // the codec rejected the bytes
+  kDecompressNoCodec,     // this end's decompressor could not be made (out of memory)
   // Transmit.
   kNoRoute,          // no peer's allowed IPs cover the destination
   kNoEndpoint,       // the peer has no known endpoint

@@ -45,11 +45,16 @@ struct Keypair {
   std::atomic<uint64_t> send_counter{0};
   std::atomic<bool> sending_valid{true};
   std::atomic<bool> receiving_valid{true};
-  // Opt-in compression (docs/compression.md), kept by the device per session: the algorithms
-  // the other end's hello in this session said it decompresses (0: none arrived), and whether
-  // our own hello went out under this keypair.
+  // Opt-in compression (docs/compression.md, "The hello"), kept by the device per session:
+  // the algorithms the other end's hello in this session said it decompresses (0: none
+  // arrived); whether one of its hellos said it has ours (we stop sending ours); whether it
+  // asked for an answer (the control thread sends one); how many hellos we sent under this
+  // keypair and the earliest time (ns on the device clock) of an unprompted resend.
   std::atomic<uint8_t> remote_decompresses{0};
-  std::atomic<bool> hello_sent{false};
+  std::atomic<bool> hello_acked{false};
+  std::atomic<bool> hello_answer_wanted{false};
+  std::atomic<uint32_t> hellos_sent{0};
+  std::atomic<int64_t> hello_next_ns{0};
 
   std::mutex replay_mu;
   ReplayWindow replay;  // guarded by replay_mu
