@@ -109,6 +109,7 @@ void Device::ControlPass() {
   RunTransportWork(clock_.Now());
   RunTimers(clock_.Now());
   rate_limiter_.GarbageCollect();
+  cookie_limiter_.GarbageCollect();
 }
 
 void Device::ProcessHandshake(QueuedHandshake& msg, bool under_load) {
@@ -132,6 +133,13 @@ void Device::ProcessHandshake(QueuedHandshake& msg, bool under_load) {
   }
   if (under_load) {
     if (mac == proto::MacState::kValidMac1) {
+      // A cookie reply proves nothing to a source that already had its share of them this
+      // second (a legitimate initiator needs one per REKEY_TIMEOUT); the rest cost only the
+      // mac1 check. Neither the kernel nor wireguard-go limits them; they answer every one.
+      if (!cookie_limiter_.Allow(msg.from.AddressBytes())) {
+        drops_.Add(proto::DropReason::kCookieRateLimited);
+        return;
+      }
       needs_cookie = true;
     } else if (!rate_limiter_.Allow(msg.from.AddressBytes())) {
       drops_.Add(proto::DropReason::kRateLimited);
