@@ -14,6 +14,7 @@
 
 #include "tundra/base/unique_fd.h"
 #include "tundra/crypto/key_text.h"
+#include "tundra/l2/constants.h"
 #include "tundra/proto/constants.h"
 
 namespace tundra::config {
@@ -198,12 +199,20 @@ class Parser {
       if (!tap && p.allowed_macs != 0) note(p.allowed_macs, Section::kPeer, KeyId::kAllowedMacs);
       if (tap && p.allowed_ips != 0) note(p.allowed_ips, Section::kPeer, KeyId::kAllowedIps);
     }
+    // Mode = tap: MTU is the TAP's, and the tunnel's (MTU + kTapOverhead) must stay in bounds.
+    constexpr int kMaxTapMtu = proto::kMaxMtu - int(l2::kTapOverhead);
+    if (tap && config_.interface.mtu && *config_.interface.mtu > kMaxTapMtu) {
+      note(mtu_line_, Section::kInterface, KeyId::kMtu);
+    }
     if (!first) return OkStatus();
-    const std::string what =
-        first->key == KeyId::kAllowedIps
-            ? "has no effect with Mode = tap (AllowedMACs restricts sources; addresses and "
-              "routes belong to the TAP's Address)"
-            : "only with Mode = tap";
+    std::string what = "only with Mode = tap";
+    if (first->key == KeyId::kAllowedIps) {
+      what =
+          "has no effect with Mode = tap (AllowedMACs restricts sources; addresses and routes "
+          "belong to the TAP's Address)";
+    } else if (first->key == KeyId::kMtu) {
+      what = fmt::format("the TAP's MTU must be {}-{} with Mode = tap", proto::kMinMtu, kMaxTapMtu);
+    }
     return Error(
         EINVAL, fmt::format("{}:{}", file_.name, first->line),
         fmt::format("{} {}: {}", SectionName(first->section), SpecOf(first->key).name, what));
@@ -441,6 +450,7 @@ class Parser {
               fmt::format("{} is not an MTU {}-{}", Shown(value), proto::kMinMtu, proto::kMaxMtu));
         }
         c.mtu = mtu;
+        mtu_line_ = line.number;
         return OkStatus();
       }
       case KeyId::kTable:
@@ -622,6 +632,7 @@ class Parser {
   // For CheckMode: the TAP-only [Interface] keys given, and per peer the first AllowedIPs and
   // AllowedMACs line (0: none).
   std::vector<std::pair<KeyId, size_t>> tap_key_lines_;
+  size_t mtu_line_ = 0;
   struct PeerLines {
     size_t allowed_ips = 0;
     size_t allowed_macs = 0;

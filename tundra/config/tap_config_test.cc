@@ -115,6 +115,8 @@ TEST(TapConfigTest, DefaultsAndSpellings) {
   // The bounds themselves are accepted.
   EXPECT_TRUE(Parse(kTap + "MACTableSize = 16\nMACExpiry = 10\n").ok());
   EXPECT_TRUE(Parse(kTap + "MACTableSize = 1048576\nMACExpiry = 86400\n").ok());
+  EXPECT_EQ(Parse(kTap + "MTU = 65514\n")->interface.mtu, 65514);
+  EXPECT_EQ(Parse(kIface + "MTU = 65535\n")->interface.mtu, 65535);  // TUN: as before
 }
 
 struct BadCase {
@@ -162,6 +164,8 @@ TEST(TapConfigTest, EveryErrorNamesFileLineSectionAndKey) {
       {kIface + "MACExpiry = 60\n", "wg0.conf:3: [Interface] MACExpiry: only with Mode = tap"},
       {kIface + kPeer + "AllowedMACs = 52:54:00:00:00:01\n",
        "wg0.conf:5: [Peer] AllowedMACs: only with Mode = tap"},
+      {kTap + "MTU = 65515\n",
+       "wg0.conf:4: [Interface] MTU: the TAP's MTU must be 576-65514 with Mode = tap"},
       // AllowedIPs in a TAP-mode file (also an empty one).
       {kTap + kPeer + "AllowedIPs = 198.19.0.2/32\n",
        "wg0.conf:6: [Peer] AllowedIPs: has no effect with Mode = tap (AllowedMACs restricts "
