@@ -272,6 +272,64 @@ std::string PeerLabels(const ShownInterface& i, const uapi::PeerInfo& p) {
   return fmt::format("{},peer=\"{}\"", IfLabel(i), LabelValue(p.public_key));
 }
 
+// TAP mode's families (docs/l2.md), when any interface runs in TAP mode: the MAC table and
+// per peer the MACs learned and the frames dropped by reason.
+void TapPrometheus(const std::vector<ShownInterface>& interfaces, Exposition& e) {
+  if (std::none_of(interfaces.begin(), interfaces.end(),
+                   [](const ShownInterface& i) { return i.info.tap.has_value(); })) {
+    return;
+  }
+  auto per_tap = [&](const std::string& name, const std::string& type, const std::string& help,
+                     auto value) {
+    e.Family(name, type, help);
+    for (const ShownInterface& i : interfaces) {
+      if (i.info.tap) e.Sample(name, IfLabel(i), value(*i.info.tap));
+    }
+  };
+  per_tap("tundra_mac_table_entries", "gauge", "MACs in the TAP-mode MAC table.",
+          [](const uapi::TapInfo& t) { return uint64_t(t.mac_stats.size); });
+  per_tap("tundra_mac_table_capacity", "gauge", "Entries the MAC table holds (MACTableSize).",
+          [](const uapi::TapInfo& t) { return uint64_t(t.mac_capacity); });
+  e.Family("tundra_mac_table_events_total", "counter",
+           "MAC table events: learned, moved, evicted, evicted_chain, expired, removed, "
+           "learn_deferred.");
+  for (const ShownInterface& i : interfaces) {
+    if (!i.info.tap) continue;
+    const l2::MacTableStats& m = i.info.tap->mac_stats;
+    for (const auto& [event, value] : CounterList{{"learned", m.learned},
+                                                  {"moved", m.moved},
+                                                  {"evicted", m.evicted},
+                                                  {"evicted_chain", m.evicted_chain},
+                                                  {"expired", m.expired},
+                                                  {"removed", m.removed},
+                                                  {"learn_deferred", m.deferred}}) {
+      e.Sample("tundra_mac_table_events_total", fmt::format("{},event=\"{}\"", IfLabel(i), event),
+               value);
+    }
+  }
+  e.Family("tundra_peer_mac_entries", "gauge", "MACs learned behind the peer (TAP mode).");
+  for (const ShownInterface& i : interfaces) {
+    if (!i.info.tap) continue;
+    for (const uapi::PeerInfo& p : i.info.peers) {
+      if (p.tundra) e.Sample("tundra_peer_mac_entries", PeerLabels(i, p), p.tundra->mac_entries);
+    }
+  }
+  e.Family("tundra_peer_dropped_frames_total", "counter",
+           "Frames from the peer dropped in TAP mode, by reason.");
+  for (const ShownInterface& i : interfaces) {
+    if (!i.info.tap) continue;
+    for (const uapi::PeerInfo& p : i.info.peers) {
+      if (!p.tundra) continue;
+      for (size_t r = 1; r < l2::kDropReasonCount; ++r) {
+        e.Sample("tundra_peer_dropped_frames_total",
+                 fmt::format("{},reason=\"{}\"", PeerLabels(i, p),
+                             l2::DropReasonName(l2::DropReason(r))),
+                 p.tundra->l2_drops[r]);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Result<ShownInterface> ReadInterface(const std::string& name, const std::string& dir) {
@@ -569,6 +627,8 @@ std::string FormatShowPrometheus(const std::vector<ShownInterface>& interfaces) 
   tundra_peer("tundra_peer_transport_tcp", "gauge",
               "1 while the peer's endpoint is a TCP connection, 0 on UDP.",
               [](Tundra t) { return uint64_t(t.transport_in_use == "tcp"); });
+
+  TapPrometheus(interfaces, e);
 
   auto by_reason = [&](const std::string& name, const std::string& help,
                        CounterList GroupedCounters::*list) {

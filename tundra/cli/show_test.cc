@@ -279,5 +279,39 @@ TEST(ShowTest, TapModeJson) {
   EXPECT_EQ(j["interfaces"][0]["peers"][1]["tundra"]["allowed_macs"].size(), 0u);
 }
 
+TEST(ShowTest, TapModePrometheus) {
+  const std::string tun = FormatShowPrometheus(Sample());
+  for (const char* family : {"tundra_mac_table", "tundra_peer_mac_entries", "dropped_frames"}) {
+    EXPECT_EQ(tun.find(family), std::string::npos) << family;  // TUN: none of them
+  }
+  const std::string text = FormatShowPrometheus({TapSample()});
+  const std::regex sample(R"(([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} ([0-9]+))");
+  std::map<std::string, uint64_t> values;
+  std::map<std::string, int> families;
+  std::istringstream in(text);
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (line.starts_with("# HELP ")) {
+      const std::string name = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_EQ(families[name]++, 0) << "family repeated: " << name;
+    } else if (std::regex_match(line, m, sample)) {
+      values[std::string(m[1]) + "{" + std::string(m[2]) + "}"] = std::stoull(m[3]);
+    } else {
+      EXPECT_TRUE(line.starts_with("# TYPE ")) << line;
+    }
+  }
+  EXPECT_EQ(values["tundra_mac_table_entries{interface=\"tap0\"}"], 3u);
+  EXPECT_EQ(values["tundra_mac_table_capacity{interface=\"tap0\"}"], 8192u);
+  EXPECT_EQ(values["tundra_mac_table_events_total{interface=\"tap0\",event=\"expired\"}"], 2u);
+  EXPECT_EQ(values["tundra_peer_mac_entries{interface=\"tap0\",peer=\"SPOKE1\"}"], 2u);
+  EXPECT_EQ(values["tundra_peer_dropped_frames_total{interface=\"tap0\",peer=\"SPOKE1\",reason="
+                   "\"source_mac_not_allowed\"}"],
+            4u);
+  EXPECT_EQ(values.count("tundra_peer_dropped_frames_total{interface=\"tap0\",peer=\"SPOKE2\","
+                         "reason=\"to_ingress\"}"),
+            1u);
+}
+
 }  // namespace
 }  // namespace tundra::cli
