@@ -146,13 +146,22 @@ class SocketFileWatch {
 Result<std::unique_ptr<tun::LinuxTun>> OpenTun(const DaemonOptions& options) {
   tun::TunOptions tun_options;
   tun_options.name = options.ifname;
-  tun_options.mode = tun::TunMode::kTun;
+  tun_options.mode = options.tap ? tun::TunMode::kTap : tun::TunMode::kTun;
   tun_options.no_pi = true;
-  tun_options.vnet_hdr = options.offload;
-  auto tun = options.tun_fd >= 0 ? tun::LinuxTun::Adopt(UniqueFd(options.tun_fd))
+  // TAP mode: no vnet header (the GSO split and GRO handle IP packets only; docs/l2.md "MTU").
+  tun_options.vnet_hdr = options.offload && !options.tap;
+  auto tun = options.tun_fd >= 0 ? tun::LinuxTun::Adopt(UniqueFd(options.tun_fd), kIdealBatchSize,
+                                                        RealKernel(), tun_options.mode)
                                  : tun::LinuxTun::Open(tun_options);
   if (!tun.ok()) return options.tun_fd >= 0 ? tun.error().Wrap("WG_TUN_FD") : tun.error();
   const std::string& name = (*tun)->name();
+  if (options.tap != ((*tun)->mode() == tun::TunMode::kTap) ||
+      (options.tap && (*tun)->vnet_hdr())) {
+    return InvalidArgument(fmt::format(
+        "WG_TUN_FD: {} is a {}{}, not what {} needs", name, tun::TunModeName((*tun)->mode()),
+        (*tun)->vnet_hdr() ? " with a vnet header" : "",
+        options.tap ? "--mode tap (a TAP without vnet header)" : "a TUN-mode daemon (a TUN)"));
+  }
   if (name != options.ifname) {
     TUNDRA_LOG(kInfo, "{}: the inherited TUN is {}: serving it under that name", options.ifname,
                name);
@@ -177,7 +186,7 @@ Result<std::unique_ptr<tun::LinuxTun>> OpenTun(const DaemonOptions& options) {
 Result<std::unique_ptr<tun::LinuxTun>> TunHandle(const tun::LinuxTun& tun) {
   UniqueFd dup(::fcntl(tun.poll_fd(), F_DUPFD_CLOEXEC, 0));
   if (!dup) return ErrnoError("fcntl(F_DUPFD_CLOEXEC) " + tun.name());
-  return tun::LinuxTun::Adopt(std::move(dup), 1);
+  return tun::LinuxTun::Adopt(std::move(dup), 1, RealKernel(), tun.mode());
 }
 
 // Step 2: the UAPI socket, new or inherited (WG_UAPI_FD).
@@ -297,6 +306,8 @@ int RunDaemonProcess(const DaemonOptions& options) {
   device::DeviceOptions device_options;
   device_options.name = name;
   device_options.mtu = options.mtu;
+  device_options.tap = options.tap;
+  device_options.mac_table = options.mac_table;
   device_options.clock = scaled_clock.get();
   device_options.on_tun_failure = [fd = tun_failed.get()](const Error&) {
     uint64_t one = 1;

@@ -3,7 +3,7 @@
 //
 //   tundra [daemon] [-f|--foreground] IFNAME
 //
-// creates the TUN interface IFNAME (MTU 1420) and the UAPI socket
+// creates the TUN interface IFNAME (MTU 1420; with --mode tap a TAP, MTU 1399) and the UAPI socket
 // /var/run/wireguard/IFNAME.sock, then — unless in the foreground — forks; the parent exits 0
 // only once the child runs the device and serves the socket, or 1 with the child's error. The
 // daemon exits cleanly on SIGINT/SIGTERM, when the socket file is removed, and when the
@@ -15,6 +15,7 @@
 
 #include "tundra/base/result.h"
 #include "tundra/cli/hook_runner.h"
+#include "tundra/l2/mac_table.h"
 #include "tundra/proto/constants.h"
 
 namespace tundra::cli {
@@ -26,7 +27,12 @@ struct DaemonOptions {
   // (`tundra up` runs the daemon so: its start-up errors reach up through stderr, and what
   // follows goes to syslog/the journal).
   bool syslog = false;
-  int mtu = int(proto::kDefaultMtu);
+  int mtu = int(proto::kDefaultMtu);  // in TAP mode the TAP's MTU (default TapMtuFor(1420))
+  // --mode tap (docs/l2.md): the interface is a TAP (IFF_TAP | IFF_NO_PI, no vnet header
+  // offloads) and carries Ethernet frames; fixed for the daemon's life. --mac-table-size and
+  // --mac-expiry size the MAC table (l2::ValidateMacTableOptions; the device seeds the hash).
+  bool tap = false;
+  l2::MacTableOptions mac_table;
   bool offload = true;  // IFF_VNET_HDR + TUNSETOFFLOAD: super-packets split on read, GRO on write
   int uapi_fd = -1;     // WG_UAPI_FD: an inherited listening socket
   int tun_fd = -1;      // WG_TUN_FD: an inherited descriptor attached to a TUN (no PI)

@@ -3,7 +3,9 @@
 // (--user, --peer-up/--peer-down, --log-level; TUNDRA_TEST_TIME_SCALE for tests), then runs it.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <optional>
 #include <utility>
@@ -13,9 +15,52 @@
 #include "tundra/cli/commands.h"
 #include "tundra/cli/daemon.h"
 #include "tundra/crypto/key_text.h"
+#include "tundra/l2/constants.h"
 #include "tundra/tun/tun_linux.h"
 
 namespace tundra::cli {
+namespace {
+
+// --mode, --mac-table-size, --mac-expiry (after --mtu): TAP mode's options, validated.
+Status TapOptions(const ParsedArgs& parsed, DaemonOptions& options) {
+  if (auto mode = parsed.Get("mode")) {
+    auto m = tun::ParseTunMode(*mode);
+    if (!m.ok()) return InvalidArgument(fmt::format("--mode {}: must be tun or tap", *mode));
+    options.tap = *m == tun::TunMode::kTap;
+  }
+  auto number = [&](const char* name, uint64_t& out) -> Status {
+    const std::string text = *parsed.Get(name);
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+      return InvalidArgument(fmt::format("--{} {}: not a number", name, text));
+    }
+    return OkStatus();
+  };
+  for (const char* name : {"mac-table-size", "mac-expiry"}) {
+    if (!parsed.Get(name)) continue;
+    if (!options.tap) return InvalidArgument(fmt::format("--{}: only with --mode tap", name));
+    uint64_t v = 0;
+    TUNDRA_RETURN_IF_ERROR(number(name, v));
+    if (std::string_view(name) == "mac-table-size") {
+      options.mac_table.capacity = size_t(v);
+    } else {
+      options.mac_table.expiry = std::chrono::seconds(std::min<uint64_t>(v, uint64_t{1} << 32));
+    }
+    if (Status s = l2::ValidateMacTableOptions(options.mac_table); !s.ok()) {
+      return std::move(s).error().Wrap(fmt::format("--{} {}", name, *parsed.Get(name)));
+    }
+  }
+  if (!options.tap) return OkStatus();
+  if (!parsed.Get("mtu")) {
+    options.mtu = int(l2::TapMtuFor(proto::kDefaultMtu));
+  } else if (size_t(options.mtu) + l2::kTapOverhead > size_t(proto::kMaxMtu)) {
+    return InvalidArgument(fmt::format("--mtu {}: a TAP's MTU must be {}-{}", options.mtu,
+                                       proto::kMinMtu, proto::kMaxMtu - int(l2::kTapOverhead)));
+  }
+  return OkStatus();
+}
+
+}  // namespace
 
 int RunDaemon(CommandArgs args) {
   ArgParser p("tundra daemon", "IFNAME",
@@ -33,11 +78,17 @@ int RunDaemon(CommandArgs args) {
               "Environment: LOG_LEVEL=silent|error|warn|info|verbose|debug (default error;\n"
               "--log-level wins), WG_PROCESS_FOREGROUND=1, WG_UAPI_FD=N (an inherited listening\n"
               "socket), WG_TUN_FD=N (an inherited descriptor already attached to a TUN without\n"
-              "PI: its device is used and named as the kernel reports it).\n"
+              "PI: its device is used and named as the kernel reports it; with --mode tap a TAP).\n"
+              "--mode tap (docs/l2.md): the interface is a TAP and the tunnel carries Ethernet\n"
+              "frames between the peers (no offloads); --mtu is then the TAP's MTU, 21 bytes\n"
+              "less than the tunnel's (default 1399 = 1420 - 21).\n"
               "TUNDRA_TEST_TIME_SCALE=N (TESTS ONLY: protocol timers run N times as fast).");
   p.Flag("foreground", "stay in the foreground", 'f');
   p.Flag("syslog", "log to syslog once the interface is up, also in the foreground");
-  p.Option("mtu", "BYTES", "MTU of the new interface (default 1420)");
+  p.Option("mtu", "BYTES", "MTU of the new interface (default 1420; TAP: 1399)");
+  p.Option("mode", "tun|tap", "a TUN (IP packets, the default) or a TAP (Ethernet frames)");
+  p.Option("mac-table-size", "N", "--mode tap: MAC table entries, 16-1048576 (default 8192)");
+  p.Option("mac-expiry", "SECONDS", "--mode tap: a learned MAC's life, 10-86400 (default 600)");
   p.Flag("no-offload", "one packet per TUN read/write (no TSO/USO split, no GRO)");
   p.Option("user", "USER", "run as USER once set up, keeping only CAP_NET_ADMIN");
   p.Option("peer-up", "CMD", "run CMD when a peer comes up (repeatable)");
@@ -78,6 +129,7 @@ int RunDaemon(CommandArgs args) {
     }
     options.mtu = v;
   }
+  if (Status s = TapOptions(*parsed, options); !s.ok()) return ReportError(s.error(), kExitUsage);
   if (const char* fd = std::getenv("WG_UAPI_FD"); fd != nullptr) {
     options.uapi_fd = std::atoi(fd);
     if (options.uapi_fd < 0)

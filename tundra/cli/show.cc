@@ -91,6 +91,39 @@ std::string CounterLine(const CounterList& list, bool skip_zero) {
   return out;
 }
 
+// TAP mode (docs/l2.md): the interface's switch and MAC table, the non-zero table counters.
+std::string TapText(const uapi::TapInfo& t) {
+  const l2::MacTableStats& m = t.mac_stats;
+  std::string out =
+      fmt::format("  mode: tap ({}, forward {})\n  mac table: {}/{} entries, expiry {} s\n",
+                  l2::ModeName(t.switch_mode), t.forward ? "yes" : "no", m.size, t.mac_capacity,
+                  t.mac_expiry_sec);
+  const CounterList counters = {{"learned", m.learned},        {"moved", m.moved},
+                                {"evicted", m.evicted},        {"evicted_chain", m.evicted_chain},
+                                {"expired", m.expired},        {"removed", m.removed},
+                                {"learn_deferred", m.deferred}};
+  const std::string line = CounterLine(counters, true);
+  if (!line.empty()) out += fmt::format("  mac counters: {}\n", line);
+  return out;
+}
+
+// A TAP-mode peer: its AllowedMACs, the MACs learned behind it, its frames dropped by reason.
+std::string PeerTapText(const uapi::PeerTundraInfo& t) {
+  std::string macs;
+  for (const std::string& m : t.allowed_macs) macs += (macs.empty() ? "" : ", ") + m;
+  std::string out = fmt::format("  allowed macs: {}\n  macs learned: {}\n",
+                                macs.empty() ? "(any)" : macs, t.mac_entries);
+  CounterList drops;
+  uint64_t total = 0;
+  for (size_t r = 1; r < l2::kDropReasonCount; ++r) {
+    drops.emplace_back(l2::DropReasonName(l2::DropReason(r)), t.l2_drops[r]);
+    total += t.l2_drops[r];
+  }
+  if (total != 0)
+    out += fmt::format("  dropped frames: {} ({})\n", total, CounterLine(drops, true));
+  return out;
+}
+
 // --- JSON ---
 
 std::string JsonString(std::string_view s) {
@@ -119,7 +152,20 @@ std::string JsonString(std::string_view s) {
 
 std::string JsonOrNull(const std::string& s) { return s.empty() ? "null" : JsonString(s); }
 
-std::string PeerTundraJson(const uapi::PeerInfo& p) {
+// TAP mode's per-peer members (after the others); "" in TUN mode.
+std::string PeerTapJson(const uapi::PeerTundraInfo& t, bool tap) {
+  if (!tap) return "";
+  std::string macs, drops;
+  for (const std::string& m : t.allowed_macs) macs += (macs.empty() ? "" : ", ") + JsonString(m);
+  for (size_t r = 1; r < l2::kDropReasonCount; ++r) {
+    drops += fmt::format("{}{}: {}", drops.empty() ? "" : ", ",
+                         JsonString(l2::DropReasonName(l2::DropReason(r))), t.l2_drops[r]);
+  }
+  return fmt::format(", \"allowed_macs\": [{}], \"mac_entries\": {}, \"dropped_frames\": {{{}}}",
+                     macs, t.mac_entries, drops);
+}
+
+std::string PeerTundraJson(const uapi::PeerInfo& p, bool tap) {
   if (!p.tundra) return "null";
   const device::PeerCounterValues& c = p.tundra->counters;
   const device::Shaping& s = p.tundra->shaping;
@@ -130,14 +176,28 @@ std::string PeerTundraJson(const uapi::PeerInfo& p) {
       "\"shaped_in\": {}, \"shaped_out\": {}, \"compression\": {}, \"compression_active\": {}, "
       "\"compress_tx_packets\": {}, \"compress_tx_compressed\": {}, \"compress_tx_before\": {}, "
       "\"compress_tx_after\": {}, \"compress_rx_packets\": {}, \"compress_rx_before\": {}, "
-      "\"compress_rx_after\": {}}}",
+      "\"compress_rx_after\": {}{}}}",
       JsonOrNull(p.tundra->transport), JsonOrNull(p.tundra->transport_in_use), c.rx_packets,
       c.tx_packets, c.handshakes, c.initiations_sent, c.dropped, s.speed.in_kbit, s.speed.out_kbit,
       s.burst, c.shaped_in, c.shaped_out,
       JsonString(compress::FormatSetting(p.tundra->compression)),
       p.tundra->compression_active ? "true" : "false", c.compress_tx_packets,
       c.compress_tx_compressed, c.compress_tx_before, c.compress_tx_after, c.compress_rx_packets,
-      c.compress_rx_before, c.compress_rx_after);
+      c.compress_rx_before, c.compress_rx_after, PeerTapJson(*p.tundra, tap));
+}
+
+// TAP mode's interface members (after the others in "tundra"); "" in TUN mode.
+std::string TapJson(const std::optional<uapi::TapInfo>& tap) {
+  if (!tap) return "";
+  const l2::MacTableStats& m = tap->mac_stats;
+  return fmt::format(
+      ",\n        \"mode\": \"tap\",\n        \"switch\": {},\n        \"forward\": {},\n"
+      "        \"mac_table\": {{\"entries\": {}, \"capacity\": {}, \"expiry\": {}, "
+      "\"learned\": {}, \"moved\": {}, \"evicted\": {}, \"evicted_chain\": {}, \"expired\": {}, "
+      "\"removed\": {}, \"learn_deferred\": {}}}",
+      JsonString(l2::ModeName(tap->switch_mode)), tap->forward ? "true" : "false", m.size,
+      tap->mac_capacity, tap->mac_expiry_sec, m.learned, m.moved, m.evicted, m.evicted_chain,
+      m.expired, m.removed, m.deferred);
 }
 
 std::string JsonObject(const CounterList& list, const std::string& indent) {
@@ -210,6 +270,64 @@ std::string IfLabel(const ShownInterface& i) {
 }
 std::string PeerLabels(const ShownInterface& i, const uapi::PeerInfo& p) {
   return fmt::format("{},peer=\"{}\"", IfLabel(i), LabelValue(p.public_key));
+}
+
+// TAP mode's families (docs/l2.md), when any interface runs in TAP mode: the MAC table and
+// per peer the MACs learned and the frames dropped by reason.
+void TapPrometheus(const std::vector<ShownInterface>& interfaces, Exposition& e) {
+  if (std::none_of(interfaces.begin(), interfaces.end(),
+                   [](const ShownInterface& i) { return i.info.tap.has_value(); })) {
+    return;
+  }
+  auto per_tap = [&](const std::string& name, const std::string& type, const std::string& help,
+                     auto value) {
+    e.Family(name, type, help);
+    for (const ShownInterface& i : interfaces) {
+      if (i.info.tap) e.Sample(name, IfLabel(i), value(*i.info.tap));
+    }
+  };
+  per_tap("tundra_mac_table_entries", "gauge", "MACs in the TAP-mode MAC table.",
+          [](const uapi::TapInfo& t) { return uint64_t(t.mac_stats.size); });
+  per_tap("tundra_mac_table_capacity", "gauge", "Entries the MAC table holds (MACTableSize).",
+          [](const uapi::TapInfo& t) { return uint64_t(t.mac_capacity); });
+  e.Family("tundra_mac_table_events_total", "counter",
+           "MAC table events: learned, moved, evicted, evicted_chain, expired, removed, "
+           "learn_deferred.");
+  for (const ShownInterface& i : interfaces) {
+    if (!i.info.tap) continue;
+    const l2::MacTableStats& m = i.info.tap->mac_stats;
+    for (const auto& [event, value] : CounterList{{"learned", m.learned},
+                                                  {"moved", m.moved},
+                                                  {"evicted", m.evicted},
+                                                  {"evicted_chain", m.evicted_chain},
+                                                  {"expired", m.expired},
+                                                  {"removed", m.removed},
+                                                  {"learn_deferred", m.deferred}}) {
+      e.Sample("tundra_mac_table_events_total", fmt::format("{},event=\"{}\"", IfLabel(i), event),
+               value);
+    }
+  }
+  e.Family("tundra_peer_mac_entries", "gauge", "MACs learned behind the peer (TAP mode).");
+  for (const ShownInterface& i : interfaces) {
+    if (!i.info.tap) continue;
+    for (const uapi::PeerInfo& p : i.info.peers) {
+      if (p.tundra) e.Sample("tundra_peer_mac_entries", PeerLabels(i, p), p.tundra->mac_entries);
+    }
+  }
+  e.Family("tundra_peer_dropped_frames_total", "counter",
+           "Frames from the peer dropped in TAP mode, by reason.");
+  for (const ShownInterface& i : interfaces) {
+    if (!i.info.tap) continue;
+    for (const uapi::PeerInfo& p : i.info.peers) {
+      if (!p.tundra) continue;
+      for (size_t r = 1; r < l2::kDropReasonCount; ++r) {
+        e.Sample("tundra_peer_dropped_frames_total",
+                 fmt::format("{},reason=\"{}\"", PeerLabels(i, p),
+                             l2::DropReasonName(l2::DropReason(r))),
+                 p.tundra->l2_drops[r]);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -305,6 +423,7 @@ std::string FormatShowText(const std::vector<ShownInterface>& interfaces, int64_
       }
       out += "\n";
     }
+    if (i.info.tap) out += TapText(*i.info.tap);
     if (i.counters) {
       const GroupedCounters g = Group(*i.counters);
       out += fmt::format("  dropped packets: {}", g.drops_total);
@@ -320,9 +439,13 @@ std::string FormatShowText(const std::vector<ShownInterface>& interfaces, int64_
       out += fmt::format("\npeer: {}\n", p.public_key);
       if (p.has_preshared_key) out += "  preshared key: (hidden)\n";
       if (!p.endpoint.empty()) out += fmt::format("  endpoint: {}\n", p.endpoint);
-      std::string ips;
-      for (const std::string& ip : p.allowed_ips) ips += (ips.empty() ? "" : ", ") + ip;
-      out += fmt::format("  allowed ips: {}\n", ips.empty() ? "(none)" : ips);
+      if (i.info.tap && p.tundra) {
+        out += PeerTapText(*p.tundra);  // AllowedIPs have no role in TAP mode
+      } else {
+        std::string ips;
+        for (const std::string& ip : p.allowed_ips) ips += (ips.empty() ? "" : ", ") + ip;
+        out += fmt::format("  allowed ips: {}\n", ips.empty() ? "(none)" : ips);
+      }
       if (p.last_handshake_sec != 0) {
         out += fmt::format("  latest handshake: {}\n", Ago(p.last_handshake_sec, now_sec));
       }
@@ -393,7 +516,7 @@ std::string FormatShowJson(const std::vector<ShownInterface>& interfaces) {
           "          \"persistent_keepalive\": {},\n          \"tundra\": {}\n        }}",
           JsonString(p.public_key), p.has_preshared_key ? "true" : "false", JsonOrNull(p.endpoint),
           ips, p.last_handshake_sec, p.last_handshake_nsec, p.rx_bytes, p.tx_bytes,
-          p.persistent_keepalive, PeerTundraJson(p));
+          p.persistent_keepalive, PeerTundraJson(p, i.info.tap.has_value()));
     }
     out += i.info.peers.empty() ? "],\n" : "\n      ],\n";
     if (i.counters) {
@@ -403,10 +526,10 @@ std::string FormatShowJson(const std::vector<ShownInterface>& interfaces) {
           "      \"tundra\": {{\n        \"transport\": {},\n        \"tcp_listen_port\": {},\n"
           "        \"dropped_total\": {},\n        \"dropped\": {},\n"
           "        \"tun_dropped_total\": {},\n        \"tun_dropped\": {},\n"
-          "        \"counters\": {}\n      }}\n    }}",
+          "        \"counters\": {}{}\n      }}\n    }}",
           JsonOrNull(i.info.transport), i.info.tcp_listen_port, g.drops_total,
           JsonObject(g.drops, ind), g.tun_drops_total, JsonObject(g.tun_drops, ind),
-          JsonObject(g.other, ind));
+          JsonObject(g.other, ind), TapJson(i.info.tap));
     } else {
       out += "      \"tundra\": null\n    }";
     }
@@ -504,6 +627,8 @@ std::string FormatShowPrometheus(const std::vector<ShownInterface>& interfaces) 
   tundra_peer("tundra_peer_transport_tcp", "gauge",
               "1 while the peer's endpoint is a TCP connection, 0 on UDP.",
               [](Tundra t) { return uint64_t(t.transport_in_use == "tcp"); });
+
+  TapPrometheus(interfaces, e);
 
   auto by_reason = [&](const std::string& name, const std::string& help,
                        CounterList GroupedCounters::*list) {

@@ -45,7 +45,10 @@ std::vector<ShownInterface> Sample() {
                                         .compress_tx_after = 0,
                                         .compress_rx_packets = 0,
                                         .compress_rx_before = 0,
-                                        .compress_rx_after = 0}};
+                                        .compress_rx_after = 0},
+                           .allowed_macs = {},
+                           .mac_entries = 0,
+                           .l2_drops = {}};
   a.info.peers.push_back(p);
   a.info.transport = "auto";
   a.info.tcp_listen_port = 51820;
@@ -179,6 +182,135 @@ TEST(ShowTest, PrometheusIsValidExposition) {
             0u);
   EXPECT_EQ(values["tundra_peer_latest_handshake_seconds{interface=\"wg\\\"1\",peer=\"PEER2\"}"],
             0u);
+}
+
+// A TAP-mode interface (docs/l2.md) as tundra_peers=1 reports it.
+ShownInterface TapSample() {
+  ShownInterface t;
+  t.name = "tap0";
+  t.info.listen_port = 51820;
+  t.info.transport = "udp";
+  t.info.tap = uapi::TapInfo{.switch_mode = l2::Mode::kSwitch,
+                             .forward = true,
+                             .mac_capacity = 8192,
+                             .mac_expiry_sec = 600,
+                             .mac_stats = {.size = 3,
+                                           .learned = 5,
+                                           .moved = 0,
+                                           .evicted = 0,
+                                           .evicted_chain = 0,
+                                           .expired = 2,
+                                           .removed = 0,
+                                           .deferred = 0}};
+  t.counters = CounterList{};
+  uapi::PeerInfo p;
+  p.public_key = "SPOKE1";
+  p.tundra.emplace();
+  p.tundra->transport = p.tundra->transport_in_use = "udp";
+  p.tundra->allowed_macs = {"52:54:00:00:00:00/24", "02:00:00:00:00:01"};
+  p.tundra->mac_entries = 2;
+  p.tundra->l2_drops[size_t(l2::DropReason::kSourceNotAllowed)] = 4;
+  p.tundra->l2_drops[size_t(l2::DropReason::kIpOnTap)] = 1;
+  t.info.peers.push_back(p);
+  uapi::PeerInfo q;
+  q.public_key = "SPOKE2";
+  q.tundra.emplace();
+  q.tundra->transport = q.tundra->transport_in_use = "udp";
+  t.info.peers.push_back(q);
+  return t;
+}
+
+TEST(ShowTest, TapModeText) {
+  const std::string t = FormatShowText({TapSample()}, 1000);
+  EXPECT_NE(t.find("  transport: udp\n  mode: tap (switch, forward yes)\n"
+                   "  mac table: 3/8192 entries, expiry 600 s\n"
+                   "  mac counters: learned 5, expired 2\n  dropped packets: 0\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("peer: SPOKE1\n  allowed macs: 52:54:00:00:00:00/24, 02:00:00:00:00:01\n"
+                   "  macs learned: 2\n  dropped frames: 5 (ip_on_tap 1, source_mac_not_allowed "
+                   "4)\n  transport: udp\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("peer: SPOKE2\n  allowed macs: (any)\n  macs learned: 0\n  transport: udp\n"),
+            std::string::npos)
+      << t;
+  EXPECT_EQ(t.find("allowed ips"), std::string::npos) << t;  // no role in TAP mode
+  // Hub mode, no counters yet: no counter line.
+  ShownInterface hub = TapSample();
+  hub.info.tap->switch_mode = l2::Mode::kHub;
+  hub.info.tap->forward = false;
+  hub.info.tap->mac_stats = {};
+  const std::string h = FormatShowText({hub}, 1000);
+  EXPECT_NE(h.find("  mode: tap (hub, forward no)\n  mac table: 0/8192 entries, expiry 600 s\n"
+                   "  dropped packets"),
+            std::string::npos)
+      << h;
+}
+
+TEST(ShowTest, TunModeHasNoTapLines) {
+  const std::vector<ShownInterface> tun = Sample();
+  const std::string t = FormatShowText(tun, 1065);
+  for (const char* word :
+       {"mode:", "mac table", "macs learned", "allowed macs", "dropped frames"}) {
+    EXPECT_EQ(t.find(word), std::string::npos) << word;
+  }
+  const std::string j = FormatShowJson(tun);
+  for (const char* word : {"\"mode\"", "mac_table", "allowed_macs", "dropped_frames"}) {
+    EXPECT_EQ(j.find(word), std::string::npos) << word;
+  }
+}
+
+TEST(ShowTest, TapModeJson) {
+  const auto j = nlohmann::json::parse(FormatShowJson({TapSample()}));
+  const auto& t = j["interfaces"][0]["tundra"];
+  EXPECT_EQ(t["mode"], "tap");
+  EXPECT_EQ(t["switch"], "switch");
+  EXPECT_EQ(t["forward"], true);
+  EXPECT_EQ(t["mac_table"]["entries"], 3);
+  EXPECT_EQ(t["mac_table"]["capacity"], 8192);
+  EXPECT_EQ(t["mac_table"]["expiry"], 600);
+  EXPECT_EQ(t["mac_table"]["expired"], 2);
+  const auto& p = j["interfaces"][0]["peers"][0]["tundra"];
+  EXPECT_EQ(p["allowed_macs"][1], "02:00:00:00:00:01");
+  EXPECT_EQ(p["mac_entries"], 2);
+  EXPECT_EQ(p["dropped_frames"]["source_mac_not_allowed"], 4);
+  EXPECT_EQ(p["dropped_frames"]["to_ingress"], 0);
+  EXPECT_EQ(j["interfaces"][0]["peers"][1]["tundra"]["allowed_macs"].size(), 0u);
+}
+
+TEST(ShowTest, TapModePrometheus) {
+  const std::string tun = FormatShowPrometheus(Sample());
+  for (const char* family : {"tundra_mac_table", "tundra_peer_mac_entries", "dropped_frames"}) {
+    EXPECT_EQ(tun.find(family), std::string::npos) << family;  // TUN: none of them
+  }
+  const std::string text = FormatShowPrometheus({TapSample()});
+  const std::regex sample(R"(([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} ([0-9]+))");
+  std::map<std::string, uint64_t> values;
+  std::map<std::string, int> families;
+  std::istringstream in(text);
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (line.starts_with("# HELP ")) {
+      const std::string name = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_EQ(families[name]++, 0) << "family repeated: " << name;
+    } else if (std::regex_match(line, m, sample)) {
+      values[std::string(m[1]) + "{" + std::string(m[2]) + "}"] = std::stoull(m[3]);
+    } else {
+      EXPECT_TRUE(line.starts_with("# TYPE ")) << line;
+    }
+  }
+  EXPECT_EQ(values["tundra_mac_table_entries{interface=\"tap0\"}"], 3u);
+  EXPECT_EQ(values["tundra_mac_table_capacity{interface=\"tap0\"}"], 8192u);
+  EXPECT_EQ(values["tundra_mac_table_events_total{interface=\"tap0\",event=\"expired\"}"], 2u);
+  EXPECT_EQ(values["tundra_peer_mac_entries{interface=\"tap0\",peer=\"SPOKE1\"}"], 2u);
+  EXPECT_EQ(values["tundra_peer_dropped_frames_total{interface=\"tap0\",peer=\"SPOKE1\",reason="
+                   "\"source_mac_not_allowed\"}"],
+            4u);
+  EXPECT_EQ(values.count("tundra_peer_dropped_frames_total{interface=\"tap0\",peer=\"SPOKE2\","
+                         "reason=\"to_ingress\"}"),
+            1u);
 }
 
 }  // namespace

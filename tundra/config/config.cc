@@ -14,6 +14,7 @@
 
 #include "tundra/base/unique_fd.h"
 #include "tundra/crypto/key_text.h"
+#include "tundra/l2/constants.h"
 #include "tundra/proto/constants.h"
 
 namespace tundra::config {
@@ -112,6 +113,7 @@ class Parser {
       }
     }
     TUNDRA_RETURN_IF_ERROR(FinishPeer());
+    TUNDRA_RETURN_IF_ERROR(CheckMode());
     return std::move(config_);
   }
 
@@ -135,6 +137,7 @@ class Parser {
       PeerConfig peer;
       peer.line = line.number;
       config_.peers.push_back(std::move(peer));
+      peer_lines_.emplace_back();
       has_public_key_ = false;
     }
     return OkStatus();
@@ -173,6 +176,94 @@ class Parser {
     if (value.empty() && spec->id != KeyId::kAllowedIps) return Fail(line, spec->name, "no value");
     if (line.section == Section::kInterface) return InterfaceKey(line, *spec, value);
     return PeerKey(line, *spec, value);
+  }
+
+  // Keys that depend on Mode, checked once the whole file is read (Mode may come after them):
+  // the TAP-only keys need Mode = tap, AllowedIPs is refused with it. The first offending line
+  // in the file is reported.
+  Status CheckMode() const {
+    struct Offence {
+      size_t line;
+      Section section;
+      KeyId key;
+    };
+    std::optional<Offence> first;
+    auto note = [&](size_t line, Section section, KeyId key) {
+      if (!first || line < first->line) first = Offence{line, section, key};
+    };
+    const bool tap = config_.interface.tap;
+    for (const auto& [key, line] : tap_key_lines_) {
+      if (!tap) note(line, Section::kInterface, key);
+    }
+    for (const PeerLines& p : peer_lines_) {
+      if (!tap && p.allowed_macs != 0) note(p.allowed_macs, Section::kPeer, KeyId::kAllowedMacs);
+      if (tap && p.allowed_ips != 0) note(p.allowed_ips, Section::kPeer, KeyId::kAllowedIps);
+    }
+    // Mode = tap: MTU is the TAP's, and the tunnel's (MTU + kTapOverhead) must stay in bounds.
+    constexpr int kMaxTapMtu = proto::kMaxMtu - int(l2::kTapOverhead);
+    if (tap && config_.interface.mtu && *config_.interface.mtu > kMaxTapMtu) {
+      note(mtu_line_, Section::kInterface, KeyId::kMtu);
+    }
+    if (!first) return OkStatus();
+    std::string what = "only with Mode = tap";
+    if (first->key == KeyId::kAllowedIps) {
+      what =
+          "has no effect with Mode = tap (AllowedMACs restricts sources; addresses and routes "
+          "belong to the TAP's Address)";
+    } else if (first->key == KeyId::kMtu) {
+      what = fmt::format("the TAP's MTU must be {}-{} with Mode = tap", proto::kMinMtu, kMaxTapMtu);
+    }
+    return Error(
+        EINVAL, fmt::format("{}:{}", file_.name, first->line),
+        fmt::format("{} {}: {}", SectionName(first->section), SpecOf(first->key).name, what));
+  }
+
+  // A TAP-only [Interface] key: remembered for CheckMode.
+  void NoteTapKey(const IniLine& line, const KeySpec& spec) {
+    tap_key_lines_.emplace_back(spec.id, line.number);
+  }
+
+  // yes/no, true/false, on/off (any case).
+  Result<bool> Bool(const IniLine& line, const KeySpec& spec, std::string_view value) const {
+    for (const char* yes : {"yes", "true", "on"}) {
+      if (EqualsNoCase(value, yes)) return true;
+    }
+    for (const char* no : {"no", "false", "off"}) {
+      if (EqualsNoCase(value, no)) return false;
+    }
+    return Fail(line, spec.name, fmt::format("{} is not yes or no", Shown(value)));
+  }
+
+  Status MacTableKey(const IniLine& line, const KeySpec& spec, std::string_view value) {
+    InterfaceConfig& c = config_.interface;
+    NoteTapKey(line, spec);
+    if (spec.id == KeyId::kMacTableSize) {
+      TUNDRA_ASSIGN_OR_RETURN(c.mac_table_size,
+                              Number<size_t>(line, spec, value, "a number of entries"));
+    } else {
+      TUNDRA_ASSIGN_OR_RETURN(c.mac_expiry, Number<uint32_t>(line, spec, value, "seconds"));
+    }
+    if (auto valid = l2::ValidateMacTableOptions(MacTableOptionsOf(c)); !valid.has_value()) {
+      return Fail(line, spec.name, valid.error().message());
+    }
+    return OkStatus();
+  }
+
+  Status AllowedMacsKey(const IniLine& line, const KeySpec& spec, std::string_view value) {
+    PeerConfig& p = config_.peers.back();
+    if (peer_lines_.back().allowed_macs == 0) peer_lines_.back().allowed_macs = line.number;
+    l2::AllowedMacs macs;
+    for (const l2::MacPrefix& prefix : p.allowed_macs) {
+      TUNDRA_RETURN_IF_ERROR(macs.Add(prefix));  // at most kMaxAllowedMacs already
+    }
+    if (value.back() == ',' || value.front() == ',' || value.find(",,") != std::string_view::npos) {
+      return Fail(line, spec.name, "an empty item in the list");
+    }
+    if (auto added = macs.AddList(value); !added.has_value()) {
+      return Fail(line, spec.name, added.error().message());
+    }
+    p.allowed_macs = macs.prefixes();
+    return OkStatus();
   }
 
   Result<crypto::Secret<crypto::kKeySize>> Key(const IniLine& line, const KeySpec& spec,
@@ -359,6 +450,7 @@ class Parser {
               fmt::format("{} is not an MTU {}-{}", Shown(value), proto::kMinMtu, proto::kMaxMtu));
         }
         c.mtu = mtu;
+        mtu_line_ = line.number;
         return OkStatus();
       }
       case KeyId::kTable:
@@ -405,6 +497,27 @@ class Parser {
         TUNDRA_ASSIGN_OR_RETURN(c.tcp_port, Number<uint16_t>(line, spec, value, "a port 0-65535"));
         return OkStatus();
       }
+      case KeyId::kMode:
+        if (EqualsNoCase(value, "tap") || EqualsNoCase(value, "tun")) {
+          c.tap = EqualsNoCase(value, "tap");
+          return OkStatus();
+        }
+        return Fail(line, spec.name, fmt::format("{} is not tun or tap", Shown(value)));
+      case KeyId::kSwitchMode:
+        NoteTapKey(line, spec);
+        if (EqualsNoCase(value, "switch") || EqualsNoCase(value, "hub")) {
+          c.switch_mode = EqualsNoCase(value, "hub") ? l2::Mode::kHub : l2::Mode::kSwitch;
+          return OkStatus();
+        }
+        return Fail(line, spec.name, fmt::format("{} is not switch or hub", Shown(value)));
+      case KeyId::kForward: {
+        NoteTapKey(line, spec);
+        TUNDRA_ASSIGN_OR_RETURN(c.forward, Bool(line, spec, value));
+        return OkStatus();
+      }
+      case KeyId::kMacTableSize:
+      case KeyId::kMacExpiry:
+        return MacTableKey(line, spec, value);
       default:
         break;
     }
@@ -471,6 +584,7 @@ class Parser {
                                value.find(",,") != std::string_view::npos)) {
           return Fail(line, spec.name, "an empty item in the list");
         }
+        if (peer_lines_.back().allowed_ips == 0) peer_lines_.back().allowed_ips = line.number;
         TUNDRA_ASSIGN_OR_RETURN(auto prefixes, Prefixes(line, spec, value));
         p.allowed_ips.insert(p.allowed_ips.end(), prefixes.begin(), prefixes.end());
         return OkStatus();
@@ -502,6 +616,8 @@ class Parser {
         return BurstKey(line, spec, value, p.burst);
       case KeyId::kCompression:
         return CompressionKey(line, spec, value, p.compression);
+      case KeyId::kAllowedMacs:
+        return AllowedMacsKey(line, spec, value);
       default:
         break;
     }
@@ -513,9 +629,25 @@ class Parser {
   TunnelConfig config_;
   std::map<KeyId, size_t> seen_;  // once-only keys of the current section -> their line
   bool has_public_key_ = false;
+  // For CheckMode: the TAP-only [Interface] keys given, and per peer the first AllowedIPs and
+  // AllowedMACs line (0: none).
+  std::vector<std::pair<KeyId, size_t>> tap_key_lines_;
+  size_t mtu_line_ = 0;
+  struct PeerLines {
+    size_t allowed_ips = 0;
+    size_t allowed_macs = 0;
+  };
+  std::vector<PeerLines> peer_lines_;
 };
 
 }  // namespace
+
+l2::MacTableOptions MacTableOptionsOf(const InterfaceConfig& interface) {
+  l2::MacTableOptions o;
+  if (interface.mac_table_size) o.capacity = *interface.mac_table_size;
+  if (interface.mac_expiry) o.expiry = std::chrono::seconds(*interface.mac_expiry);
+  return o;
+}
 
 Result<crypto::Secret<crypto::kKeySize>> ReadKeyFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
@@ -573,6 +705,10 @@ Result<device::DeviceUpdate> ToDeviceUpdate(const TunnelConfig& config,
   u.fwmark = c.fwmark;
   u.transport = c.transport;
   u.tcp_port = c.tcp_port;
+  if (c.tap) {
+    u.switch_mode = c.switch_mode.value_or(l2::Mode::kSwitch);
+    u.forward = c.forward.value_or(false);
+  }
   u.replace_peers = true;
   for (const PeerConfig& p : config.peers) {
     device::PeerUpdate peer;
@@ -602,6 +738,10 @@ Result<device::DeviceUpdate> ToDeviceUpdate(const TunnelConfig& config,
     peer.replace_allowed_ips = true;
     for (const routing::IpPrefix& prefix : p.allowed_ips) {
       peer.allowed_ips.push_back(device::AllowedIpChange{prefix, false});
+    }
+    if (c.tap) {
+      peer.replace_allowed_macs = true;
+      peer.allowed_macs = p.allowed_macs;
     }
     u.peers.push_back(std::move(peer));
   }

@@ -20,6 +20,9 @@
 #include "tundra/config/ini.h"
 #include "tundra/crypto/secret.h"
 #include "tundra/device/update.h"
+#include "tundra/l2/allowed_macs.h"
+#include "tundra/l2/mac_table.h"
+#include "tundra/l2/switch.h"
 #include "tundra/routing/ip_prefix.h"
 #include "tundra/transport/endpoint.h"
 #include "tundra/transport/tcp_policy.h"
@@ -60,7 +63,17 @@ struct InterfaceConfig {
   std::optional<device::Speed> speed;                 // the peers' default (docs/shaping.md)
   std::optional<uint32_t> burst;
   std::optional<compress::Setting> compression;  // the peers' default
+  // TAP mode (docs/l2.md). Mode = tap sets `tap`; the other keys are refused without it.
+  bool tap = false;
+  std::optional<l2::Mode> switch_mode;  // SwitchMode (unset: switch)
+  std::optional<bool> forward;          // Forward (unset: no)
+  std::optional<size_t> mac_table_size;
+  std::optional<uint32_t> mac_expiry;  // seconds
 };
+
+// The MAC table options of MACTableSize / MACExpiry (defaults where unset; hash_seed 0, the
+// device seeds it).
+l2::MacTableOptions MacTableOptionsOf(const InterfaceConfig& interface);
 
 struct PeerConfig {
   size_t line = 0;  // the [Peer] line
@@ -75,6 +88,7 @@ struct PeerConfig {
   std::optional<device::Speed> speed;  // unset: [Interface]'s
   std::optional<uint32_t> burst;
   std::optional<compress::Setting> compression;  // unset: [Interface]'s (docs/compression.md)
+  std::vector<l2::MacPrefix> allowed_macs;       // AllowedMACs (Mode = tap), repeats accumulate
 };
 
 struct TunnelConfig {
@@ -99,8 +113,9 @@ Result<TunnelConfig> LoadConfig(const std::string& path);
 using EndpointResolver = std::function<Result<transport::Endpoint>(const EndpointSpec&)>;
 
 // What `wg setconf` would send for this file: the interface keys, replace_peers, and every
-// peer with replace_allowed_ips. Host-name endpoints go through `resolve`; without one they
-// are an error naming file:line.
+// peer with replace_allowed_ips (in TAP mode also SwitchMode, Forward and each peer's
+// AllowedMACs with replace_allowed_macs; Mode and the MAC table options are the daemon's).
+// Host-name endpoints go through `resolve`; without one they are an error naming file:line.
 Result<device::DeviceUpdate> ToDeviceUpdate(const TunnelConfig& config,
                                             const EndpointResolver& resolve = {});
 

@@ -173,9 +173,6 @@ TEST(ConfigTest, EveryErrorNamesFileLineSectionAndKey) {
       {kIface + kPeer + "Address = 10.0.0.1/24\n",
        "wg0.conf:5: [Peer] Address: belongs in [Interface]"},
       {kIface + "Endpoint = 198.18.0.1:1\n", "wg0.conf:3: [Interface] Endpoint: belongs in [Peer]"},
-      {kIface + "Mode = tap\n",
-       "wg0.conf:3: [Interface] Mode: not supported by this build of tundra (L3 (TUN) or L2 "
-       "(TAP))"},
       {kIface + kPeer + "Transport = quic\n",
        "wg0.conf:5: [Peer] Transport: 'quic' is not udp, tcp or auto"},
       {kIface + "TcpPort = 70000\n",

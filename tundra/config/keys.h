@@ -43,12 +43,16 @@ enum class KeyId {
   kPeerDown,
   kTransport,
   kTcpPort,
-  // tundra's own, for later features: refused as "not supported by this build"
   kMode,
+  kSwitchMode,
+  kForward,
+  kMacTableSize,
+  kMacExpiry,
+  kAllowedMacs,
+  // tundra's own, for later features: refused as "not supported by this build"
   kSpeed,
   kCompression,
   kBurst,
-  kForward,
   kWorkers,
 };
 

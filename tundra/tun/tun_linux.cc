@@ -243,7 +243,7 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::OpenOnFd(UniqueFd tun_fd, const TunO
 }
 
 Result<std::unique_ptr<LinuxTun>> LinuxTun::Adopt(UniqueFd tun_fd, size_t batch_size,
-                                                  KernelInterface& kernel) {
+                                                  KernelInterface& kernel, TunMode mode) {
   const int fd = tun_fd.get();
   struct ifreq got;
   std::memset(&got, 0, sizeof(got));
@@ -254,16 +254,18 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::Adopt(UniqueFd tun_fd, size_t batch_
   }
   const std::string name = IfrName(got);
   const uint16_t flags = static_cast<uint16_t>(got.ifr_flags) | IFF_NO_PI;
-  if ((flags & IFF_TUN) == 0) {
-    return MakeError(EINVAL, fmt::format("descriptor {} is attached to {}, a TAP device (a TUN "
+  const bool is_tap = (flags & IFF_TUN) == 0;
+  if (is_tap != (mode == TunMode::kTap)) {
+    return MakeError(EINVAL, fmt::format("descriptor {} is attached to {}, a {} device (a {} "
                                          "is needed)",
-                                         fd, name));
+                                         fd, name, is_tap ? "TAP" : "TUN",
+                                         mode == TunMode::kTap ? "TAP" : "TUN"));
   }
   TUNDRA_RETURN_IF_ERROR(SetNonBlocking(kernel, fd, name));
   if (kernel.fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return ErrnoError("fcntl(FD_CLOEXEC) " + name);
   TunOptions options;
   options.name = name;
-  options.mode = TunMode::kTun;
+  options.mode = mode;
   options.no_pi = true;
   options.vnet_hdr = (flags & IFF_VNET_HDR) != 0;
   options.multi_queue = (flags & IFF_MULTI_QUEUE) != 0;

@@ -84,10 +84,12 @@ class LinuxTun final : public TunDevice {
   // Takes over a descriptor already attached to a TUN device elsewhere (wireguard-go's
   // WG_TUN_FD: TUNSETIFF done by a privileged parent). TUNGETIFF supplies the name and flags;
   // the device must be a TUN without the PI header (IFF_NO_PI cannot be read back: TUNGETIFF
-  // reports IFF_NOFILTER in that bit), which is what wireguard-go assumes too.
+  // reports IFF_NOFILTER in that bit), which is what wireguard-go assumes too. With `mode`
+  // kTap it must be a TAP instead (tundra's TAP mode, docs/l2.md).
   static Result<std::unique_ptr<LinuxTun>> Adopt(UniqueFd tun_fd,
                                                  size_t batch_size = kIdealBatchSize,
-                                                 KernelInterface& kernel = RealKernel());
+                                                 KernelInterface& kernel = RealKernel(),
+                                                 TunMode mode = TunMode::kTun);
 
   // Turns the offloads this queue set back off when the device outlives it (persistent): a
   // later reader without IFF_VNET_HDR would otherwise be handed 64 KiB super-packets.

@@ -662,9 +662,11 @@ TEST_F(TunLinuxTest, AdoptLearnsNameAndFlagsFromTheKernel) {
   EXPECT_CALL(kernel_, ioctl(kFd, TUNGETIFF, _))
       .WillOnce(reply(IFF_TUN | IFF_VNET_HDR))
       .WillOnce(reply(IFF_TAP))
-      .WillOnce(::testing::SetErrnoAndReturn(EBADFD, -1));
+      .WillOnce(::testing::SetErrnoAndReturn(EBADFD, -1))
+      .WillOnce(reply(IFF_TAP))
+      .WillOnce(reply(IFF_TUN));
   EXPECT_CALL(kernel_, fcntl(kFd, _, _)).WillRepeatedly(Return(0));
-  EXPECT_CALL(kernel_, close(kFd)).Times(3).WillRepeatedly(Return(0));
+  EXPECT_CALL(kernel_, close(kFd)).Times(5).WillRepeatedly(Return(0));
   auto tun = LinuxTun::Adopt(UniqueFd(kFd, &kernel_), 128, kernel_);
   ASSERT_TRUE(tun.ok()) << tun.error().message();
   EXPECT_EQ((*tun)->name(), "wg7");
@@ -681,6 +683,16 @@ TEST_F(TunLinuxTest, AdoptLearnsNameAndFlagsFromTheKernel) {
   EXPECT_EQ(bad.error().code(), EBADFD);
   EXPECT_NE(bad.error().message().find("not a descriptor attached to a TUN device"),
             std::string::npos);
+  // TAP mode adopts a TAP, and refuses a TUN.
+  auto tap_mode = LinuxTun::Adopt(UniqueFd(kFd, &kernel_), 128, kernel_, TunMode::kTap);
+  ASSERT_TRUE(tap_mode.ok()) << tap_mode.error().message();
+  EXPECT_EQ((*tap_mode)->mode(), TunMode::kTap);
+  EXPECT_FALSE((*tap_mode)->has_pi());
+  tap_mode->reset();
+  auto tun_for_tap = LinuxTun::Adopt(UniqueFd(kFd, &kernel_), 128, kernel_, TunMode::kTap);
+  ASSERT_FALSE(tun_for_tap.ok());
+  EXPECT_EQ(tun_for_tap.error().message(),
+            "descriptor 42 is attached to wg7, a TUN device (a TAP is needed)");
 }
 
 }  // namespace

@@ -154,9 +154,27 @@ Status AddTundraStatus(const std::string& path, device::DeviceStatus& status) {
                      fmt::format("{}: transport={}: not udp, tcp or auto", path, info.transport));
   }
   if (!info.transport.empty()) status.tcp_listen_port = info.tcp_listen_port;
+  if (info.tap) {
+    status.tap = true;
+    status.switch_mode = info.tap->switch_mode;
+    status.forward = info.tap->forward;
+    status.mac_capacity = info.tap->mac_capacity;
+    status.mac_expiry = std::chrono::seconds(info.tap->mac_expiry_sec);
+    status.mac_stats = info.tap->mac_stats;
+  }
   for (size_t i = 0; i < status.peers.size(); ++i) {
     if (!info.peers[i].tundra) continue;
     const PeerTundraInfo& t = *info.peers[i].tundra;
+    status.peers[i].allowed_macs.clear();
+    for (const std::string& text : t.allowed_macs) {
+      auto mac = l2::ParseMacPrefix(text);
+      if (!mac.has_value()) {
+        return MakeError(EPROTO, fmt::format("{}: peer allowed_mac={}: not MAC[/LEN]", path, text));
+      }
+      status.peers[i].allowed_macs.push_back(*mac);
+    }
+    status.peers[i].mac_entries = t.mac_entries;
+    status.peers[i].l2_drops = t.l2_drops;
     status.peers[i].shaping = t.shaping;
     status.peers[i].compression = t.compression;
     status.peers[i].compression_active = t.compression_active;
@@ -252,6 +270,56 @@ Result<InterfaceInfo> ParseGetReply(std::string_view reply) {
   return info;
 }
 
+namespace {
+
+constexpr std::string_view kL2DropPrefix = "l2_drop_";
+
+// A TAP-mode line of the interface part of a tundra_peers=1 reply (mode=tap starts them).
+Status TapLine(size_t n, std::string_view key, std::string_view value,
+               std::optional<TapInfo>& tap) {
+  if (key == "mode") {
+    if (value == "tap") {
+      tap.emplace();
+    } else if (value != "tun") {
+      return BadValue(n, key);
+    }
+    return OkStatus();
+  }
+  TapInfo& t = *tap;
+  if (key == "switch") {
+    if (value != "switch" && value != "hub") return BadValue(n, key);
+    t.switch_mode = value == "hub" ? l2::Mode::kHub : l2::Mode::kSwitch;
+    return OkStatus();
+  }
+  if (key == "forward") {
+    if (value != "yes" && value != "no") return BadValue(n, key);
+    t.forward = value == "yes";
+    return OkStatus();
+  }
+  if (key == "mac_table") {
+    const size_t slash = value.find('/');
+    if (slash == std::string_view::npos || !ParseNumber(value.substr(0, slash), t.mac_stats.size) ||
+        !ParseNumber(value.substr(slash + 1), t.mac_capacity)) {
+      return BadValue(n, key);
+    }
+    return OkStatus();
+  }
+  l2::MacTableStats& m = t.mac_stats;
+  uint64_t* counter = key == "mac_expiry"           ? &t.mac_expiry_sec
+                      : key == "mac_learned"        ? &m.learned
+                      : key == "mac_moved"          ? &m.moved
+                      : key == "mac_evicted"        ? &m.evicted
+                      : key == "mac_evicted_chain"  ? &m.evicted_chain
+                      : key == "mac_expired"        ? &m.expired
+                      : key == "mac_removed"        ? &m.removed
+                      : key == "mac_learn_deferred" ? &m.deferred
+                                                    : nullptr;
+  if (counter != nullptr) return ParseNumber(value, *counter) ? OkStatus() : BadValue(n, key);
+  return OkStatus();  // a key this build does not know
+}
+
+}  // namespace
+
 Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
   if (reply.empty()) return OkStatus();
   std::unordered_map<std::string_view, PeerInfo*> by_key;  // one lookup per peer line
@@ -275,10 +343,27 @@ Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
             info.transport = std::string(value);
           } else if (key == "tcp_listen_port") {
             if (!ParseNumber(value, info.tcp_listen_port)) return BadValue(n, key);
+          } else if (key == "mode" || info.tap) {
+            return TapLine(n, key, value, info.tap);
           }
           return OkStatus();
         }
         if (peer == nullptr) return OkStatus();
+        if (key == "allowed_mac") {
+          peer->allowed_macs.emplace_back(value);
+          return OkStatus();
+        }
+        if (key == "mac_entries") {
+          return ParseNumber(value, peer->mac_entries) ? OkStatus() : BadValue(n, key);
+        }
+        if (key.starts_with(kL2DropPrefix)) {
+          for (size_t r = 1; r < l2::kDropReasonCount; ++r) {
+            if (key.substr(kL2DropPrefix.size()) == l2::DropReasonName(l2::DropReason(r))) {
+              return ParseNumber(value, peer->l2_drops[r]) ? OkStatus() : BadValue(n, key);
+            }
+          }
+          return OkStatus();  // a reason this build does not know
+        }
         uint64_t* counter = key == "rx_packets"              ? &peer->counters.rx_packets
                             : key == "tx_packets"            ? &peer->counters.tx_packets
                             : key == "handshakes"            ? &peer->counters.handshakes

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,9 @@
 #include "tundra/base/result.h"
 #include "tundra/base/secret_string.h"
 #include "tundra/device/update.h"
+#include "tundra/l2/drop_reason.h"
+#include "tundra/l2/mac_table.h"
+#include "tundra/l2/switch.h"
 
 namespace tundra::uapi {
 
@@ -52,6 +56,20 @@ struct PeerTundraInfo {
   compress::Setting compression;    // Compression (docs/compression.md)
   bool compression_active = false;  // the other end's hello agreed in the current session
   device::PeerCounterValues counters;
+  // TAP mode (docs/l2.md): AllowedMACs as MAC[/LEN], the MACs learned behind the peer, and the
+  // frames from it dropped, by l2::DropReason.
+  std::vector<std::string> allowed_macs;
+  size_t mac_entries = 0;
+  std::array<uint64_t, l2::kDropReasonCount> l2_drops{};
+};
+
+// What a tundra daemon in TAP mode adds for the interface (tundra_peers=1, docs/l2.md).
+struct TapInfo {
+  l2::Mode switch_mode = l2::Mode::kSwitch;
+  bool forward = false;
+  size_t mac_capacity = 0;
+  uint64_t mac_expiry_sec = 0;
+  l2::MacTableStats mac_stats;  // .size: the entries now
 };
 
 struct PeerInfo {
@@ -73,6 +91,7 @@ struct InterfaceInfo {
   uint32_t fwmark = 0;
   std::string transport;         // tundra only (ParsePeersReply): the peers' default mode
   uint16_t tcp_listen_port = 0;  // tundra only: 0 = no TCP listener
+  std::optional<TapInfo> tap;    // tundra only: set in TAP mode
   std::vector<PeerInfo> peers;
 };
 

@@ -190,5 +190,79 @@ TEST(UapiClientTest, ExchangeOverASocket) {
   EXPECT_FALSE(Exchange(path, SecretString("get=1\n\n")).ok());  // gone: connect fails
 }
 
+TEST(UapiClientTest, PeersReplyInTapMode) {
+  crypto::PrivateKey priv;
+  device::DeviceStatus s = SampleStatus(priv);
+  s.tap = true;
+  s.switch_mode = l2::Mode::kHub;
+  s.forward = true;
+  s.mac_capacity = 1024;
+  s.mac_expiry = std::chrono::seconds(300);
+  s.mac_stats = {.size = 4,
+                 .learned = 10,
+                 .moved = 2,
+                 .evicted = 3,
+                 .evicted_chain = 4,
+                 .expired = 5,
+                 .removed = 6,
+                 .deferred = 7};
+  s.peers[0].allowed_ips.clear();
+  s.peers[0].allowed_macs = {*l2::ParseMacPrefix("52:54:00:00:00:00/24")};
+  s.peers[0].mac_entries = 3;
+  s.peers[0].l2_drops[size_t(l2::DropReason::kNotForwarding)] = 8;
+  const SecretString get = FormatGet(s);
+  auto info = ParseGetReply(std::string_view(get.data(), get.size()));
+  ASSERT_TRUE(info.ok()) << info.error().message();
+  EXPECT_FALSE(info->tap.has_value());  // get=1 says nothing of it
+  const std::string peers = FormatPeers(s);
+  ASSERT_TRUE(ParsePeersReply(peers, *info).ok());
+  ASSERT_TRUE(info->tap.has_value());
+  EXPECT_EQ(info->tap->switch_mode, l2::Mode::kHub);
+  EXPECT_TRUE(info->tap->forward);
+  EXPECT_EQ(info->tap->mac_capacity, 1024u);
+  EXPECT_EQ(info->tap->mac_expiry_sec, 300u);
+  EXPECT_EQ(info->tap->mac_stats.size, 4u);
+  EXPECT_EQ(info->tap->mac_stats.learned, 10u);
+  EXPECT_EQ(info->tap->mac_stats.moved, 2u);
+  EXPECT_EQ(info->tap->mac_stats.evicted, 3u);
+  EXPECT_EQ(info->tap->mac_stats.evicted_chain, 4u);
+  EXPECT_EQ(info->tap->mac_stats.expired, 5u);
+  EXPECT_EQ(info->tap->mac_stats.removed, 6u);
+  EXPECT_EQ(info->tap->mac_stats.deferred, 7u);
+  const PeerTundraInfo& t = *info->peers[0].tundra;
+  EXPECT_EQ(t.allowed_macs, std::vector<std::string>{"52:54:00:00:00:00/24"});
+  EXPECT_EQ(t.mac_entries, 3u);
+  EXPECT_EQ(t.l2_drops[size_t(l2::DropReason::kNotForwarding)], 8u);
+  EXPECT_EQ(t.l2_drops[size_t(l2::DropReason::kIpOnTap)], 0u);
+  EXPECT_TRUE(info->peers[1].tundra->allowed_macs.empty());
+
+  // A TUN-mode reply leaves tap unset.
+  device::DeviceStatus tun = s;
+  tun.tap = false;
+  auto tun_info = ParseGetReply(std::string_view(get.data(), get.size()));
+  ASSERT_TRUE(tun_info.ok());
+  ASSERT_TRUE(ParsePeersReply(FormatPeers(tun), *tun_info).ok());
+  EXPECT_FALSE(tun_info->tap.has_value());
+
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"switch=hub", "switch=router"},
+           {"forward=yes", "forward=1"},
+           {"mac_table=4/1024", "mac_table=4"},
+           {"mac_learned=10", "mac_learned=x"},
+           {"mode=tap", "mode=l2"},
+           {"mac_entries=3", "mac_entries=-1"},
+           {"l2_drop_not_forwarding=8", "l2_drop_not_forwarding=x"}}) {
+    std::string text = peers;
+    text.replace(text.find(from), from.size(), to);
+    auto again = ParseGetReply(std::string_view(get.data(), get.size()));
+    ASSERT_TRUE(again.ok());
+    auto bad = ParsePeersReply(text, *again);
+    ASSERT_FALSE(bad.ok()) << to;
+    const std::string key = to.substr(0, to.find('='));
+    EXPECT_NE(bad.error().message().find("bad value for " + key), std::string::npos)
+        << bad.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace tundra::uapi

@@ -99,6 +99,12 @@ void SetParser::DeviceLine(std::string_view key, std::string_view value) {
     u.transport = m;
   } else if (key == "tundra_tcp_port") {
     Number(key, value, "a port 0-65535", u.tcp_port);
+  } else if (key == "tundra_switch") {  // tundra extension: TAP mode (docs/l2.md)
+    if (value != "switch" && value != "hub") return BadValue(key, "switch or hub");
+    u.switch_mode = value == "hub" ? l2::Mode::kHub : l2::Mode::kSwitch;
+  } else if (key == "tundra_forward") {
+    if (value != "true" && value != "false") return BadValue(key, "true or false");
+    u.forward = value == "true";
   } else {
     Fail(kErrnoInvalid, fmt::format("invalid UAPI device key {}", LoggableKey(key)));
   }
@@ -157,6 +163,12 @@ void SetParser::PeerLine(std::string_view key, std::string_view value) {
                                        compress::kMinZstdLevel, compress::kMaxZstdLevel));
     }
     peer.compression = *setting;
+  } else if (key == "tundra_replace_allowed_macs") {  // tundra extension: TAP mode (docs/l2.md)
+    Flag(key, value, peer.replace_allowed_macs);
+  } else if (key == "tundra_allowed_mac") {
+    auto prefix = l2::ParseMacPrefix(value);
+    if (!prefix.has_value()) return BadValue(key, "MAC or MAC/LENGTH");
+    peer.allowed_macs.push_back(*prefix);
   } else if (key == "protocol_version") {
     if (value != "1") return BadValue(key, "1");
   } else {
@@ -213,6 +225,8 @@ SecretString FormatSet(const device::DeviceUpdate& u) {
   if (u.transport)
     line(fmt::format("tundra_transport={}\n", transport::TransportModeName(*u.transport)));
   if (u.tcp_port) line(fmt::format("tundra_tcp_port={}\n", *u.tcp_port));
+  if (u.switch_mode) line(fmt::format("tundra_switch={}\n", l2::ModeName(*u.switch_mode)));
+  if (u.forward) line(fmt::format("tundra_forward={}\n", *u.forward ? "true" : "false"));
   if (u.replace_peers) out += "replace_peers=true\n";
   for (const device::PeerUpdate& p : u.peers) {
     AppendHexLine(out, "public_key", p.public_key);
@@ -236,6 +250,10 @@ SecretString FormatSet(const device::DeviceUpdate& u) {
     if (p.replace_allowed_ips) out += "replace_allowed_ips=true\n";
     for (const device::AllowedIpChange& a : p.allowed_ips) {
       line(fmt::format("allowed_ip={}{}\n", a.remove ? "-" : "", a.prefix.ToString()));
+    }
+    if (p.replace_allowed_macs) out += "tundra_replace_allowed_macs=true\n";
+    for (const l2::MacPrefix& m : p.allowed_macs) {
+      line(fmt::format("tundra_allowed_mac={}\n", m.ToString()));
     }
   }
   out += "\n";
@@ -314,6 +332,16 @@ Result<device::DeviceStatus> ParseGet(std::string_view reply) {
 std::string FormatPeers(const device::DeviceStatus& s) {
   std::string out = fmt::format("transport={}\ntcp_listen_port={}\n",
                                 transport::TransportModeName(s.transport), s.tcp_listen_port);
+  if (s.tap) {  // TAP mode (docs/l2.md); a TUN-mode listing has none of these lines
+    const l2::MacTableStats& m = s.mac_stats;
+    out += fmt::format(
+        "mode=tap\nswitch={}\nforward={}\nmac_table={}/{}\nmac_expiry={}\nmac_learned={}\n"
+        "mac_moved={}\nmac_evicted={}\nmac_evicted_chain={}\nmac_expired={}\nmac_removed={}\n"
+        "mac_learn_deferred={}\n",
+        l2::ModeName(s.switch_mode), s.forward ? "yes" : "no", m.size, s.mac_capacity,
+        std::chrono::duration_cast<std::chrono::seconds>(s.mac_expiry).count(), m.learned, m.moved,
+        m.evicted, m.evicted_chain, m.expired, m.removed, m.deferred);
+  }
   for (const device::PeerStatus& p : s.peers) {
     out += "public_key=";
     static constexpr char kDigits[] = "0123456789abcdef";
@@ -340,6 +368,15 @@ std::string FormatPeers(const device::DeviceStatus& s) {
         compress::FormatSetting(p.compression), int(p.compression_active), c.compress_tx_packets,
         c.compress_tx_compressed, c.compress_tx_before, c.compress_tx_after, c.compress_rx_packets,
         c.compress_rx_before, c.compress_rx_after);
+    if (s.tap) {
+      for (const l2::MacPrefix& mac : p.allowed_macs) {
+        out += fmt::format("allowed_mac={}\n", mac.ToString());
+      }
+      out += fmt::format("mac_entries={}\n", p.mac_entries);
+      for (size_t r = 1; r < l2::kDropReasonCount; ++r) {
+        out += fmt::format("l2_drop_{}={}\n", l2::DropReasonName(l2::DropReason(r)), p.l2_drops[r]);
+      }
+    }
   }
   out += "errno=0\n\n";
   return out;

@@ -87,7 +87,10 @@ Result<device::DeviceStatus> ParseGet(std::string_view reply);
 // tundra's read-only extension (op "tundra_peers=1", also answered to its older name
 // "tundra_transports=1"; docs/tcp-transport.md "Status"): the interface's default transport and TCP
 // listener, and per peer (by public key, hex) the mode, the transport in use and since when,
-// and the peer's counters (device::PeerCounterValues). Never part of a get=1 reply.
+// and the peer's counters (device::PeerCounterValues). In TAP mode (docs/l2.md) also the
+// interface's mode=tap, switch=, forward=yes|no, mac_table=ENTRIES/CAPACITY, mac_expiry=S and
+// the table's mac_* counters, and per peer allowed_mac= (repeated), mac_entries=N and
+// l2_drop_<reason>=N. Never part of a get=1 reply.
 std::string FormatPeers(const device::DeviceStatus& status);
 
 // tundra's own read-only extension (op "tundra_stats=1"): the device's named counters.

@@ -436,5 +436,117 @@ TEST(UapiParseTest, RandomRequestsGetAnAnswerNeverACrash) {
   EXPECT_GT(accepted, 50);  // the generator reaches the accepting paths too (77 of 20000)
 }
 
+TEST(UapiParseTest, TapModeKeys) {
+  auto r = Parse({"tundra_switch=hub", "tundra_forward=true", "public_key=" + kKey2,
+                  "tundra_replace_allowed_macs=true", "tundra_allowed_mac=52:54:00:12:34:56",
+                  "tundra_allowed_mac=52:54:00:00:00:00/24", "public_key=" + kKey1});
+  ASSERT_EQ(r.error, 0) << r.error_detail;
+  EXPECT_EQ(r.update.switch_mode, l2::Mode::kHub);
+  EXPECT_EQ(r.update.forward, true);
+  ASSERT_EQ(r.update.peers.size(), 2u);
+  const device::PeerUpdate& p = r.update.peers[0];
+  EXPECT_TRUE(p.replace_allowed_macs);
+  ASSERT_EQ(p.allowed_macs.size(), 2u);
+  EXPECT_EQ(p.allowed_macs[0].ToString(), "52:54:00:12:34:56");
+  EXPECT_EQ(p.allowed_macs[1].ToString(), "52:54:00:00:00:00/24");
+  EXPECT_FALSE(r.update.peers[1].replace_allowed_macs);  // per peer
+  EXPECT_EQ(Parse({"tundra_switch=switch"}).update.switch_mode, l2::Mode::kSwitch);
+  EXPECT_EQ(Parse({"tundra_forward=false"}).update.forward, false);
+  // Nothing TAP-specific in an update that does not say so.
+  auto plain = Parse({"listen_port=1", "public_key=" + kKey2});
+  EXPECT_FALSE(plain.update.switch_mode.has_value());
+  EXPECT_FALSE(plain.update.forward.has_value());
+  EXPECT_FALSE(plain.update.peers[0].replace_allowed_macs);
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"tundra_switch=router"},
+           {"tundra_switch="},
+           {"tundra_forward=yes"},
+           {"tundra_forward=1"},
+           {"public_key=" + kKey2, "tundra_allowed_mac=52:54:00:00:00:01/24"},  // host bits
+           {"public_key=" + kKey2, "tundra_allowed_mac=52:54:00:00:00"},
+           {"public_key=" + kKey2, "tundra_allowed_mac=52:54:00:00:00:00/49"},
+           {"public_key=" + kKey2, "tundra_replace_allowed_macs=false"},
+           {"tundra_allowed_mac=52:54:00:00:00:01"},         // a peer key
+           {"tundra_replace_allowed_macs=true"},             // a peer key
+           {"public_key=" + kKey2, "tundra_switch=hub"}}) {  // a device key
+    auto e = Parse(bad);
+    EXPECT_EQ(e.error, kErrnoInvalid) << bad.back();
+    const std::string key = bad.back().substr(0, bad.back().find('='));
+    EXPECT_NE(e.error_detail.find(key), std::string::npos) << e.error_detail;
+    EXPECT_EQ(e.error_detail.find("52:54"), std::string::npos) << e.error_detail;
+  }
+}
+
+TEST(UapiFormatTest, SetRoundTripsTapKeys) {
+  const std::vector<std::string> lines = {"tundra_switch=hub",
+                                          "tundra_forward=false",
+                                          "replace_peers=true",
+                                          "public_key=" + kKey1,
+                                          "tundra_replace_allowed_macs=true",
+                                          "tundra_allowed_mac=52:54:00:12:34:56",
+                                          "tundra_allowed_mac=00:00:00:00:00:00/0"};
+  SetRequest first = ParseSet(lines);
+  ASSERT_EQ(first.error, 0) << first.error_detail;
+  const SecretString text = FormatSet(first.update);
+  EXPECT_EQ(SetLines(text), lines);
+  SetRequest second = ParseSet(SetLines(text));
+  ASSERT_EQ(second.error, 0) << second.error_detail;
+  EXPECT_EQ(FormatSet(second.update), text);
+}
+
+device::DeviceStatus TapStatus() {
+  device::DeviceStatus s;
+  s.listen_port = 51820;
+  s.tap = true;
+  s.switch_mode = l2::Mode::kHub;
+  s.forward = true;
+  s.mac_capacity = 8192;
+  s.mac_expiry = std::chrono::seconds(600);
+  s.mac_stats = {.size = 3,
+                 .learned = 9,
+                 .moved = 1,
+                 .evicted = 2,
+                 .evicted_chain = 3,
+                 .expired = 4,
+                 .removed = 5,
+                 .deferred = 6};
+  device::PeerStatus p;
+  p.public_key[0] = 2;
+  p.allowed_macs = {*l2::ParseMacPrefix("52:54:00:12:34:56"),
+                    *l2::ParseMacPrefix("02:00:00:00:00:00/8")};
+  p.mac_entries = 2;
+  p.l2_drops[size_t(l2::DropReason::kSourceNotAllowed)] = 7;
+  p.l2_drops[size_t(l2::DropReason::kIpOnTap)] = 1;
+  s.peers.push_back(p);
+  return s;
+}
+
+TEST(UapiFormatTest, PeersReplyInTapModeAndGetStaysStandard) {
+  const device::DeviceStatus s = TapStatus();
+  const std::string peers = FormatPeers(s);
+  EXPECT_EQ(peers.substr(0, peers.find("public_key=")),
+            "transport=udp\ntcp_listen_port=0\nmode=tap\nswitch=hub\nforward=yes\n"
+            "mac_table=3/8192\nmac_expiry=600\nmac_learned=9\nmac_moved=1\nmac_evicted=2\n"
+            "mac_evicted_chain=3\nmac_expired=4\nmac_removed=5\nmac_learn_deferred=6\n");
+  const std::string peer_part = peers.substr(peers.find("compress_rx_after=0\n") + 20);
+  EXPECT_EQ(peer_part,
+            "allowed_mac=52:54:00:12:34:56\nallowed_mac=02:00:00:00:00:00/8\nmac_entries=2\n"
+            "l2_drop_frame_too_short=0\nl2_drop_frame_too_long=0\nl2_drop_frame_bad_length=0\n"
+            "l2_drop_ip_on_tap=1\nl2_drop_frame_on_tun=0\nl2_drop_invalid_source_mac=0\n"
+            "l2_drop_source_mac_not_allowed=7\nl2_drop_to_ingress=0\nl2_drop_not_forwarding=0\n"
+            "l2_drop_already_relayed=0\nerrno=0\n\n");
+  // A TUN-mode device lists none of it.
+  device::DeviceStatus tun = s;
+  tun.tap = false;
+  const std::string tun_peers = FormatPeers(tun);
+  for (const char* key : {"mode=", "switch=", "mac_", "allowed_mac=", "l2_drop_"}) {
+    EXPECT_EQ(tun_peers.find(key), std::string::npos) << key;
+  }
+  // get=1 (what wg reads) is byte-identical in both modes: none of TAP mode's keys.
+  EXPECT_EQ(std::string_view(FormatGet(s)), std::string_view(FormatGet(tun)));
+  const std::string get(std::string_view(FormatGet(s)));
+  EXPECT_EQ(get.find("mac"), std::string::npos) << get;
+}
+
 }  // namespace
 }  // namespace tundra::uapi

@@ -153,6 +153,21 @@ TEST_F(ServerTest, SetGetAndStatsOverTheSocket) {
   EXPECT_EQ(Request("tundra_transports=1\n\n"), peers);
 }
 
+// TAP mode's set keys (docs/l2.md) with bad values are refused by the parser, before the device
+// sees them, with wireguard-go's EINVAL; get=1 stays wg's.
+TEST_F(ServerTest, BadTapModeKeysAreInvalid) {
+  StartServer();
+  for (const std::string& body :
+       {std::string("tundra_switch=router\n"), std::string("tundra_forward=yes\n"),
+        "public_key=" + kPeerHex + "\ntundra_allowed_mac=52:54:00:00:00:01/24\n",
+        "public_key=" + kPeerHex + "\ntundra_replace_allowed_macs=1\n"}) {
+    EXPECT_EQ(Request("set=1\n" + body + "\n"), "errno=-22\n\n") << body;
+  }
+  const std::string get = Request("get=1\n\n");
+  EXPECT_EQ(get.find("tundra"), std::string::npos) << get;
+  EXPECT_EQ(get.find("mac"), std::string::npos) << get;
+}
+
 // 100 MB of garbage after set=1 is cut off at kMaxSetRequestBytes with errno=-90 (nothing
 // applied, not even the good line before it) while another client is served meanwhile.
 TEST_F(ServerTest, GarbageFloodIsCutOffAndOthersAreServed) {

@@ -113,6 +113,7 @@ Status SyncConf(const std::string& arg) {
   const std::string sock = uapi::SocketPath(ifname);
   TUNDRA_ASSIGN_OR_RETURN(device::DeviceStatus running, uapi::GetDevice(sock));
   TUNDRA_RETURN_IF_ERROR(uapi::AddTundraStatus(sock, running));
+  TUNDRA_RETURN_IF_ERROR(CheckFixedSettings(running, config, ifname));
   const device::DeviceUpdate update = SyncUpdate(running, file);
   if (IsEmpty(update)) {
     Step(fmt::format("syncconf {}: nothing changed", ifname));
@@ -120,10 +121,12 @@ Status SyncConf(const std::string& arg) {
   }
   size_t removed = 0;
   for (const auto& p : update.peers) removed += p.remove ? 1 : 0;
-  Step(fmt::format(
-      "syncconf {}: set=1 with {} peer change(s) ({} removed){}", ifname,
-      update.peers.size() - removed, removed,
-      update.private_key || update.listen_port || update.fwmark ? " and interface keys" : ""));
+  Step(fmt::format("syncconf {}: set=1 with {} peer change(s) ({} removed){}", ifname,
+                   update.peers.size() - removed, removed,
+                   update.private_key || update.listen_port || update.fwmark ||
+                           update.switch_mode || update.forward
+                       ? " and interface keys"
+                       : ""));
   return uapi::SetDevice(sock, update);
 }
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "tundra/crypto/key_text.h"
+#include "tundra/l2/constants.h"
 #include "tundra/netlink/link.h"
 
 namespace tundra::cli::up {
@@ -50,6 +52,7 @@ RoutePlan PlanRoutes(const config::TunnelConfig& config, const RouteContext& con
   RoutePlan plan;
   const config::TableSetting& table = config.interface.table;
   if (table.kind == config::TableSetting::Kind::kOff) return plan;
+  if (config.interface.tap) return plan;  // AllowedIPs route nothing on a TAP (docs/l2.md)
 
   // Every peer's prefixes, masked, most specific first (wg-quick: sort -nr -k 2 -t /).
   std::vector<routing::IpPrefix> prefixes;
@@ -111,12 +114,38 @@ RoutePlan PlanRoutes(const config::TunnelConfig& config, const RouteContext& con
   return plan;
 }
 
-int AutoMtu(const std::vector<int>& path_mtus) {
+int AutoMtu(const std::vector<int>& path_mtus, bool tap) {
   int lowest = 0;
   for (int m : path_mtus) {
     if (m > 0 && (lowest == 0 || m < lowest)) lowest = m;
   }
-  return (lowest == 0 ? kFallbackPathMtu : lowest) - kMtuOverhead;
+  const int tunnel = (lowest == 0 ? kFallbackPathMtu : lowest) - kMtuOverhead;
+  return tap ? int(l2::TapMtuFor(size_t(tunnel))) : tunnel;
+}
+
+std::vector<std::string> DaemonArgs(const config::TunnelConfig& c) {
+  std::vector<std::string> args;
+  if (!c.interface.user.empty()) args.insert(args.end(), {"--user", c.interface.user});
+  for (const std::string& l : c.interface.peer_up) args.insert(args.end(), {"--peer-up", l});
+  for (const std::string& l : c.interface.peer_down) args.insert(args.end(), {"--peer-down", l});
+  for (const config::PeerConfig& p : c.peers) {
+    const std::string key = crypto::KeyToBase64(p.public_key);
+    for (const std::string& l : p.peer_up)
+      args.insert(args.end(), {"--peer-up-for", key + ":" + l});
+    for (const std::string& l : p.peer_down) {
+      args.insert(args.end(), {"--peer-down-for", key + ":" + l});
+    }
+  }
+  if (c.interface.tap) {
+    args.insert(args.end(), {"--mode", "tap"});
+    if (c.interface.mac_table_size) {
+      args.insert(args.end(), {"--mac-table-size", std::to_string(*c.interface.mac_table_size)});
+    }
+    if (c.interface.mac_expiry) {
+      args.insert(args.end(), {"--mac-expiry", std::to_string(*c.interface.mac_expiry)});
+    }
+  }
+  return args;
 }
 
 }  // namespace tundra::cli::up

@@ -10,6 +10,8 @@
 //       table main suppress_prefixlength 0
 //     for its family, and the device gets fwmark T so its own UDP packets bypass the tunnel.
 //   - MTU = the lowest path MTU to the endpoints (or of the default route) minus 80.
+//   - Mode = tap (docs/l2.md): no per-peer routes (the TAP is an Ethernet segment: its
+//     Address prefixes route to it); the MTU is the TAP's, TapMtuFor(the tunnel MTU above).
 #pragma once
 
 #include <cstdint>
@@ -66,7 +68,13 @@ struct RouteContext {
 RoutePlan PlanRoutes(const config::TunnelConfig& config, const RouteContext& context);
 
 // The interface MTU for path MTUs (route MTU, else the route's link MTU) to the endpoints: the
-// lowest minus kMtuOverhead; kFallbackPathMtu - kMtuOverhead when there are none.
-int AutoMtu(const std::vector<int>& path_mtus);
+// lowest minus kMtuOverhead; kFallbackPathMtu - kMtuOverhead when there are none. For a TAP
+// (`tap`) the TAP's MTU for that tunnel MTU, l2::TapMtuFor (1399 for 1420).
+int AutoMtu(const std::vector<int>& path_mtus, bool tap = false);
+
+// The daemon's options from the file: User, the PeerUp/PeerDown lines (interface-wide, then
+// each peer's as KEY:CMD), and TAP mode's --mode tap, --mac-table-size, --mac-expiry (fixed
+// for the daemon's life). None of them is secret.
+std::vector<std::string> DaemonArgs(const config::TunnelConfig& config);
 
 }  // namespace tundra::cli::up

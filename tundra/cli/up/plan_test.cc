@@ -130,5 +130,49 @@ TEST(LocateConfigTest, PathsAndNames) {
   EXPECT_FALSE(LocateConfig("a b", exists).ok());
 }
 
+TEST(AutoMtuTest, TapModeIsTheTapsMtu) {
+  EXPECT_EQ(AutoMtu({}, true), 1399);  // 1500 - 80 = 1420, minus 3 + 14 + 4
+  EXPECT_EQ(AutoMtu({1500, 1400}, true), 1400 - 80 - 21);
+  EXPECT_EQ(AutoMtu({1400}, false), 1320);
+}
+
+config::TunnelConfig ParseText(const std::string& text) {
+  auto ini = config::TokenizeIni("t.conf", text);
+  EXPECT_TRUE(ini.ok());
+  auto c = config::ParseConfig(*ini);
+  EXPECT_TRUE(c.ok()) << c.error().message();
+  return c.ok() ? *c : config::TunnelConfig{};
+}
+
+TEST(PlanRoutesTest, TapModeAddsNoPeerRoutes) {
+  config::TunnelConfig c =
+      ParseText(std::string("[Interface]\nMode = tap\nAddress = 198.19.0.1/24\n"
+                            "[Peer]\nPublicKey = ") +
+                kPub1 + "\n");
+  ASSERT_TRUE(c.interface.tap);
+  // The parser refuses AllowedIPs with Mode = tap; should one get here, it routes nothing.
+  c.peers[0].allowed_ips = {P("198.19.5.0/24"), P("0.0.0.0/0")};
+  const RoutePlan plan = PlanRoutes(c, {});
+  EXPECT_TRUE(plan.routes.empty());
+  EXPECT_TRUE(plan.rules.empty());
+  EXPECT_FALSE(plan.fwmark.has_value());
+  c.interface.tap = false;  // the same peers in TUN mode do get routes
+  EXPECT_FALSE(PlanRoutes(c, {}).routes.empty());
+}
+
+TEST(DaemonArgsTest, UserHooksAndTapMode) {
+  const std::string peer = std::string("[Peer]\nPublicKey = ") + kPub1 + "\nPeerUp = echo one\n";
+  EXPECT_EQ(DaemonArgs(ParseText("[Interface]\nUser = nobody\nPeerUp = echo up\n" + peer)),
+            (std::vector<std::string>{"--user", "nobody", "--peer-up", "echo up", "--peer-up-for",
+                                      std::string(kPub1) + ":echo one"}));
+  EXPECT_EQ(DaemonArgs(ParseText("[Interface]\nMode = tap\n")),
+            (std::vector<std::string>{"--mode", "tap"}));
+  EXPECT_EQ(
+      DaemonArgs(
+          ParseText("[Interface]\nMode = tap\nMACTableSize = 64\nMACExpiry = 30\nForward = yes\n")),
+      (std::vector<std::string>{"--mode", "tap", "--mac-table-size", "64", "--mac-expiry", "30"}));
+  EXPECT_TRUE(DaemonArgs(ParseText("[Interface]\nMode = tun\n")).empty());
+}
+
 }  // namespace
 }  // namespace tundra::cli::up

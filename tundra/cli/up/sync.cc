@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "tundra/crypto/key_text.h"
 
@@ -31,7 +32,48 @@ const config::PeerConfig* FindConfigured(const config::TunnelConfig& c,
   return nullptr;
 }
 
+std::vector<l2::MacPrefix> SortedMacs(std::vector<l2::MacPrefix> v) {
+  auto less = [](const l2::MacPrefix& a, const l2::MacPrefix& b) {
+    return a.address.value() != b.address.value() ? a.address.value() < b.address.value()
+                                                  : a.length < b.length;
+  };
+  std::sort(v.begin(), v.end(), less);
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+Error NeedsRestart(const std::string& ifname, std::string_view key, const std::string& file,
+                   const std::string& running) {
+  return InvalidArgument(
+      fmt::format("syncconf {}: {} = {} in the file, but the interface runs with {}: {} cannot "
+                  "change on a running interface; it needs tundra down {} and tundra up {}",
+                  ifname, key, file, running, key, ifname, ifname));
+}
+
 }  // namespace
+
+Status CheckFixedSettings(const device::DeviceStatus& running, const config::TunnelConfig& file,
+                          const std::string& ifname) {
+  const config::InterfaceConfig& in = file.interface;
+  if (in.tap != running.tap) {
+    return NeedsRestart(ifname, "Mode", in.tap ? "tap" : "tun",
+                        running.tap ? "Mode = tap" : "Mode = tun");
+  }
+  if (!in.tap) return OkStatus();
+  const l2::MacTableOptions want = config::MacTableOptionsOf(in);
+  if (want.capacity != running.mac_capacity) {
+    return NeedsRestart(ifname, "MACTableSize", std::to_string(want.capacity),
+                        fmt::format("{} entries", running.mac_capacity));
+  }
+  if (want.expiry != running.mac_expiry) {
+    using std::chrono::seconds;
+    return NeedsRestart(
+        ifname, "MACExpiry",
+        std::to_string(std::chrono::duration_cast<seconds>(want.expiry).count()),
+        fmt::format("{} s", std::chrono::duration_cast<seconds>(running.mac_expiry).count()));
+  }
+  return OkStatus();
+}
 
 device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
                                 const device::DeviceUpdate& file) {
@@ -52,6 +94,11 @@ device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
   if (file.tcp_port && *file.tcp_port != 0 && *file.tcp_port != running.tcp_listen_port) {
     out.tcp_port = file.tcp_port;
   }
+  // TAP mode (the file has them only then): SwitchMode, Forward.
+  if (file.switch_mode && *file.switch_mode != running.switch_mode) {
+    out.switch_mode = file.switch_mode;
+  }
+  if (file.forward && *file.forward != running.forward) out.forward = file.forward;
   for (const device::PeerStatus& r : running.peers) {
     const bool kept = std::any_of(file.peers.begin(), file.peers.end(),
                                   [&](const auto& p) { return p.public_key == r.public_key; });
@@ -94,6 +141,12 @@ device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
       p.allowed_ips = want.allowed_ips;
       changed = true;
     }
+    if (want.replace_allowed_macs &&
+        SortedMacs(want.allowed_macs) != SortedMacs(have->allowed_macs)) {
+      p.replace_allowed_macs = true;
+      p.allowed_macs = want.allowed_macs;
+      changed = true;
+    }
     const device::Shaping shaping{want.speed.value_or(device::Speed{}), want.burst.value_or(0)};
     if (shaping != have->shaping) {
       p.speed = shaping.speed;
@@ -118,7 +171,7 @@ device::DeviceUpdate SyncUpdate(const device::DeviceStatus& running,
 
 bool IsEmpty(const device::DeviceUpdate& u) {
   return !u.private_key && !u.listen_port && !u.fwmark && !u.transport && !u.tcp_port &&
-         !u.replace_peers && u.peers.empty();
+         !u.switch_mode && !u.forward && !u.replace_peers && u.peers.empty();
 }
 
 SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceStatus& running,
@@ -164,6 +217,14 @@ SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceS
   list("PeerDown", in.peer_down);
   if (in.transport) line("Transport", transport::TransportModeName(*in.transport));
   if (in.tcp_port) line("TcpPort", std::to_string(*in.tcp_port));
+  if (in.tap) {
+    line("Mode", "tap");
+    if (running.switch_mode != l2::Mode::kSwitch)
+      line("SwitchMode", l2::ModeName(running.switch_mode));
+    if (running.forward) line("Forward", "yes");
+    if (in.mac_table_size) line("MACTableSize", std::to_string(*in.mac_table_size));
+    if (in.mac_expiry) line("MACExpiry", std::to_string(*in.mac_expiry));
+  }
   for (const device::PeerStatus& p : running.peers) {
     const config::PeerConfig* was = FindConfigured(file, p.public_key);
     out += "\n[Peer]\n";
@@ -178,7 +239,12 @@ SecretString SavedConfig(const config::TunnelConfig& file, const device::DeviceS
       out += key;
       out += "\n";
     }
-    if (!p.allowed_ips.empty()) {
+    if (in.tap && !p.allowed_macs.empty()) {
+      std::string macs;
+      for (const auto& m : p.allowed_macs) macs += (macs.empty() ? "" : ", ") + m.ToString();
+      line("AllowedMACs", macs);
+    }
+    if (!in.tap && !p.allowed_ips.empty()) {
       std::string ips;
       for (const auto& a : p.allowed_ips) ips += (ips.empty() ? "" : ", ") + a.ToString();
       line("AllowedIPs", ips);

@@ -40,6 +40,14 @@ device::DeviceStatus RunningAs(const std::string& text) {
   if (u.tcp_port || s.transport != transport::TransportMode::kUdp) {
     s.tcp_listen_port = u.tcp_port.value_or(0) != 0 ? *u.tcp_port : s.listen_port;
   }
+  const config::TunnelConfig c = Parse(text);
+  s.tap = c.interface.tap;
+  s.switch_mode = u.switch_mode.value_or(l2::Mode::kSwitch);
+  s.forward = u.forward.value_or(false);
+  if (s.tap) {
+    s.mac_capacity = config::MacTableOptionsOf(c.interface).capacity;
+    s.mac_expiry = config::MacTableOptionsOf(c.interface).expiry;
+  }
   for (const auto& p : u.peers) {
     device::PeerStatus ps;
     ps.transport_mode = p.transport.value_or(s.transport);
@@ -48,6 +56,7 @@ device::DeviceStatus RunningAs(const std::string& text) {
     ps.endpoint = p.endpoint;
     ps.persistent_keepalive = p.persistent_keepalive.value_or(0);
     for (const auto& a : p.allowed_ips) ps.allowed_ips.push_back(a.prefix.Masked());
+    ps.allowed_macs = p.allowed_macs;
     ps.rx_bytes = 1000;  // a session in use
     s.peers.push_back(ps);
   }
@@ -220,6 +229,107 @@ TEST(SavedConfigTest, RunningStateWithTheFilesSettings) {
   auto again = config::TokenizeIni("saved.conf", std::string(text.data(), text.size()));
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(config::ParseConfig(*again).ok());
+}
+
+const std::string kTapBase = std::string("[Interface]\nPrivateKey = ") + kPriv +
+                             "\nListenPort = 51820\nMode = tap\nAddress = 198.19.0.1/24\n"
+                             "[Peer]\nPublicKey = " +
+                             kPub1 +
+                             "\nAllowedMACs = 52:54:00:00:00:01, 52:54:01:00:00:00/24\n"
+                             "Endpoint = 198.18.0.2:51820\n"
+                             "[Peer]\nPublicKey = " +
+                             kPub2 + "\n";
+
+TEST(SyncUpdateTest, TapModeUnchangedFileSendsNothing) {
+  const device::DeviceUpdate u = SyncUpdate(RunningAs(kTapBase), Update(kTapBase));
+  EXPECT_TRUE(IsEmpty(u)) << Text(u);
+  // The same set in another order is no change either.
+  device::DeviceStatus running = RunningAs(kTapBase);
+  std::swap(running.peers[0].allowed_macs[0], running.peers[0].allowed_macs[1]);
+  EXPECT_TRUE(IsEmpty(SyncUpdate(running, Update(kTapBase))));
+  EXPECT_TRUE(CheckFixedSettings(running, Parse(kTapBase), "tap0").ok());
+}
+
+TEST(SyncUpdateTest, TapModeSwitchForwardAndAllowedMacsChangesAreSent) {
+  std::string changed = kTapBase;
+  changed.replace(changed.find("Mode = tap\n"), 11,
+                  "Mode = tap\nSwitchMode = hub\nForward = yes\n");
+  changed += "AllowedMACs = 02:00:00:00:00:00/8\n";  // peer 2 gets a list
+  EXPECT_EQ(Text(SyncUpdate(RunningAs(kTapBase), Update(changed))),
+            "set=1\ntundra_switch=hub\ntundra_forward=true\npublic_key=" + Hex(kPub2) +
+                "\ntundra_replace_allowed_macs=true\ntundra_allowed_mac=02:00:00:00:00:00/8\n\n");
+  // Back to the defaults: sent as such (a key left out of the file is its default); peer 1's
+  // list cleared.
+  std::string cleared = kTapBase;
+  cleared.replace(cleared.find("AllowedMACs"),
+                  cleared.find("Endpoint") - cleared.find("AllowedMACs"), "");
+  device::DeviceStatus running = RunningAs(changed);
+  const device::DeviceUpdate u = SyncUpdate(running, Update(cleared));
+  EXPECT_EQ(Text(u), "set=1\ntundra_switch=switch\ntundra_forward=false\npublic_key=" + Hex(kPub1) +
+                         "\ntundra_replace_allowed_macs=true\npublic_key=" + Hex(kPub2) +
+                         "\ntundra_replace_allowed_macs=true\n\n");
+  EXPECT_FALSE(IsEmpty(u));
+  // A new peer comes in full, with its AllowedMACs.
+  const std::string added =
+      kTapBase + "[Peer]\nPublicKey = " + kPub3 + "\nAllowedMACs = 52:54:00:00:00:09\n";
+  EXPECT_EQ(Text(SyncUpdate(RunningAs(kTapBase), Update(added))),
+            "set=1\npublic_key=" + Hex(kPub3) +
+                "\nreplace_allowed_ips=true\ntundra_replace_allowed_macs=true\n"
+                "tundra_allowed_mac=52:54:00:00:00:09\n\n");
+}
+
+TEST(SyncUpdateTest, ModeAndMacTableChangesNeedDownUp) {
+  const std::string tun = kBase;
+  auto error = [](const device::DeviceStatus& running, const std::string& text) {
+    Status s = CheckFixedSettings(running, Parse(text), "tap0");
+    return s.ok() ? std::string("(ok)") : s.error().message();
+  };
+  EXPECT_EQ(error(RunningAs(tun), kTapBase),
+            "syncconf tap0: Mode = tap in the file, but the interface runs with Mode = tun: Mode "
+            "cannot change on a running interface; it needs tundra down tap0 and tundra up tap0");
+  EXPECT_EQ(error(RunningAs(kTapBase), tun),
+            "syncconf tap0: Mode = tun in the file, but the interface runs with Mode = tap: Mode "
+            "cannot change on a running interface; it needs tundra down tap0 and tundra up tap0");
+  std::string sized = kTapBase;
+  sized.replace(sized.find("Mode = tap\n"), 11, "Mode = tap\nMACTableSize = 64\n");
+  EXPECT_EQ(error(RunningAs(kTapBase), sized),
+            "syncconf tap0: MACTableSize = 64 in the file, but the interface runs with 8192 "
+            "entries: MACTableSize cannot change on a running interface; it needs tundra down "
+            "tap0 and tundra up tap0");
+  std::string expiring = kTapBase;
+  expiring.replace(expiring.find("Mode = tap\n"), 11, "Mode = tap\nMACExpiry = 60\n");
+  EXPECT_EQ(error(RunningAs(kTapBase), expiring),
+            "syncconf tap0: MACExpiry = 60 in the file, but the interface runs with 600 s: "
+            "MACExpiry cannot change on a running interface; it needs tundra down tap0 and "
+            "tundra up tap0");
+  EXPECT_EQ(error(RunningAs(sized), sized), "(ok)");
+  EXPECT_EQ(error(RunningAs(tun), tun), "(ok)");  // TUN mode: nothing more to check
+}
+
+TEST(SavedConfigTest, TapModeKeysComeBack) {
+  std::string text = kTapBase;
+  text.replace(text.find("Mode = tap\n"), 11, "Mode = tap\nMACTableSize = 64\nMACExpiry = 60\n");
+  const config::TunnelConfig file = Parse(text);
+  device::DeviceStatus running = RunningAs(text);
+  running.switch_mode = l2::Mode::kHub;  // set over UAPI since
+  running.forward = true;
+  const SecretString saved =
+      SavedConfig(file, running, {*routing::IpPrefix::Parse("198.19.0.1/24")});
+  const std::string expected =
+      std::string("[Interface]\nAddress = 198.19.0.1/24\nPrivateKey = ") + kPriv +
+      "\nListenPort = 51820\nMode = tap\nSwitchMode = hub\nForward = yes\nMACTableSize = 64\n"
+      "MACExpiry = 60\n\n[Peer]\nPublicKey = " +
+      kPub1 +
+      "\nAllowedMACs = 52:54:00:00:00:01, 52:54:01:00:00:00/24\nEndpoint = 198.18.0.2:51820\n"
+      "\n[Peer]\nPublicKey = " +
+      kPub2 + "\n";
+  EXPECT_EQ(std::string(saved.data(), saved.size()), expected);
+  auto again = config::TokenizeIni("saved.conf", std::string(saved.data(), saved.size()));
+  ASSERT_TRUE(again.ok());
+  auto parsed = config::ParseConfig(*again);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->interface.switch_mode, l2::Mode::kHub);
+  EXPECT_EQ(parsed->peers[0].allowed_macs.size(), 2u);
 }
 
 }  // namespace

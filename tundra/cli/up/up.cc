@@ -85,24 +85,6 @@ bool InPath(const char* tool) {
 // `tundra daemon -f --syslog IFNAME` (this binary) in its own session, its output (start-up
 // errors; syslog once it is up) appended to LogPath(IFNAME); returns once the daemon serves
 // its socket.
-// The daemon's options from the file: User, and the PeerUp/PeerDown lines (interface-wide,
-// then each peer's as KEY:CMD). None of them is secret.
-std::vector<std::string> DaemonArgs(const config::TunnelConfig& c) {
-  std::vector<std::string> args;
-  if (!c.interface.user.empty()) args.insert(args.end(), {"--user", c.interface.user});
-  for (const std::string& l : c.interface.peer_up) args.insert(args.end(), {"--peer-up", l});
-  for (const std::string& l : c.interface.peer_down) args.insert(args.end(), {"--peer-down", l});
-  for (const config::PeerConfig& p : c.peers) {
-    const std::string key = crypto::KeyToBase64(p.public_key);
-    for (const std::string& l : p.peer_up)
-      args.insert(args.end(), {"--peer-up-for", key + ":" + l});
-    for (const std::string& l : p.peer_down) {
-      args.insert(args.end(), {"--peer-down-for", key + ":" + l});
-    }
-  }
-  return args;
-}
-
 Result<ProcessRef> StartDaemon(const std::string& ifname, std::vector<std::string> options) {
   const std::string log = LogPath(ifname);
   if (::mkdir(kStateDir, 0755) != 0 && errno != EEXIST)
@@ -253,7 +235,7 @@ Status Upper::Mtu(const device::DeviceUpdate& update) {
         }
       }
     }
-    mtu = AutoMtu(path);
+    mtu = AutoMtu(path, config_.interface.tap);
   }
   Step(fmt::format("link set mtu {} up dev {}", mtu, state_.ifname));
   TUNDRA_RETURN_IF_ERROR(netlink::SetLinkMtu(nl_, ifindex_, mtu));
