@@ -483,7 +483,9 @@ std::string FormatShowText(const std::vector<ShownInterface>& interfaces, int64_
               "  compression: {} ({}); sent {} as {} ({} of {} packets compressed), received "
               "{} as {} ({} packets)\n",
               compress::FormatSetting(p.tundra->compression),
-              p.tundra->compression_active ? "in use" : "waiting for the peer's hello",
+              !p.tundra->compression.enabled() ? "off"
+              : p.tundra->compression_active   ? "in use"
+                                               : "waiting for the peer's hello",
               Bytes(c.compress_tx_before), Bytes(c.compress_tx_after), c.compress_tx_compressed,
               c.compress_tx_packets, Bytes(c.compress_rx_before), Bytes(c.compress_rx_after),
               c.compress_rx_packets);

@@ -315,3 +315,49 @@ TEST(ShowTest, TapModePrometheus) {
 
 }  // namespace
 }  // namespace tundra::cli
+
+namespace tundra::cli {
+namespace {
+
+TEST(ShowTest, CompressionLineOnlyWhenConfiguredOrUsed) {
+  std::vector<ShownInterface> s = Sample();
+  uapi::PeerTundraInfo& t = *s[0].info.peers[0].tundra;
+  // Off and never used: no line (the sample).
+  EXPECT_EQ(FormatShowText(s, 1065).find("compression"), std::string::npos);
+  // Configured, the peer's hello not yet here.
+  t.compression = {compress::Algorithm::kZstd, 3};
+  EXPECT_NE(FormatShowText(s, 1065).find(
+                "  compression: zstd:3 (waiting for the peer's hello); sent 0 B as 0 B "
+                "(0 of 0 packets compressed), received 0 B as 0 B (0 packets)\n"),
+            std::string::npos)
+      << FormatShowText(s, 1065);
+  // In use, with counters.
+  t.compression = {compress::Algorithm::kLz4, 0};
+  t.compression_active = true;
+  t.counters.compress_tx_packets = 10;
+  t.counters.compress_tx_compressed = 7;
+  t.counters.compress_tx_before = 10240;
+  t.counters.compress_tx_after = 2048;
+  t.counters.compress_rx_packets = 3;
+  t.counters.compress_rx_before = 600;
+  t.counters.compress_rx_after = 3072;
+  const std::string text = FormatShowText(s, 1065);
+  EXPECT_NE(text.find("  compression: lz4 (in use); sent 10.00 KiB as 2.00 KiB (7 of 10 packets "
+                      "compressed), received 600 B as 3.00 KiB (3 packets)\n"),
+            std::string::npos)
+      << text;
+  // Turned off after use: still shown, so the counters are not lost from view.
+  t.compression = {};
+  t.compression_active = false;
+  EXPECT_NE(FormatShowText(s, 1065).find("  compression: none (off); sent 10.00 KiB"),
+            std::string::npos);
+  // JSON carries the setting and the counters.
+  const auto j = nlohmann::json::parse(FormatShowJson(s));
+  const auto& peer = j["interfaces"][0]["peers"][0]["tundra"];
+  EXPECT_EQ(peer["compression"], "none");
+  EXPECT_EQ(peer["compress_tx_before"], 10240);
+  EXPECT_EQ(peer["compress_rx_after"], 3072);
+}
+
+}  // namespace
+}  // namespace tundra::cli

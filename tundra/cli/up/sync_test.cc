@@ -57,6 +57,7 @@ device::DeviceStatus RunningAs(const std::string& text) {
     ps.persistent_keepalive = p.persistent_keepalive.value_or(0);
     for (const auto& a : p.allowed_ips) ps.allowed_ips.push_back(a.prefix.Masked());
     ps.allowed_macs = p.allowed_macs;
+    ps.compression = p.compression.value_or(compress::Setting{});
     ps.rx_bytes = 1000;  // a session in use
     s.peers.push_back(ps);
   }
@@ -195,6 +196,34 @@ TEST(SyncUpdateTest, TransportChangesAreSent) {
   ASSERT_EQ(u.peers.size(), 1u);
   EXPECT_EQ(u.peers[0].public_key, *crypto::KeyFromBase64(kPub2));
   EXPECT_EQ(u.peers[0].transport, transport::TransportMode::kAuto);
+}
+
+TEST(SyncUpdateTest, CompressionChangesAreSent) {
+  auto with = [](const std::string& interface_lines, const std::string& peer2_lines) {
+    std::string t = kBase;
+    t.insert(t.find("[Peer]"), interface_lines);
+    return t + peer2_lines;
+  };
+  // Unchanged files with compression send nothing.
+  for (const std::string& f : {with("Compression = lz4\n", ""), with("", "Compression = zstd:3\n"),
+                               with("Compression = zstd\n", "Compression = none\n")}) {
+    EXPECT_TRUE(IsEmpty(SyncUpdate(RunningAs(f), Update(f)))) << f;
+  }
+  // The interface's default: every peer without its own setting.
+  const std::string lz4 = with("Compression = lz4\n", "Compression = none\n");
+  device::DeviceUpdate u = SyncUpdate(RunningAs(kBase), Update(lz4));
+  ASSERT_EQ(u.peers.size(), 1u);
+  EXPECT_EQ(u.peers[0].public_key, *crypto::KeyFromBase64(kPub1));
+  EXPECT_EQ(Text(u), "set=1\npublic_key=" + Hex(kPub1) + "\ntundra_compression=lz4\n\n");
+  // A level change of one peer's zstd is sent (the device keeps the session for it).
+  u = SyncUpdate(RunningAs(with("", "Compression = zstd:3\n")),
+                 Update(with("", "Compression = zstd:9\n")));
+  ASSERT_EQ(u.peers.size(), 1u);
+  EXPECT_EQ(u.peers[0].compression, (compress::Setting{compress::Algorithm::kZstd, 9}));
+  // Removed from the file: none again, for both peers of the lz4 interface.
+  u = SyncUpdate(RunningAs(with("Compression = lz4\n", "")), Update(kBase));
+  ASSERT_EQ(u.peers.size(), 2u);
+  for (const auto& p : u.peers) EXPECT_EQ(p.compression, compress::Setting{});
 }
 
 TEST(SavedConfigTest, RunningStateWithTheFilesSettings) {
