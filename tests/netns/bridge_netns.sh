@@ -16,6 +16,8 @@
 #   (mtu = 1280) and IPv6 "Packet too big", and a TCP transfer the other way (from a fresh
 #   route cache: its 1500-byte segments are answered) completes at the smaller MTU; the
 #   senders' route caches then say `mtu 1280`; with `--mtu 1280` alone the ping gets no answer.
+#   The same with `--mode tun` (two point-to-point TUNs): the too-big reply is written back
+#   into the sending TUN, and ping -M do gets "Frag needed" with mtu = 1280.
 # Needs TUNDRA_BIN. Root only (exit 77 otherwise, unless TUNDRA_NO_SKIP=1).
 set -euo pipefail
 
@@ -274,3 +276,35 @@ bridge_too_big() {
 }
 
 bridge_too_big
+
+# bridge_too_big_tun: the same reply on TUN sides (no link layer: the ICMP error goes back into
+# the TUN the packet came from).
+bridge_too_big_tun() {
+  local a=tbma b=tbmb net=198.18.10 out
+  log "tundra bridge --mode tun $a $b --mtu 1280 --mtu-reply icmp"
+  ip netns exec "$NSBR" "$TUNDRA_BIN" bridge --mode tun "$a" "$b" --mtu 1280 --mtu-reply icmp \
+    --seed 6 >"$TMP/bridge.tunmtu.out" 2>"$TMP/bridge.tunmtu.err" &
+  BR_PID=$!
+  wait_for 50 ip -n "$NSBR" link show "$a" || fail "$a did not appear"
+  wait_for 50 ip -n "$NSBR" link show "$b" || fail "$b did not appear"
+  ip -n "$NSBR" link set "$a" netns "$NS1"
+  ip -n "$NSBR" link set "$b" netns "$NS2"
+  ip -n "$NS1" addr add "$net.1" peer "$net.2" dev "$a"
+  ip -n "$NS2" addr add "$net.2" peer "$net.1" dev "$b"
+  ip -n "$NS1" link set "$a" up
+  ip -n "$NS2" link set "$b" up
+  ip netns exec "$NS1" ping -n -c 2 -w 5 "$net.2" >/dev/null || fail "small ping over the tun bridge"
+  out=$(ip netns exec "$NS1" ping -n -M do -s 1400 -c 1 -w 3 "$net.2" 2>&1 || true)
+  log "tun: ping -M do -s 1400: $(grep -m1 -E 'Frag|mtu' <<<"$out" || echo "$out")"
+  grep -q "Frag needed.*mtu = 1280" <<<"$out" || fail "tun: no frag-needed with mtu 1280: $out"
+  out=$(ip -n "$NS1" route get "$net.2")
+  grep -q "mtu 1280" <<<"$out" || fail "tun: ns1's route cache did not learn mtu 1280: $out"
+  stop_impaired
+  grep -Eq "^impair $a->$b too_big_replies_sent [1-9]" "$TMP/bridge.tunmtu.out" ||
+    fail "tun: $a -> $b: no too-big reply counted"
+  for ns in "$NSBR" "$NS1" "$NS2"; do
+    [ -z "$(ip netns pids "$ns")" ] || fail "processes left in $ns: $(ip netns pids "$ns")"
+  done
+}
+
+bridge_too_big_tun
