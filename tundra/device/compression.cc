@@ -151,7 +151,7 @@ bool Device::ReceiveNotIp(const PeerPtr& peer, const proto::KeypairPtr& keypair,
                                      : proto::DropReason::kDecompressCorrupt);
     return false;
   }
-  const size_t bound = size_t(mtu_.load(std::memory_order_relaxed));
+  const size_t bound = MaxPlaintext();
   MutableByteSpan buf = inflate.Next(proto::kDataHeaderSize, bound);
   const compress::Codec::Decoded d =
       codec->Decompress(plain, buf.subspan(proto::kDataHeaderSize, bound));
