@@ -490,6 +490,15 @@ TEST_F(TapTest, TunAndTapModeMismatchIsCountedBothWays) {
   EXPECT_TRUE(PeerOf(tun, tap).allowed_macs.empty());
 }
 
+TEST_F(TapTest, FrameWithNoPeerIsCounted) {
+  Node& a = Make("a");
+  Configure(a, {});
+  StartAll();
+  a.tap->Inject(MakeFrame(kMacBroadcast, HostMac(1), 0x0806, 28, 1));
+  ASSERT_TRUE(
+      WaitFor([&] { return a.dev->GetDropCounters()[size_t(proto::DropReason::kNoRoute)] == 1; }));
+}
+
 TEST_F(TapTest, CompressionCarriesFrames) {
   Node& a = Make("a");
   Node& b = Make("b");

@@ -135,6 +135,12 @@ void Device::ForgetRemovedMacs() {
 void Device::SendL2Batch(L2Batch& batch) {
   if (batch.items.empty()) return;
   const std::shared_ptr<const L2Peers> peers = L2PeersSnapshot();
+  if (peers->all.empty()) {
+    // No peer to send to at all (from the TAP: from a peer, there is one).
+    drops_.Add(proto::DropReason::kNoRoute, batch.items.size());
+    batch.Clear();
+    return;
+  }
   const int64_t now_ns = clock_.Now().time_since_epoch().count();
   const bool flood = std::any_of(batch.items.begin(), batch.items.end(), [](const L2Item& i) {
     return i.decision.action == Action::kFlood;
