@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pair_fixture.h"
@@ -488,6 +489,59 @@ TEST_F(TapTest, TunAndTapModeMismatchIsCountedBothWays) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code(), EINVAL);
   EXPECT_TRUE(PeerOf(tun, tap).allowed_macs.empty());
+}
+
+// The threads at once (for ThreadSanitizer): spokes and the hub's own TAP send while the hub
+// relays, and a configuring thread toggles Forward, replaces AllowedMACs and reads the status.
+TEST_F(TapTest, TrafficWhileReconfiguring) {
+  Node& h = Make("h");
+  Node& s1 = Make("s1");
+  Node& s2 = Make("s2");
+  Configure(h, {&s1, &s2}, "", [](device::DeviceUpdate& u) { u.forward = true; });
+  Configure(s1, {&h});
+  Configure(s2, {&h});
+  StartAll();
+  const Frame warm = MakeFrame(kMacBroadcast, HostMac(1), 0x0806, 28, 0);
+  s1.tap->Inject(warm);
+  ASSERT_TRUE(Arrives(h, warm));
+  std::atomic<bool> done{false};
+  std::thread config([&] {
+    bool forward = false;
+    while (!done.load()) {
+      device::DeviceUpdate u;
+      u.forward = forward = !forward;
+      device::PeerUpdate p;
+      p.public_key = s1.pub;
+      p.replace_allowed_macs = true;
+      p.allowed_macs = {l2::MacPrefix{l2::MacAddress::FromU64(0), 0}};  // any
+      u.peers.push_back(p);
+      EXPECT_TRUE(h.dev->Apply(u).ok());
+      (void)h.dev->GetStatus();
+      (void)h.dev->Counters();
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+  });
+  constexpr int kFrames = 200;
+  std::vector<Frame> from_s1;
+  for (int i = 0; i < kFrames; ++i) {
+    from_s1.push_back(MakeFrame(kMacBroadcast, HostMac(1), 0x88b5, 64, uint8_t(i)));
+    from_s1.back()[20] = uint8_t(i >> 8);  // all distinct
+    s1.tap->Inject(from_s1.back());
+    s2.tap->Inject(MakeFrame(HostMac(1), HostMac(2), 0x88b5, 64, uint8_t(i)));
+    h.tap->Inject(MakeFrame(kMacBroadcast, HostMac(3), 0x88b5, 64, uint8_t(i)));
+    if (i % 20 == 19) std::this_thread::sleep_for(milliseconds(5));
+  }
+  // The hub's TAP takes every broadcast from S1, whatever Forward is at the moment.
+  const bool all = WaitFor([&] {
+    Collect(h);
+    return std::all_of(from_s1.begin(), from_s1.end(), [&](const Frame& f) {
+      return std::count(h.seen.begin(), h.seen.end(), f) == 1;
+    });
+  });
+  done = true;
+  config.join();
+  EXPECT_TRUE(all) << Drops(h) << " | " << Drops(s1);
+  EXPECT_EQ(PeerOf(h, s1).counters.dropped, 0u) << Drops(h);
 }
 
 TEST_F(TapTest, FrameWithNoPeerIsCounted) {
