@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "tundra/base/log.h"
 #include "tundra/device/device.h"
