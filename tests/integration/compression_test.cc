@@ -343,7 +343,13 @@ TEST_F(FakePeerTest, MalformedFramesAreCountedByReason) {
   std::fill(corrupt.begin() + 3, corrupt.end(), uint8_t(0xf0));
   EXPECT_TRUE(DroppedAs(corrupt, proto::DropReason::kDecompressCorrupt));
   // Neither IP nor ours.
-  EXPECT_TRUE(DroppedAs({0x20, 1, 2, 3}, proto::DropReason::kInvalidPacket));
+  EXPECT_TRUE(DroppedAs({0x30, 1, 2, 3}, proto::DropReason::kInvalidPacket));
+  // An L2 message (TAP mode's, docs/l2.md) on this TUN-mode device: its own reason.
+  const uint64_t on_tun = b_.dev->GetL2DropCounters()[size_t(l2::DropReason::kFrameOnTun)];
+  Send({0x20, 0, 14, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14});
+  EXPECT_TRUE(WaitFor([&] {
+    return b_.dev->GetL2DropCounters()[size_t(l2::DropReason::kFrameOnTun)] == on_tun + 1;
+  }));
   // A valid one still passes afterwards.
   Send(frame);
   ASSERT_TRUE(WaitFor([&] { return !b_.tun->TakeWritten().empty(); })) << DropSummary(b_);

@@ -65,6 +65,12 @@ class InflateBuffers {
   MutableByteSpan Next(size_t header, size_t bound);
   // The last Next's buffer keeps its first `used` bytes; the rest is free for the next one.
   void Commit(size_t used);
+  // Next and Commit of all of it: a buffer of header + size bytes of its own until Reset.
+  MutableByteSpan Take(size_t header, size_t size) {
+    MutableByteSpan b = Next(header, size);
+    Commit(b.size());
+    return b;
+  }
 
  private:
   std::vector<std::vector<uint8_t>> chunks_;

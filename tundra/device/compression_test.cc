@@ -66,6 +66,9 @@ TEST(InflateBuffersTest, SmallPacketsShareAChunkAndLargeOnesGetRoom) {
     b.Commit(s.size());
     all.push_back(s);
   }
+  // Take keeps what it gives: two in a row never overlap.
+  MutableByteSpan t1 = b.Take(kHeader, 100), t2 = b.Take(kHeader, 100);
+  EXPECT_EQ(t2.data(), t1.data() + t1.size());
   b.Reset();
   EXPECT_EQ(b.Next(kHeader, 10).data(), first.data());  // reused
 }

@@ -110,6 +110,14 @@ void Device::ControlPass() {
   RunTimers(clock_.Now());
   rate_limiter_.GarbageCollect();
   cookie_limiter_.GarbageCollect();
+  // 4. TAP mode: forget the MACs not renewed for MACExpiry (only the expired entries cost).
+  if (switch_) {
+    const TimePoint t = clock_.Now();
+    if (t >= next_mac_expiry_) {
+      switch_->table().Expire(t);
+      next_mac_expiry_ = t + l2::kMacRefreshInterval;
+    }
+  }
 }
 
 void Device::ProcessHandshake(QueuedHandshake& msg, bool under_load) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "tundra/l2/drop_reason.h"
 #include "tundra/proto/drop_reason.h"
 
 namespace tundra::device {
@@ -34,6 +35,27 @@ class DropCounters {
 
  private:
   std::array<std::atomic<uint64_t>, proto::kDropReasonCount> counts_{};
+};
+
+// TAP mode's drops (docs/l2.md, "Counters"), one per l2::DropReason: the device's, and each
+// peer's for the frames that came from it. Lock-free, as DropCounters.
+class L2DropCounters {
+ public:
+  void Add(l2::DropReason reason, uint64_t n = 1) {
+    counts_[static_cast<size_t>(reason)].fetch_add(n, std::memory_order_relaxed);
+  }
+  uint64_t Get(l2::DropReason reason) const {
+    return counts_[static_cast<size_t>(reason)].load(std::memory_order_relaxed);
+  }
+  using Snapshot = std::array<uint64_t, l2::kDropReasonCount>;
+  Snapshot Read() const {
+    Snapshot s{};
+    for (size_t i = 0; i < s.size(); ++i) s[i] = counts_[i].load(std::memory_order_relaxed);
+    return s;
+  }
+
+ private:
+  std::array<std::atomic<uint64_t>, l2::kDropReasonCount> counts_{};
 };
 
 // One peer's counters, as read (PeerStatus). A dropped packet is counted here as well as

@@ -4,9 +4,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "tundra/base/log.h"
+#include "tundra/crypto/random.h"
 #include "tundra/crypto/secure_memory.h"
 #include "tundra/crypto/x25519.h"
 
@@ -39,6 +41,17 @@ Device::Device(std::unique_ptr<tun::TunDevice> tun, std::unique_ptr<transport::B
       stop_fd_(MakeEventFd()),
       control_fd_(MakeEventFd()),
       udp_wake_fd_(MakeEventFd()) {
+  if (options_.tap) {
+    // TAP mode: one switch for the device's life; the table's hash seeded at random so that a
+    // peer choosing source MACs cannot aim at one chain (docs/l2.md, "MAC table").
+    l2::SwitchOptions so;
+    so.max_frame = l2::MaxFrameSizeFor(size_t(std::max(options_.mtu, 0)));
+    so.table = options_.mac_table;
+    crypto::RandomBytes(MutableByteSpan(reinterpret_cast<uint8_t*>(&so.table.hash_seed),
+                                        sizeof(so.table.hash_seed)));
+    switch_ = std::make_unique<l2::Switch>(so);
+    l2_peers_ = std::make_shared<const L2Peers>();
+  }
   // Outbound TCP connections that come up re-bind their peers (docs/tcp-transport.md). Called
   // by the bind inside Receive, on the udp thread.
   bind_->SetOnConnected([this](const transport::Endpoint& to) {
@@ -124,6 +137,15 @@ Status Device::Apply(const DeviceUpdate& update) {
       }
       if (update.transport) default_transport_ = *update.transport;
       if (update.tcp_port) tcp_port_ = *update.tcp_port;
+      if (update.switch_mode || update.forward) {
+        if (!switch_) {
+          return MakeError(EINVAL,
+                           "tundra_switch/tundra_forward (SwitchMode, Forward): only on a TAP-mode "
+                           "interface (Mode = tap)");
+        }
+        if (update.switch_mode) switch_->set_mode(*update.switch_mode);
+        if (update.forward) switch_->set_forward(*update.forward);
+      }
       if (update.transport) {
         for (auto& [key, peer] : peers_) {
           std::lock_guard lock(peer->mu);
@@ -165,6 +187,13 @@ Status Device::Apply(const DeviceUpdate& update) {
       Status s = RefreshTransportsLocked();
       if (result.ok()) result = std::move(s);
     }
+  }
+  if (switch_) {
+    // The removed peers' MACs (a sweep of the table: outside config_mu_, the table has its own
+    // locks), then the peers the data path floods to.
+    ForgetRemovedMacs();
+    std::shared_lock config(config_mu_);
+    PublishL2PeersLocked();
   }
   for (const PeerPtr& peer : keepalive) {
     peer->keepalive_wanted.store(true);
@@ -248,6 +277,23 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
   }
   PeerPtr peer;
   auto it = peers_.find(u.public_key);
+  // AllowedMACs (TAP mode): the peer's new list is built and checked before anything changes.
+  std::shared_ptr<const l2::AllowedMacs> macs;
+  if (u.replace_allowed_macs || !u.allowed_macs.empty()) {
+    if (!switch_) {
+      return MakeError(
+          EINVAL, "tundra_allowed_mac (AllowedMACs): only on a TAP-mode interface (Mode = tap)");
+    }
+    l2::AllowedMacs next;
+    if (!u.replace_allowed_macs && it != peers_.end() && it->second->allowed_macs) {
+      next = *it->second->allowed_macs;
+    }
+    for (const l2::MacPrefix& prefix : u.allowed_macs) {
+      Status s = next.Add(prefix);
+      if (!s.ok()) return Error(EINVAL, "tundra_allowed_mac", s.error().message());
+    }
+    macs = std::make_shared<const l2::AllowedMacs>(std::move(next));
+  }
   if (it != peers_.end()) {
     peer = it->second;
   } else {
@@ -277,6 +323,7 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
     if (u.speed || u.burst) ApplyShaping(*peer, u);
   }
   if (u.compression) ApplyCompressionLocked(peer, *u.compression);
+  if (macs) peer->allowed_macs = std::move(macs);
   if (u.endpoint) SetConfiguredEndpointLocked(*peer, *u.endpoint);
   if (u.replace_allowed_ips) allowed_ips_.RemoveByPeer(peer.get());
   for (const AllowedIpChange& c : u.allowed_ips) {
@@ -323,6 +370,7 @@ void Device::PrepareHandshakeLocked(Peer& peer) {
 void Device::RemovePeerLocked(PeerPtr peer, proto::DropReason why) {
   allowed_ips_.RemoveByPeer(peer.get());
   SetConfiguredEndpointLocked(*peer, std::nullopt);
+  if (switch_) l2_removed_.push_back(peer->id());
   peers_.erase(peer->public_key());
   {
     std::lock_guard lock(peer->mu);
@@ -459,6 +507,20 @@ DeviceStatus Device::GetStatus() const {
   // apply_mu_ first: no writer can then be waiting on config_mu_, so holding it shared across
   // all peers never holds up the data path (writer preference would queue its readers).
   std::lock_guard transaction(apply_mu_);
+  // TAP mode: the MACs learned behind each peer, counted from one listing of the table (which
+  // allocates; before config_mu_ is taken).
+  std::unordered_map<uint64_t, size_t> macs_by_peer;
+  if (switch_) {
+    s.tap = true;
+    s.switch_mode = switch_->mode();
+    s.forward = switch_->forward();
+    s.mac_capacity = switch_->table().options().capacity;
+    s.mac_expiry = switch_->table().options().expiry;
+    s.mac_stats = switch_->table().stats();
+    for (const l2::MacTable::Entry& e : switch_->table().Entries(clock_.Now())) {
+      if (!e.port.is_tap()) ++macs_by_peer[e.port.peer()];
+    }
+  }
   std::shared_lock config(config_mu_);
   if (identity_->has_private_key) {
     s.private_key = identity_->private_key;
@@ -496,6 +558,9 @@ DeviceStatus Device::GetStatus() const {
                                          compress::HelloBit(p.compression.algorithm)) != 0;
     }
     p.allowed_ips = allowed_ips_.EntriesForPeer(peer.get());
+    if (peer->allowed_macs) p.allowed_macs = peer->allowed_macs->prefixes();
+    if (auto m = macs_by_peer.find(peer->id()); m != macs_by_peer.end()) p.mac_entries = m->second;
+    p.l2_drops = peer->l2_drops.Read();
     s.peers.push_back(std::move(p));
   }
   return s;
@@ -508,6 +573,21 @@ void Device::WakeControl() {
 }
 
 void Device::PokeTimers() { WakeControl(); }
+
+void Device::SetMtu(int mtu) {
+  mtu_.store(mtu, std::memory_order_relaxed);
+  if (switch_) switch_->set_max_frame(l2::MaxFrameSizeFor(size_t(std::max(mtu, 0))));
+}
+
+size_t Device::TunnelMtu() const {
+  const size_t mtu = size_t(std::max(mtu_.load(std::memory_order_relaxed), 0));
+  return switch_ ? mtu + l2::kTapOverhead : mtu;
+}
+
+size_t Device::MaxPlaintext() const {
+  const size_t mtu = size_t(std::max(mtu_.load(std::memory_order_relaxed), 0));
+  return switch_ ? l2::kMessageHeaderSize + l2::MaxFrameSizeFor(mtu) : mtu;
+}
 
 void Device::WakeUdp() {
   uint64_t one = 1;
@@ -535,6 +615,22 @@ std::vector<std::pair<std::string, uint64_t>> Device::Counters() const {
     const auto reason = static_cast<tun::TunDropReason>(i);
     out.emplace_back(fmt::format("tun_drop_{}", tun::TunDropReasonName(reason)),
                      tun_->drops().Get(reason));
+  }
+  const L2DropCounters::Snapshot l2 = l2_drops_.Read();
+  for (size_t i = 1; i < l2.size(); ++i) {
+    if (!switch_ && l2[i] == 0) continue;  // TUN mode: only what happened (frame_on_tun)
+    out.emplace_back(fmt::format("drop_{}", l2::DropReasonName(l2::DropReason(i))), l2[i]);
+  }
+  if (switch_) {
+    const l2::MacTableStats m = switch_->table().stats();
+    out.emplace_back("mac_entries", m.size);
+    out.emplace_back("mac_learned", m.learned);
+    out.emplace_back("mac_moved", m.moved);
+    out.emplace_back("mac_evicted", m.evicted);
+    out.emplace_back("mac_evicted_chain", m.evicted_chain);
+    out.emplace_back("mac_expired", m.expired);
+    out.emplace_back("mac_removed", m.removed);
+    out.emplace_back("mac_learn_deferred", m.deferred);
   }
   out.emplace_back("icmp_unreachable_sent", icmp_errors_sent());
   out.emplace_back("unknown_index_initiations", unknown_index_initiations());

@@ -7,6 +7,13 @@
 //                   messages are queued for the control thread           receive.cc
 //   control thread  handshake messages, initiations, staged flushes, the per-peer timers
 //                                                                        control.cc
+// In TAP mode (DeviceOptions::tap, docs/l2.md) the TUN is a TAP and an l2::Switch decides
+// where each frame goes (l2_path.cc): the tun thread sends what it reads to one peer or
+// floods it, without the configuration lock (peers come from an immutable snapshot, L2Peers,
+// that Apply publishes); the udp thread writes frames from peers to the TAP and, when the
+// switch relays them (Forward = yes), seals them for the other peers after each round of
+// batches, once it has released config_mu_ and bind_mu_; the control thread expires the MAC
+// table about once a second. The table has its own locks (l2/mac_table.h).
 // Configuration (UAPI) runs on the caller's thread: one transaction at a time under apply_mu_,
 // which the data path never takes, and config_mu_ exclusive only per batch of kApplyBatch peers,
 // so a 100k-peer `wg setconf` never stalls traffic for longer than one batch.
@@ -35,10 +42,12 @@
 #include "tundra/crypto/secure_memory.h"
 #include "tundra/device/compression.h"
 #include "tundra/device/counters.h"
+#include "tundra/device/l2_path.h"
 #include "tundra/device/peer.h"
 #include "tundra/device/peer_event.h"
 #include "tundra/device/update.h"
 #include "tundra/l2/mac_table.h"
+#include "tundra/l2/switch.h"
 #include "tundra/proto/constants.h"
 #include "tundra/proto/cookie.h"
 #include "tundra/proto/index_table.h"
@@ -77,7 +86,9 @@ struct DeviceOptions {
   // and the data messages carry L2 messages (0x20/0x21) switched by an l2::Switch. `mtu` is
   // then the TAP's MTU; the tunnel MTU (padding limit) is mtu + l2::kTapOverhead.
   bool tap = false;
-  l2::MacTableOptions mac_table;  // TAP mode: MACTableSize, MACExpiry (the device seeds the hash)
+  // TAP mode: MACTableSize, MACExpiry (the device seeds the hash); must be valid
+  // (l2::ValidateMacTableOptions, as the config parser checks it).
+  l2::MacTableOptions mac_table;
 };
 
 class Device {
@@ -114,10 +125,15 @@ class Device {
   uint64_t sticky_sources_rerouted() const { return sticky_sources_rerouted_.load(); }
   // All of the above by name, for `tundra stats`: drop_REASON, tun_drop_REASON,
   // icmp_unreachable_sent, unknown_index_initiations, sticky_sources_rerouted, tun_OFFLOAD_COUNTER.
+  // In TAP mode also drop_L2REASON (l2::DropReason) and mac_* (the MAC table's stats); in TUN
+  // mode an L2 reason is listed once it is non-zero (frame_on_tun: a peer runs TAP mode).
   std::vector<std::pair<std::string, uint64_t>> Counters() const;
+  // TAP mode's drops by reason (docs/l2.md); all zero but frame_on_tun in TUN mode.
+  L2DropCounters::Snapshot GetL2DropCounters() const { return l2_drops_.Read(); }
+  bool tap() const { return options_.tap; }
 
-  // Follows `ip link set mtu`.
-  void SetMtu(int mtu) { mtu_.store(mtu, std::memory_order_relaxed); }
+  // Follows `ip link set mtu` (in TAP mode the TAP's MTU: also the largest frame taken).
+  void SetMtu(int mtu);
   int mtu() const { return mtu_.load(std::memory_order_relaxed); }
   const std::string& name() const { return options_.name; }
 
@@ -188,6 +204,11 @@ class Device {
   // bufs[i][kDataHeaderSize, +lens[i]), with room behind it for padding and the tag.
   void SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> bufs,
                    std::span<const size_t> lens);
+  // The largest plaintext sealed (the padding cap): the MTU, plus l2::kTapOverhead in TAP mode.
+  size_t TunnelMtu() const;
+  // The largest plaintext a decompression may produce: the MTU in TUN mode, the largest L2
+  // message (kMessageHeaderSize + MaxFrameSizeFor(MTU)) in TAP mode.
+  size_t MaxPlaintext() const;
   // Seals packets in place with `keypair` and sends them to `to`, stopping at the first the
   // keypair may no longer carry; counts bytes and runs the send timers. Returns how many went.
   size_t SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair,
@@ -252,6 +273,36 @@ class Device {
   // not: the hello does not carry the level).
   void ApplyCompressionLocked(const PeerPtr& peer, const compress::Setting& setting);
 
+  // --- TAP mode (l2_path.cc; docs/l2.md) ---
+  // The tun thread's frames: frame i at bufs[i][kL2Headroom, +sizes[i]); switched and sent.
+  void TapBatch(std::span<const MutableByteSpan> bufs, std::span<const size_t> sizes, size_t count,
+                L2Batch& batch);
+  // Caller holds config_mu_ shared (the peer's allowed MACs). An authenticated non-empty
+  // plaintext in TAP mode (msg: the whole datagram, opened): a frame from a peer is switched;
+  // returns what to write to the TAP (kDataHeaderSize of headroom, then the frame) or an empty
+  // span, and adds what goes on to other peers to `batch` (copied: sent by SendL2Batch).
+  MutableByteSpan ConsumeL2(const PeerPtr& peer, const proto::KeypairPtr& keypair,
+                            MutableByteSpan msg, bool is_data, TimePoint now,
+                            InflateBuffers& inflate, L2Batch& batch);
+  // Sends the batch's frames to their peers (no device lock held; takes the L2Peers snapshot)
+  // and clears it.
+  void SendL2Batch(L2Batch& batch);
+  void SendL2To(const PeerPtr& peer, L2Batch& batch, int64_t now_ns);
+  std::shared_ptr<const L2Peers> L2PeersSnapshot() const;
+  // Caller holds apply_mu_ and config_mu_ (shared is enough): publishes peers_ as L2Peers.
+  void PublishL2PeersLocked();
+  // Caller holds apply_mu_, not config_mu_: forgets the MACs of the peers removed since.
+  void ForgetRemovedMacs();
+  // Counts a frame TAP mode dropped: the device's, and the peer's (l2_drops and dropped)
+  // when it came from one.
+  void CountL2Drop(Peer* peer, l2::DropReason reason, uint64_t n = 1) {
+    l2_drops_.Add(reason, n);
+    if (peer != nullptr) {
+      peer->l2_drops.Add(reason, n);
+      peer->counters.AddDropped(n);
+    }
+  }
+
   // Counts `n` packets dropped for `reason` that were the peer's (PeerCounterValues::dropped,
   // and shaped_in/shaped_out for the shaping reasons).
   void CountPeerDrop(Peer& peer, proto::DropReason reason, uint64_t n = 1) {
@@ -266,13 +317,14 @@ class Device {
   // Caller holds config_mu_ and bind_mu_ shared. `to_tun` is scratch space (no allocation per
   // batch once it has grown).
   // `inflate` holds the batch's decompressed packets.
+  // `l2` collects the frames to relay to other peers (TAP mode), sent after the locks.
   void ReceiveBatch(std::span<transport::RecvPacket> packets, std::vector<MutableByteSpan>& to_tun,
-                    InflateBuffers& inflate);
+                    InflateBuffers& inflate, L2Batch& l2);
   // Returns what to hand to the TUN (kDataHeaderSize of headroom, then the inner packet: in
   // the datagram's buffer, or in `inflate` when it came compressed), or an empty span
   // (consumed/dropped).
-  MutableByteSpan ConsumeData(transport::RecvPacket& packet, TimePoint now,
-                              InflateBuffers& inflate);
+  MutableByteSpan ConsumeData(transport::RecvPacket& packet, TimePoint now, InflateBuffers& inflate,
+                              L2Batch& l2);
   void EnqueueHandshake(const transport::RecvPacket& packet);
   // Adds what the bind lost since `seen` (a full socket buffer, truncation) to the drops.
   void CountReceiveLosses(transport::Bind::ReceiveLosses& seen);
@@ -352,6 +404,16 @@ class Device {
   std::atomic<uint64_t> icmp_errors_sent_{0};
   std::atomic<uint64_t> unknown_index_initiations_{0};
   std::atomic<uint64_t> sticky_sources_rerouted_{0};
+
+  // TAP mode (docs/l2.md). The switch (null in TUN mode) is thread-safe by itself.
+  std::unique_ptr<l2::Switch> switch_;
+  L2DropCounters l2_drops_;
+  mutable std::mutex l2_peers_mu_;
+  std::shared_ptr<const L2Peers> l2_peers_;  // guarded by l2_peers_mu_; never null in TAP mode
+  // Peers removed (their ids) whose MACs Apply forgets once config_mu_ is released
+  // (RemovePort walks the whole table). Guarded by apply_mu_.
+  std::vector<uint64_t> l2_removed_;
+  TimePoint next_mac_expiry_{};  // control thread only
 
   // Control-thread work queue.
   std::mutex work_mu_;

@@ -99,6 +99,13 @@ class Peer : public std::enable_shared_from_this<Peer> {
   // lock-free by the data threads (PackSetting, compression.h; 0 = none: one branch).
   std::atomic<uint32_t> compression{0};
 
+  // TAP mode (docs/l2.md): the source MACs this peer may send from (null or empty: any),
+  // immutable once published. Guarded by Device::config_mu_ (the receive path reads it with
+  // config_mu_ held shared, as it reads the allowed IPs; Apply replaces it exclusively).
+  std::shared_ptr<const l2::AllowedMacs> allowed_macs;
+  // The frames from this peer that TAP mode dropped, by reason (each also counts as dropped).
+  L2DropCounters l2_drops;
+
   proto::Keypairs keypairs;
   std::atomic<uint64_t> rx_bytes{0};
   std::atomic<uint64_t> tx_bytes{0};

@@ -35,6 +35,7 @@ void Device::UdpLoop() {
   std::vector<MutableByteSpan> to_tun;
   to_tun.reserve(packets.size());
   InflateBuffers inflate;
+  L2Batch l2;  // TAP mode: frames relayed to other peers, sent after each round
   transport::Bind::ReceiveLosses losses_seen = bind_->receive_losses();
   uint64_t generation = ~uint64_t{0};
   UniqueFd epoll_fd;
@@ -72,24 +73,29 @@ void Device::UdpLoop() {
     // writer waits for one round at most, never for a whole inbound stream (RwMutex prefers
     // writers, so the readers behind it are not held up either). Lock order: configuration
     // before bind; the packets live in the bind's buffers until their batch is done.
+    // TAP mode: what the round relays to other peers is sealed and sent after it, with both
+    // locks released (sending takes bind_mu_ itself, and a listen-port change may be waiting).
     bool more = true;
     while (more && !stopping_.load(std::memory_order_relaxed)) {
       more = false;
-      std::shared_lock config(config_mu_);
-      std::shared_lock bind(bind_mu_);
-      if (generation != bind_generation_.load()) break;
-      for (size_t r = 0; r < bind_->receiver_count(); ++r) {
-        auto got = bind_->Receive(r, packets);
-        if (!got.ok()) {
-          TUNDRA_LOG_RATELIMITED(kVerbose, "{}: UDP receive: {}", options_.name,
-                                 got.error().message());
-          continue;
+      {
+        std::shared_lock config(config_mu_);
+        std::shared_lock bind(bind_mu_);
+        if (generation != bind_generation_.load()) break;
+        for (size_t r = 0; r < bind_->receiver_count(); ++r) {
+          auto got = bind_->Receive(r, packets);
+          if (!got.ok()) {
+            TUNDRA_LOG_RATELIMITED(kVerbose, "{}: UDP receive: {}", options_.name,
+                                   got.error().message());
+            continue;
+          }
+          if (*got == 0) continue;
+          more |= *got == packets.size();
+          ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got), to_tun, inflate, l2);
         }
-        if (*got == 0) continue;
-        more |= *got == packets.size();
-        ReceiveBatch(std::span<transport::RecvPacket>(packets.data(), *got), to_tun, inflate);
+        CountReceiveLosses(losses_seen);
       }
-      CountReceiveLosses(losses_seen);
+      if (!l2.items.empty()) SendL2Batch(l2);
     }
   }
 }
@@ -106,7 +112,8 @@ void Device::CountReceiveLosses(transport::Bind::ReceiveLosses& seen) {
 }
 
 void Device::ReceiveBatch(std::span<transport::RecvPacket> packets,
-                          std::vector<MutableByteSpan>& to_tun, InflateBuffers& inflate) {
+                          std::vector<MutableByteSpan>& to_tun, InflateBuffers& inflate,
+                          L2Batch& l2) {
   const TimePoint now = clock_.Now();
   to_tun.clear();
   inflate.Reset();
@@ -121,7 +128,7 @@ void Device::ReceiveBatch(std::span<transport::RecvPacket> packets,
       EnqueueHandshake(packet);
       continue;
     }
-    const MutableByteSpan inner = ConsumeData(packet, now, inflate);
+    const MutableByteSpan inner = ConsumeData(packet, now, inflate, l2);
     if (!inner.empty()) to_tun.push_back(inner);
   }
   if (to_tun.empty()) return;
@@ -135,7 +142,7 @@ void Device::ReceiveBatch(std::span<transport::RecvPacket> packets,
 }
 
 MutableByteSpan Device::ConsumeData(transport::RecvPacket& packet, TimePoint now,
-                                    InflateBuffers& inflate) {
+                                    InflateBuffers& inflate, L2Batch& l2) {
   // Caller holds config_mu_ shared (for the allowed-IPs source check).
   MutableByteSpan msg = packet.data;
   auto entry = indices_.Lookup(proto::DataReceiverIndex(msg.data()));
@@ -219,16 +226,27 @@ MutableByteSpan Device::ConsumeData(transport::RecvPacket& packet, TimePoint now
     peer->rx_bytes.fetch_add(msg.size(), std::memory_order_relaxed);
     return {};
   }
-  // Not an IP packet: compression's (docs/compression.md), or invalid. An IP packet's first
-  // nibble is 4 or 6; anything else is rare (only peers with Compression send it).
+  // TAP mode: frames, switched (l2_path.cc); no allowed-IPs source check (AllowedMACs).
+  if (switch_) return ConsumeL2(peer, keypair, msg, is_data, now, inflate, l2);
+  // Not an IP packet: compression's (docs/compression.md), a frame from a TAP-mode peer, or
+  // invalid. An IP packet's first nibble is 4 or 6; anything else is rare (only peers with
+  // Compression or in TAP mode send it).
   MutableByteSpan out(msg.data(), msg.size());
   if (const uint8_t version = plain[0] >> 4; version != 4 && version != 6) [[unlikely]] {
+    if (l2::ClassifyPlaintext(ByteSpan(plain, plain_len)) == l2::PlaintextKind::kFrame) {
+      CountL2Drop(peer.get(), l2::DropReason::kFrameOnTun);
+      return {};
+    }
     if (!ReceiveNotIp(peer, keypair, ByteSpan(plain, plain_len), inflate, out)) {
       if (!is_data) peer->rx_bytes.fetch_add(msg.size(), std::memory_order_relaxed);  // a hello
       return {};
     }
     plain = out.data() + proto::kDataHeaderSize;
     plain_len = out.size() - proto::kDataHeaderSize;
+    if (l2::ClassifyPlaintext(ByteSpan(plain, plain_len)) == l2::PlaintextKind::kFrame) {
+      CountL2Drop(peer.get(), l2::DropReason::kFrameOnTun);  // compressed, from a TAP-mode peer
+      return {};
+    }
   }
   const uint8_t* src = nullptr;
   bool v6 = false;

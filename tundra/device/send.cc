@@ -19,7 +19,7 @@ namespace {
 
 // Header room in front of a packet, and room behind it for padding (< 16) and the tag.
 constexpr size_t kHeadroom = proto::kDataHeaderSize;
-constexpr size_t kTailroom = proto::kPaddingMultiple + proto::kAeadTagLen;
+constexpr size_t kTailroom = kSealTailroom;
 constexpr size_t kBufSize = kHeadroom + tun::kMaxPacketSize + kTailroom;
 // The data message header doubles as the TUN's write headroom: a packet decrypted in place is
 // handed to TunDevice::Write at offset kDataHeaderSize.
@@ -57,6 +57,9 @@ void Device::TunLoop() {
   std::vector<PeerPtr> peers;  // the peers of one batch (reused: no allocation per batch)
   group_bufs.reserve(batch);
   group_lens.reserve(batch);
+  // TAP mode: frames are read behind the L2 message header's room (framed in place).
+  const size_t read_offset = switch_ ? kL2Headroom : kHeadroom;
+  L2Batch l2;
 
   while (!stopping_.load(std::memory_order_relaxed)) {
     epoll_event events[2];
@@ -67,7 +70,7 @@ void Device::TunLoop() {
     }
     if (stopping_.load()) break;
     for (;;) {
-      auto r = tun_->Read(bufs, sizes, kHeadroom);
+      auto r = tun_->Read(bufs, sizes, read_offset);
       if (!r.ok()) {
         // The queue itself failed (the interface was deleted): nothing more will come.
         TUNDRA_LOG(kVerbose, "{}: TUN read: {}", options_.name, r.error().message());
@@ -76,6 +79,11 @@ void Device::TunLoop() {
       }
       const size_t count = *r;
       if (count == 0) break;
+      if (switch_) {
+        TapBatch(bufs, sizes, count, l2);
+        if (count < batch) break;
+        continue;
+      }
 
       // Route every packet under the configuration lock, keeping the peers alive after it.
       peers.clear();
@@ -159,7 +167,8 @@ void Device::SendPackets(const PeerPtr& peer, std::span<const MutableByteSpan> b
   if (check_route) QueueRouteCheck(peer);
   if (!endpoint) {
     CountPeerDrop(*peer, proto::DropReason::kNoEndpoint, bufs.size());
-    for (size_t i = 0; i < bufs.size(); ++i) {
+    // (TAP mode: frames, not IP packets; there is no ICMP to answer with.)
+    for (size_t i = 0; i < bufs.size() && !switch_; ++i) {
       SendUnreachable(ByteSpan(bufs[i].data() + kHeadroom, lens[i]));
     }
     return;
@@ -192,7 +201,7 @@ size_t Device::SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair
     big_out.resize(bufs.size());
     out = big_out.data();
   }
-  const size_t mtu = size_t(mtu_.load(std::memory_order_relaxed));
+  const size_t mtu = TunnelMtu();
   // Compression (docs/compression.md): a peer without it pays this one branch per batch.
   compress::Codec* codec = nullptr;
   if (const uint32_t packed = peer->compression.load(std::memory_order_relaxed); packed != 0) {

@@ -42,7 +42,7 @@ Decision Switch::Decide(ByteSpan bytes, const Ingress& ingress, const AllowedMac
                         TimePoint now, Frame* parsed) {
   Frame local;
   Frame& frame = parsed != nullptr ? *parsed : local;
-  if (DropReason r = ParseFrame(bytes, frame, max_frame_); r != DropReason::kNone) {
+  if (DropReason r = ParseFrame(bytes, frame, max_frame()); r != DropReason::kNone) {
     return Decision::Drop(r);
   }
   // Source checks, before anything is learned from the frame.

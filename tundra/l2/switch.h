@@ -94,6 +94,9 @@ class Switch {
   bool forward() const { return forward_.load(std::memory_order_relaxed); }
   void set_mode(Mode mode) { mode_.store(mode, std::memory_order_relaxed); }
   void set_forward(bool forward) { forward_.store(forward, std::memory_order_relaxed); }
+  // The largest frame taken: the device follows its TAP's MTU (`ip link set mtu`).
+  size_t max_frame() const { return max_frame_.load(std::memory_order_relaxed); }
+  void set_max_frame(size_t max_frame) { max_frame_.store(max_frame, std::memory_order_relaxed); }
 
   // Learned entries (switch mode; hub mode learns nothing). The device calls Expire from its
   // control timer and RemovePort when it removes a peer.
@@ -103,7 +106,7 @@ class Switch {
  private:
   Decision Flood(const Ingress& ingress, bool forward) const;
 
-  const size_t max_frame_;
+  std::atomic<size_t> max_frame_;
   std::atomic<Mode> mode_;
   std::atomic<bool> forward_;
   MacTable table_;
