@@ -109,7 +109,6 @@ void Device::ControlPass() {
   RunTransportWork(clock_.Now());
   RunTimers(clock_.Now());
   rate_limiter_.GarbageCollect();
-  cookie_limiter_.GarbageCollect();
   // 4. TAP mode: forget the MACs not renewed for MACExpiry (only the expired entries cost).
   if (switch_) {
     const TimePoint t = clock_.Now();
@@ -141,13 +140,6 @@ void Device::ProcessHandshake(QueuedHandshake& msg, bool under_load) {
   }
   if (under_load) {
     if (mac == proto::MacState::kValidMac1) {
-      // A cookie reply proves nothing to a source that already had its share of them this
-      // second (a legitimate initiator needs one per REKEY_TIMEOUT); the rest cost only the
-      // mac1 check. Neither the kernel nor wireguard-go limits them; they answer every one.
-      if (!cookie_limiter_.Allow(msg.from.AddressBytes())) {
-        drops_.Add(proto::DropReason::kCookieRateLimited);
-        return;
-      }
       needs_cookie = true;
     } else if (!rate_limiter_.Allow(msg.from.AddressBytes())) {
       drops_.Add(proto::DropReason::kRateLimited);

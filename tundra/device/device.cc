@@ -37,7 +37,6 @@ Device::Device(std::unique_ptr<tun::TunDevice> tun, std::unique_ptr<transport::B
       mtu_(options_.mtu),
       cookie_checker_(clock_),
       rate_limiter_(clock_),
-      cookie_limiter_(clock_),
       stop_fd_(MakeEventFd()),
       control_fd_(MakeEventFd()),
       udp_wake_fd_(MakeEventFd()) {

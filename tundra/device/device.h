@@ -392,9 +392,6 @@ class Device {
   std::mutex checker_mu_;
   proto::CookieChecker cookie_checker_;  // guarded by checker_mu_
   proto::RateLimiter rate_limiter_;
-  // Under load, cookie replies per source (docs/security.md, "Handshake flood"): a flood from
-  // a few addresses costs a mac1 check per message, not a reply each.
-  proto::RateLimiter cookie_limiter_;
   DropCounters drops_;
   std::atomic<uint64_t> cookie_replies_accepted_{0};
 

@@ -18,8 +18,6 @@ const char* DropReasonName(DropReason reason) {
       return "cookie_sent";
     case DropReason::kRateLimited:
       return "rate_limited";
-    case DropReason::kCookieRateLimited:
-      return "cookie_rate_limited";
     case DropReason::kHandshakeQueueFull:
       return "handshake_queue_full";
     case DropReason::kHandshakeDecrypt:

@@ -17,8 +17,6 @@ enum class DropReason : uint8_t {
   kInvalidMac1,  // mac1 wrong: not for us, or corrupted
   kCookieSent,   // under load without a valid mac2: answered with a cookie reply
   kRateLimited,  // under load, over the per-source initiation rate
-  // Under load, no cookie reply sent: the source had its share (20/s, burst 5) of replies.
-  kCookieRateLimited,
   kHandshakeQueueFull,
   kHandshakeDecrypt,   // AEAD of a handshake field failed
   kUnknownPeer,        // initiator's static key is not a configured peer
