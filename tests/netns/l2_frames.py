@@ -6,8 +6,9 @@
       with the payload "tundra-l2 SEQ" padded to 100 bytes; TAG: an 802.1Q VLAN id to tag with.
   l2_frames.py recv IFACE ETHERTYPE SECONDS OUT
       for SECONDS, writes one line per frame of ETHERTYPE (hex; inside a VLAN tag too) arriving
-      on IFACE to OUT: "SRC DST sha256-of-the-frame-from-the-ethertype-on"; touches OUT.ready once
-      the socket is bound, so a sender can wait for it.
+      on IFACE to OUT: "SRC DST sha256-of-the-frame-from-the-ethertype-on VLAN" (VLAN: the
+      802.1Q id, "-" for none; the kernel moves a received tag out of the frame, so it comes from
+      PACKET_AUXDATA); touches OUT.ready once the socket is bound, so a sender can wait for it.
 """
 import hashlib
 import os
@@ -17,6 +18,11 @@ import sys
 import time
 
 ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 0x10
+# struct tpacket_auxdata: status, len, snaplen, mac, net, vlan_tci, vlan_tpid
+AUXDATA = struct.Struct("=IIIHHHH")
 
 
 def mac(text, iface):
@@ -45,6 +51,7 @@ def recv(iface, ethertype, seconds, out):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((iface, 0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
     open(out + ".ready", "w").close()
     end = time.monotonic() + seconds
     with open(out, "w") as f:
@@ -54,9 +61,15 @@ def recv(iface, ethertype, seconds, out):
                 break
             s.settimeout(left)
             try:
-                frame, addr = s.recvfrom(65536)
+                frame, anc, _, addr = s.recvmsg(65536, socket.CMSG_SPACE(AUXDATA.size))
             except socket.timeout:
                 break
+            vlan = "-"
+            for level, kind, data in anc:
+                if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= AUXDATA.size:
+                    status, _, _, _, _, tci, _ = AUXDATA.unpack(data[:AUXDATA.size])
+                    if status & TP_STATUS_VLAN_VALID:
+                        vlan = str(tci & 0xfff)
             if addr[2] == socket.PACKET_OUTGOING:
                 continue
             et = struct.unpack("!H", frame[12:14])[0]
@@ -67,7 +80,10 @@ def recv(iface, ethertype, seconds, out):
                 continue
             dst = ":".join(f"{b:02x}" for b in frame[0:6])
             src = ":".join(f"{b:02x}" for b in frame[6:12])
-            f.write(f"{src} {dst} {hashlib.sha256(rest).hexdigest()}\n")
+            if et == 0x8100 and len(frame) >= 18:  # a tag the kernel left in place
+                vlan = str(struct.unpack("!H", frame[14:16])[0] & 0xfff)
+                rest = frame[16:]
+            f.write(f"{src} {dst} {hashlib.sha256(rest).hexdigest()} {vlan}\n")
             f.flush()
 
 
