@@ -7,7 +7,8 @@
 #   2. raw frames of a non-IP ethertype (l2_frames.py): to an unknown MAC they are flooded to
 #      both other hosts, byte-exact; to a learned MAC only its host gets them;
 #   4. hub mode (SwitchMode = hub, applied by syncconf): a learned unicast is flooded too;
-#   5. AllowedMACs: a frame from a spoofed source is dropped and counted;
+#   5. AllowedMACs: a frame from a spoofed source is dropped and counted; `tundra save` writes
+#      Mode and AllowedMACs back;
 #   6. a star: B and C peer only with the hub A; with Forward = yes they ping each other
 #      through A (relayed), with Forward = no they do not (not_forwarding counted); MAC expiry
 #      at the hub (MACExpiry = 10 s on a 10x clock): the entry expires, counted, and the next
@@ -166,6 +167,10 @@ wait
 [ "$(frames_in spoof-a)" = 0 ] || fail "A's TAP got $(frames_in spoof-a) spoofed frames"
 after=$(stat_of "${IF[a]}" drop_source_mac_not_allowed)
 [ "$((after - ${before:-0}))" = 5 ] || fail "drop_source_mac_not_allowed rose by $((after - ${before:-0})), not 5"
+# tundra save writes the TAP keys back (Mode, the peer's AllowedMACs).
+in_ns "${NS[a]}" "$TUNDRA_BIN" save "$CONF/${IF[a]}.conf" >>"$LOG_DIR/save.log" 2>&1 || fail "tundra save: $(tail -3 "$LOG_DIR/save.log")"
+grep -qx "Mode = tap" "$CONF/${IF[a]}.conf" || fail "saved file lost Mode = tap: $(cat "$CONF/${IF[a]}.conf")"
+grep -qix "AllowedMACs = $MAC_B" "$CONF/${IF[a]}.conf" || fail "saved file lost AllowedMACs: $(cat "$CONF/${IF[a]}.conf")"
 
 log "6. a star: B and C reach each other only through A with Forward = yes"
 down_all
