@@ -170,16 +170,17 @@ std::string PeerTundraJson(const uapi::PeerInfo& p, bool tap) {
   const device::PeerCounterValues& c = p.tundra->counters;
   const device::Shaping& s = p.tundra->shaping;
   return fmt::format(
-      "{{\"transport\": {}, \"transport_in_use\": {}, \"rx_packets\": {}, "
+      "{{\"transport\": {}, \"transport_in_use\": {}, \"transport_since\": {}, "
+      "\"rx_packets\": {}, "
       "\"tx_packets\": {}, \"handshakes\": {}, \"handshake_initiations\": {}, "
       "\"dropped\": {}, \"speed_in_kbit\": {}, \"speed_out_kbit\": {}, \"burst\": {}, "
       "\"shaped_in\": {}, \"shaped_out\": {}, \"compression\": {}, \"compression_active\": {}, "
       "\"compress_tx_packets\": {}, \"compress_tx_compressed\": {}, \"compress_tx_before\": {}, "
       "\"compress_tx_after\": {}, \"compress_rx_packets\": {}, \"compress_rx_before\": {}, "
       "\"compress_rx_after\": {}{}}}",
-      JsonOrNull(p.tundra->transport), JsonOrNull(p.tundra->transport_in_use), c.rx_packets,
-      c.tx_packets, c.handshakes, c.initiations_sent, c.dropped, s.speed.in_kbit, s.speed.out_kbit,
-      s.burst, c.shaped_in, c.shaped_out,
+      JsonOrNull(p.tundra->transport), JsonOrNull(p.tundra->transport_in_use),
+      p.tundra->transport_since_sec, c.rx_packets, c.tx_packets, c.handshakes, c.initiations_sent,
+      c.dropped, s.speed.in_kbit, s.speed.out_kbit, s.burst, c.shaped_in, c.shaped_out,
       JsonString(compress::FormatSetting(p.tundra->compression)),
       p.tundra->compression_active ? "true" : "false", c.compress_tx_packets,
       c.compress_tx_compressed, c.compress_tx_before, c.compress_tx_after, c.compress_rx_packets,
@@ -462,6 +463,9 @@ std::string FormatShowText(const std::vector<ShownInterface>& interfaces, int64_
         out += fmt::format("  transport: {}", p.tundra->transport_in_use);
         if (p.tundra->transport != p.tundra->transport_in_use) {
           out += fmt::format(" ({})", p.tundra->transport);
+        }
+        if (p.tundra->transport_since_sec != 0) {
+          out += fmt::format(", in use since {}", Ago(p.tundra->transport_since_sec, now_sec));
         }
         out += fmt::format(
             "\n  packets: {} received, {} sent, {} dropped\n  handshakes: {} ({} initiations "

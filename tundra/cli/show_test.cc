@@ -361,3 +361,20 @@ TEST(ShowTest, CompressionLineOnlyWhenConfiguredOrUsed) {
 
 }  // namespace
 }  // namespace tundra::cli
+
+namespace tundra::cli {
+namespace {
+
+TEST(ShowTest, TransportSaysSinceWhen) {
+  std::vector<ShownInterface> s = Sample();
+  s[0].info.peers[0].tundra->transport_since_sec = 1000;
+  const std::string t = FormatShowText(s, 1065);
+  EXPECT_NE(t.find("  transport: tcp (auto), in use since 1 minute, 5 seconds ago\n"),
+            std::string::npos)
+      << t;
+  const auto j = nlohmann::json::parse(FormatShowJson(s));
+  EXPECT_EQ(j["interfaces"][0]["peers"][0]["tundra"]["transport_since"], 1000);
+}
+
+}  // namespace
+}  // namespace tundra::cli

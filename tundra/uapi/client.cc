@@ -383,6 +383,11 @@ Status ParsePeersReply(std::string_view reply, InterfaceInfo& info) {
         if (counter != nullptr) return ParseNumber(value, *counter) ? OkStatus() : BadValue(n, key);
         if (key == "transport") peer->transport = std::string(value);
         if (key == "transport_in_use") peer->transport_in_use = std::string(value);
+        if (key == "transport_since_sec") {
+          uint64_t sec = 0;
+          if (!ParseNumber(value, sec)) return BadValue(n, key);
+          peer->transport_since_sec = int64_t(sec);
+        }
         if (key == "speed" && !device::ParseSpeed(value, peer->shaping.speed)) {
           return BadValue(n, key);
         }

@@ -52,6 +52,7 @@ Result<pid_t> ServerPid(const std::string& path);
 struct PeerTundraInfo {
   std::string transport;            // the mode in effect: udp, tcp or auto
   std::string transport_in_use;     // udp or tcp: what the peer's endpoint uses now
+  int64_t transport_since_sec = 0;  // when transport_in_use last changed (0: never set)
   device::Shaping shaping;          // Speed/Burst (docs/shaping.md)
   compress::Setting compression;    // Compression (docs/compression.md)
   bool compression_active = false;  // the other end's hello agreed in the current session

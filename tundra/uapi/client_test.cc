@@ -107,6 +107,7 @@ TEST(UapiClientTest, PeersReplyJoinsThePeersByKey) {
   s.tcp_listen_port = 51820;
   s.peers[0].transport_mode = transport::TransportMode::kAuto;
   s.peers[0].transport_in_use = transport::Transport::kTcp;
+  s.peers[0].transport_since = {1700000000, 5};
   s.peers[0].counters = {.rx_packets = 10,
                          .tx_packets = 20,
                          .handshakes = 2,
@@ -133,6 +134,7 @@ TEST(UapiClientTest, PeersReplyJoinsThePeersByKey) {
   const PeerTundraInfo& t = *info->peers[0].tundra;
   EXPECT_EQ(t.transport, "auto");
   EXPECT_EQ(t.transport_in_use, "tcp");
+  EXPECT_EQ(t.transport_since_sec, 1700000000);
   EXPECT_EQ(t.counters.rx_packets, 10u);
   EXPECT_EQ(t.counters.tx_packets, 20u);
   EXPECT_EQ(t.counters.handshakes, 2u);
