@@ -243,8 +243,12 @@ in_ns "$NS" env PATH="$LOG_DIR/bin:$PATH" WG_QUICK_USERSPACE_IMPLEMENTATION=tund
   wg-quick up "$LOG_DIR/$Q.conf" > "$LOG_DIR/wg-quick.log" 2>&1 || fail "wg-quick up: $(cat "$LOG_DIR/wg-quick.log")"
 grep -q "Falling back to slow userspace implementation" "$LOG_DIR/wg-quick.log" || fail "no userspace fallback"
 [ "$(wg show "$Q" listen-port)" = 51999 ] || fail "wg-quick's setconf did not reach tundra"
-ip -n "$NS" route | grep -q "198.19.20.0/24 dev $Q" || fail "wg-quick route missing"
-ip -n "$NS" -o addr show dev "$Q" | grep -q "198.19.9.1/24" || fail "wg-quick address missing"
+# Read whole, then grep: with pipefail, `ip ... | grep -q` fails when grep exits before ip has
+# written everything (SIGPIPE), which made this check flaky.
+routes=$(ip -n "$NS" route)
+grep -q "198.19.20.0/24 dev $Q" <<<"$routes" || fail "wg-quick route missing: $routes"
+addrs=$(ip -n "$NS" -o addr show dev "$Q")
+grep -q "198.19.9.1/24" <<<"$addrs" || fail "wg-quick address missing: $addrs"
 mtu=$(sed -n 's/.*ip link set mtu \([0-9]*\) up.*/\1/p' "$LOG_DIR/wg-quick.log")
 [ -n "$mtu" ] && ip -n "$NS" -o link show "$Q" | grep -q "mtu $mtu " || fail "wg-quick MTU $mtu not applied"
 in_ns "$NS" wg-quick down "$LOG_DIR/$Q.conf" >> "$LOG_DIR/wg-quick.log" 2>&1 || fail "wg-quick down"
