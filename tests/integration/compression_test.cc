@@ -58,13 +58,7 @@ class CompressionTest : public PairTest {
   }
 
   void StartWith(const std::string& a_setting, const std::string& b_setting) {
-    auto a = Config(a_, b_), b = Config(b_, a_);
-    if (!a_setting.empty()) a.push_back("tundra_compression=" + a_setting);
-    if (!b_setting.empty()) b.push_back("tundra_compression=" + b_setting);
-    Apply(a_, a);
-    Apply(b_, b);
-    ASSERT_TRUE(a_.dev->Start().ok());
-    ASSERT_TRUE(b_.dev->Start().ok());
+    ASSERT_NO_FATAL_FAILURE(StartBoth(CompressionLine(a_setting), CompressionLine(b_setting)));
     ASSERT_TRUE(Ping(a_, b_, 1));
   }
 

@@ -113,11 +113,21 @@ class PairTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st.error().message();
   }
 
-  void StartBoth() {
-    Apply(a_, Config(a_, b_));
-    Apply(b_, Config(b_, a_));
+  // Configures both sides (each with `a_extra` / `b_extra` appended to its peer's lines, e.g.
+  // "tundra_compression=lz4") and starts them.
+  void StartBoth(const std::vector<std::string>& a_extra = {},
+                 const std::vector<std::string>& b_extra = {}) {
+    auto a = Config(a_, b_), b = Config(b_, a_);
+    a.insert(a.end(), a_extra.begin(), a_extra.end());
+    b.insert(b.end(), b_extra.begin(), b_extra.end());
+    Apply(a_, a);
+    Apply(b_, b);
     ASSERT_TRUE(a_.dev->Start().ok());
     ASSERT_TRUE(b_.dev->Start().ok());
+  }
+  static std::vector<std::string> CompressionLine(const std::string& setting) {
+    if (setting.empty()) return {};
+    return {"tundra_compression=" + setting};
   }
 
   // Injects a ping into `from`'s TUN and waits until the identical bytes come out of `to`'s
