@@ -116,6 +116,9 @@ Status Device::Apply(const DeviceUpdate& update) {
     auto breathe = [&](size_t more) {
       units += more;
       if (units < kApplyBatch) return;
+      // TAP mode: the peers added so far get their floods (and frames to their MACs) while
+      // the rest of the transaction waits; O(peers), once per batch.
+      if (switch_) PublishL2PeersLocked();
       config.unlock();
       units = 0;
       config.lock();

@@ -129,7 +129,9 @@ void Device::PublishL2PeersLocked() {
 }
 
 void Device::ForgetRemovedMacs() {
-  for (const uint64_t id : l2_removed_) switch_->table().RemovePort(l2::Port::Peer(id));
+  if (l2_removed_.empty()) return;
+  // One sweep of the table for all of them (a `wg setconf` removes every peer).
+  switch_->table().RemovePeers(l2_removed_);
   l2_removed_.clear();
 }
 
@@ -149,6 +151,12 @@ void Device::SendL2Batch(L2Batch& batch) {
   if (flood) {
     // Every peer gets its frames of the batch in order, flooded and unicast alike.
     for (const PeerPtr& peer : peers->all) SendL2To(peer, batch, now_ns);
+    // A unicast frame for a peer the snapshot no longer has went to nobody: counted.
+    for (const L2Item& item : batch.items) {
+      if (item.decision.action == Action::kUnicast && !peers->by_id.contains(item.decision.peer)) {
+        drops_.Add(proto::DropReason::kPeerRemoved);
+      }
+    }
   } else {
     batch.targets.clear();
     for (const L2Item& item : batch.items) {

@@ -250,6 +250,23 @@ size_t MacTable::RemovePort(Port port) {
   return n;
 }
 
+size_t MacTable::RemovePeers(std::vector<PeerKey> keys) {
+  std::sort(keys.begin(), keys.end());
+  std::lock_guard writer(writer_mu_);
+  size_t n = 0;
+  for (uint32_t i = lru_head_; i != kNil;) {
+    const uint32_t next = nodes_[i].lru_next;
+    const Port port = nodes_[i].port;
+    if (!port.is_tap() && std::binary_search(keys.begin(), keys.end(), port.peer())) {
+      Remove(i);
+      ++n;
+    }
+    i = next;
+  }
+  removed_.fetch_add(n, std::memory_order_relaxed);
+  return n;
+}
+
 std::vector<MacTable::Entry> MacTable::Entries(TimePoint now) const {
   const int64_t now_ns = Ns(now);
   std::lock_guard writer(writer_mu_);

@@ -106,6 +106,9 @@ class MacTable {
   size_t Expire(TimePoint now);
   // Removes every entry learned on `port` (a peer was removed): O(size). Returns the number.
   size_t RemovePort(Port port);
+  // RemovePort for several peers in one sweep (O(size + keys log keys)): a transaction that
+  // removes many peers (`wg setconf`) sweeps the table once, not once per peer.
+  size_t RemovePeers(std::vector<PeerKey> keys);
 
   struct Entry {
     MacAddress mac;

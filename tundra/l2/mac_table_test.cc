@@ -182,6 +182,28 @@ TEST(MacTableTest, MovesBetweenPortsAreCounted) {
   EXPECT_EQ(t.size(), 1u);
 }
 
+TEST(MacTableTest, RemovesSeveralPeersInOneSweep) {
+  MacTable t(Small(64));
+  for (uint64_t i = 0; i < 40; ++i) {
+    const Port p = i % 4 == 0 ? Port::Tap() : Port::Peer(i % 4);
+    ASSERT_EQ(t.Learn(Mac(i), p, kT0), LearnResult::kLearned);
+  }
+  // Peers 3 and 1 (unsorted, with one that has nothing and a repeat): 20 entries; the TAP's
+  // and peer 2's stay.
+  EXPECT_EQ(t.RemovePeers({3, 77, 1, 3}), 20u);
+  EXPECT_EQ(t.size(), 20u);
+  EXPECT_EQ(t.stats().removed, 20u);
+  for (uint64_t i = 0; i < 40; ++i) {
+    const bool kept = i % 4 == 0 || i % 4 == 2;
+    EXPECT_EQ(t.Lookup(Mac(i), kT0).has_value(), kept) << i;
+  }
+  EXPECT_EQ(t.RemovePeers({}), 0u);
+  // Peer key 0 is not the TAP.
+  ASSERT_EQ(t.Learn(Mac(500), Port::Peer(0), kT0), LearnResult::kLearned);
+  EXPECT_EQ(t.RemovePeers({0}), 1u);
+  EXPECT_TRUE(t.Lookup(Mac(0), kT0).has_value());  // the TAP's
+}
+
 TEST(MacTableTest, RemovesEveryEntryOfAPeer) {
   MacTable t(Small(64));
   for (uint64_t i = 0; i < 30; ++i) {
