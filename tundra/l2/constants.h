@@ -58,6 +58,11 @@ inline constexpr std::chrono::seconds kMaxMacExpiry{86400};
 // A learned entry's timestamp is renewed at most this often (the renewal is a write; between
 // renewals a frame from a known source is a read only). Expiry is accurate to this.
 inline constexpr std::chrono::seconds kMacRefreshInterval{1};
+// Expired entries removed per Expire call (the control timer's, once per kMacRefreshInterval):
+// one hold of the table's writer lock stays short (about a millisecond) even after a MAC flood
+// expires at once; the rest goes in the next passes. Lookups never use an expired entry, and
+// a full table evicts expired entries first, so removing them later changes nothing else.
+inline constexpr size_t kMaxExpirePerPass = 16384;
 // Lock stripes of the table (a power of two) and the longest hash chain a lookup walks (a
 // longer one evicts its oldest entry on insertion, counted).
 inline constexpr size_t kMacTableShards = 64;

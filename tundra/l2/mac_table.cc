@@ -223,11 +223,11 @@ void MacTable::RemoveForSpace(uint32_t i, int64_t now_ns, std::atomic<uint64_t>&
   Remove(i);
 }
 
-size_t MacTable::Expire(TimePoint now) {
+size_t MacTable::Expire(TimePoint now, size_t max) {
   const int64_t now_ns = Ns(now);
   std::lock_guard writer(writer_mu_);
   size_t n = 0;
-  while (lru_head_ != kNil && IsExpired(nodes_[lru_head_], now_ns)) {
+  while (n < max && lru_head_ != kNil && IsExpired(nodes_[lru_head_], now_ns)) {
     Remove(lru_head_);
     ++n;
   }

@@ -102,8 +102,9 @@ class MacTable {
   // The port `mac` was learned on, unless that was `expiry` or longer ago.
   std::optional<Port> Lookup(MacAddress mac, TimePoint now) const;
 
-  // Control path. Removes entries idle for `expiry`: O(number removed). Returns that number.
-  size_t Expire(TimePoint now);
+  // Control path. Removes entries idle for `expiry`, oldest first, at most `max` of them:
+  // O(number removed). Returns that number.
+  size_t Expire(TimePoint now, size_t max = kMaxExpirePerPass);
   // Removes every entry learned on `port` (a peer was removed): O(size). Returns the number.
   size_t RemovePort(Port port);
   // RemovePort for several peers in one sweep (O(size + keys log keys)): a transaction that

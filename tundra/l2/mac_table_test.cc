@@ -182,6 +182,25 @@ TEST(MacTableTest, MovesBetweenPortsAreCounted) {
   EXPECT_EQ(t.size(), 1u);
 }
 
+TEST(MacTableTest, ExpireRemovesAtMostMaxPerCall) {
+  MacTable t(Small(64, seconds(600)));
+  for (uint64_t i = 0; i < 30; ++i) {
+    ASSERT_EQ(t.Learn(Mac(i), Port::Peer(1), kT0 + seconds(i)), LearnResult::kLearned);
+  }
+  const TimePoint later = kT0 + seconds(700);  // all expired
+  EXPECT_EQ(t.Expire(later, 12), 12u);
+  EXPECT_EQ(t.size(), 18u);
+  // Oldest first: the 12 learned first are the ones gone; the rest are unusable but still there.
+  const auto left = t.Entries(kT0 + seconds(600) + seconds(11));
+  ASSERT_FALSE(left.empty());
+  EXPECT_EQ(left.front().mac, Mac(12));
+  EXPECT_FALSE(t.Lookup(Mac(20), later).has_value());
+  EXPECT_EQ(t.Expire(later, 12), 12u);
+  EXPECT_EQ(t.Expire(later, 12), 6u);
+  EXPECT_EQ(t.Expire(later, 12), 0u);
+  EXPECT_EQ(t.stats().expired, 30u);
+}
+
 TEST(MacTableTest, RemovesSeveralPeersInOneSweep) {
   MacTable t(Small(64));
   for (uint64_t i = 0; i < 40; ++i) {
