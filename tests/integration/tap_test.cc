@@ -489,6 +489,17 @@ TEST_F(TapTest, TunAndTapModeMismatchIsCountedBothWays) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code(), EINVAL);
   EXPECT_TRUE(PeerOf(tun, tap).allowed_macs.empty());
+  // And allowed IPs on a TAP-mode device (they would filter nothing there).
+  device::DeviceUpdate ips;
+  device::PeerUpdate q;
+  q.public_key = tun.pub;
+  q.allowed_ips.push_back({*routing::IpPrefix::Parse("198.19.0.2/32"), false});
+  ips.peers.push_back(q);
+  s = tap.dev->Apply(ips);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), EINVAL);
+  EXPECT_NE(s.error().message().find("allowed_ip"), std::string::npos) << s.error().message();
+  EXPECT_TRUE(PeerOf(tap, tun).allowed_ips.empty());
 }
 
 // The threads at once (for ThreadSanitizer): spokes and the hub's own TAP send while the hub

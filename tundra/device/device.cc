@@ -279,6 +279,13 @@ Status Device::ApplyPeerLocked(const PeerUpdate& u) {
   }
   PeerPtr peer;
   auto it = peers_.find(u.public_key);
+  // TAP mode: allowed IPs would route and filter nothing (docs/l2.md); refused rather than kept
+  // as a filter that is not there, as the config parser refuses AllowedIPs with Mode = tap.
+  if (switch_ && !u.allowed_ips.empty() && !u.remove) {
+    return MakeError(EINVAL,
+                     "allowed_ip: no effect on a TAP-mode interface (AllowedMACs, "
+                     "tundra_allowed_mac, restricts sources)");
+  }
   // AllowedMACs (TAP mode): the peer's new list is built and checked before anything changes.
   std::shared_ptr<const l2::AllowedMacs> macs;
   if (u.replace_allowed_macs || !u.allowed_macs.empty()) {
