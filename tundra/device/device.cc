@@ -593,11 +593,6 @@ size_t Device::TunnelMtu() const {
   return switch_ ? mtu + l2::kTapOverhead : mtu;
 }
 
-size_t Device::MaxPlaintext() const {
-  const size_t mtu = size_t(std::max(mtu_.load(std::memory_order_relaxed), 0));
-  return switch_ ? l2::kMessageHeaderSize + l2::MaxFrameSizeFor(mtu) : mtu;
-}
-
 void Device::WakeUdp() {
   uint64_t one = 1;
   ssize_t r = ::write(udp_wake_fd_.get(), &one, sizeof(one));

@@ -206,9 +206,6 @@ class Device {
                    std::span<const size_t> lens);
   // The largest plaintext sealed (the padding cap): the MTU, plus l2::kTapOverhead in TAP mode.
   size_t TunnelMtu() const;
-  // The largest plaintext a decompression may produce: the MTU in TUN mode, the largest L2
-  // message (kMessageHeaderSize + MaxFrameSizeFor(MTU)) in TAP mode.
-  size_t MaxPlaintext() const;
   // Seals packets in place with `keypair` and sends them to `to`, stopping at the first the
   // keypair may no longer carry; counts bytes and runs the send timers. Returns how many went.
   size_t SealAndSend(const PeerPtr& peer, const proto::KeypairPtr& keypair,

@@ -70,8 +70,7 @@ MutableByteSpan Device::ConsumeL2(const PeerPtr& peer, const proto::KeypairPtr& 
     return {};
   }
   l2::Message m;
-  if (const l2::DropReason r =
-          l2::ReadMessage(plain, m, l2::MaxFrameSizeFor(size_t(std::max(mtu(), 0))));
+  if (const l2::DropReason r = l2::ReadMessage(plain, m, switch_->max_frame());
       r != l2::DropReason::kNone) {
     CountL2Drop(peer.get(), r);
     return {};
@@ -148,15 +147,16 @@ void Device::SendL2Batch(L2Batch& batch) {
   const bool flood = std::any_of(batch.items.begin(), batch.items.end(), [](const L2Item& i) {
     return i.decision.action == Action::kFlood;
   });
+  // A unicast frame for a peer the snapshot no longer has (learned behind a peer removed
+  // since; its entries are being forgotten) goes to nobody: counted.
+  for (const L2Item& item : batch.items) {
+    if (item.decision.action == Action::kUnicast && !peers->by_id.contains(item.decision.peer)) {
+      drops_.Add(proto::DropReason::kPeerRemoved);
+    }
+  }
   if (flood) {
     // Every peer gets its frames of the batch in order, flooded and unicast alike.
     for (const PeerPtr& peer : peers->all) SendL2To(peer, batch, now_ns);
-    // A unicast frame for a peer the snapshot no longer has went to nobody: counted.
-    for (const L2Item& item : batch.items) {
-      if (item.decision.action == Action::kUnicast && !peers->by_id.contains(item.decision.peer)) {
-        drops_.Add(proto::DropReason::kPeerRemoved);
-      }
-    }
   } else {
     batch.targets.clear();
     for (const L2Item& item : batch.items) {
@@ -166,14 +166,8 @@ void Device::SendL2Batch(L2Batch& batch) {
       }
     }
     for (const uint64_t id : batch.targets) {
-      auto it = peers->by_id.find(id);
-      if (it != peers->by_id.end()) {
+      if (auto it = peers->by_id.find(id); it != peers->by_id.end()) {
         SendL2To(it->second, batch, now_ns);
-        continue;
-      }
-      // Learned behind a peer removed since (its entries are being forgotten).
-      for (const L2Item& item : batch.items) {
-        if (item.decision.peer == id) drops_.Add(proto::DropReason::kPeerRemoved);
       }
     }
   }

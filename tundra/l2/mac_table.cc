@@ -235,12 +235,13 @@ size_t MacTable::Expire(TimePoint now, size_t max) {
   return n;
 }
 
-size_t MacTable::RemovePort(Port port) {
+template <typename Pred>
+size_t MacTable::RemoveWhere(Pred on_port) {
   std::lock_guard writer(writer_mu_);
   size_t n = 0;
   for (uint32_t i = lru_head_; i != kNil;) {
     const uint32_t next = nodes_[i].lru_next;
-    if (nodes_[i].port == port) {
+    if (on_port(nodes_[i].port)) {
       Remove(i);
       ++n;
     }
@@ -250,21 +251,15 @@ size_t MacTable::RemovePort(Port port) {
   return n;
 }
 
+size_t MacTable::RemovePort(Port port) {
+  return RemoveWhere([port](Port p) { return p == port; });
+}
+
 size_t MacTable::RemovePeers(std::vector<PeerKey> keys) {
   std::sort(keys.begin(), keys.end());
-  std::lock_guard writer(writer_mu_);
-  size_t n = 0;
-  for (uint32_t i = lru_head_; i != kNil;) {
-    const uint32_t next = nodes_[i].lru_next;
-    const Port port = nodes_[i].port;
-    if (!port.is_tap() && std::binary_search(keys.begin(), keys.end(), port.peer())) {
-      Remove(i);
-      ++n;
-    }
-    i = next;
-  }
-  removed_.fetch_add(n, std::memory_order_relaxed);
-  return n;
+  return RemoveWhere([&keys](Port p) {
+    return !p.is_tap() && std::binary_search(keys.begin(), keys.end(), p.peer());
+  });
 }
 
 std::vector<MacTable::Entry> MacTable::Entries(TimePoint now) const {

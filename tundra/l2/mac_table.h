@@ -152,6 +152,9 @@ class MacTable {
   void LruUnlink(uint32_t i);
   void LruAppend(uint32_t i);
   void Remove(uint32_t i);  // unlinks from its chain (stripe exclusive), LRU; frees
+  // The sweep of RemovePort/RemovePeers: every entry whose port `on_port` picks (O(size)).
+  template <typename Pred>
+  size_t RemoveWhere(Pred on_port);
   // Counts `i` as expired or as `evicted_counter`, then removes it.
   void RemoveForSpace(uint32_t i, int64_t now_ns, std::atomic<uint64_t>& evicted_counter);
 
